@@ -1,0 +1,406 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: manifest
+type: aggregate
+short_description: Record how every host of a run ended, for an exact relaunch
+description:
+  - Writes one status manifest per playbook file of an C(ansible-playbook) run to
+    C(<manifest_dir>/<playbook stem>/<run id>.json), and keeps C(latest.json) beside it as a copy of the
+    newest finished or interrupted run.
+  - Each host is recorded by its inventory name and identity with its statuses (C(all), C(failed),
+    C(unreachable), C(changed), C(ok), C(skipped), C(rescued), C(ignored), C(not_run)), its counters,
+    and its first failure.
+  - C(failed) holds exactly the hosts of ansible-core's own C(.retry) file, read from ansible-core's
+    failed and unreachable host sets when each playbook ends.
+  - Beside C(latest.json) it writes one limit file per non-empty status (C(failed.limit), ...), to relaunch
+    with C(--limit @<file>).
+  - Events are appended to a journal while the run goes on; a run stopped by Ctrl-C or SIGTERM writes an
+    interrupted manifest (C(complete=false)), and the journal of a run killed outright is recovered by the
+    next reader.
+  - At the end of each playbook it prints the counts, the failed hosts grouped by failure, and the command
+    that relaunches on the failed hosts; never with a JSON stdout callback.
+  - Writes nothing for C(--syntax-check) and C(--list-*) runs. A manifest directory that cannot be written
+    gives one warning and never fails the playbook.
+version_added: 1.0.0
+author: relaunch.status contributors
+requirements:
+  - Enable it with C(callbacks_enabled = relaunch.status.manifest) in C(ansible.cfg)
+    or C(ANSIBLE_CALLBACKS_ENABLED=relaunch.status.manifest).
+extends_documentation_fragment:
+  - relaunch.status.manifest
+options:
+  keep:
+    description: How many run manifests to keep per playbook; older ones are removed, the newest never.
+    type: int
+    default: 20
+    env:
+      - name: RELAUNCH_KEEP
+    ini:
+      - section: relaunch_status
+        key: keep
+  summary:
+    description:
+      - Print the relaunch summary at the end of each playbook.
+      - It is never printed when the stdout callback writes JSON.
+    type: bool
+    default: true
+    env:
+      - name: RELAUNCH_SUMMARY
+    ini:
+      - section: relaunch_status
+        key: summary
+"""
+
+EXAMPLES = r"""
+# ansible.cfg
+# [defaults]
+# callbacks_enabled = relaunch.status.manifest
+#
+# [relaunch_status]
+# manifest_dir = /var/lib/ansible/relaunch
+# identity_vars = relaunch_id, serial_number
+
+# Run, then relaunch on the hosts that failed:
+#   ansible-playbook -i inventory site.yml
+#   ansible-playbook -i inventory site.yml --limit @.relaunch/site/failed.limit
+"""
+
+import atexit
+import os
+import shlex
+import signal
+import sys
+
+from ansible import constants as C
+from ansible import context
+from ansible.executor.task_queue_manager import TaskQueueManager
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.callback import CallbackBase
+from ansible.release import __version__ as ansible_version
+
+from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
+from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.module_utils.recorder import COUNTERS, Recorder
+from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, source_directories
+from ansible_collections.relaunch.status.plugins.module_utils.summary import relaunch_summary
+
+# AggregateStats attribute for each manifest counter.
+_STATS_ATTRIBUTES = {"unreachable": "dark"}
+
+
+def _result_parts(result):
+    """(host, task, result dict) of a task result: public attributes from 2.19 on, private before."""
+    if hasattr(result, "task_fields"):
+        return result.host, result.task, result.result
+    return result._host, result._task, result._result
+
+
+def _find_task_queue_manager():
+    """The TaskQueueManager that is calling this callback, found on the call stack.
+
+    Ansible's own failed and unreachable sets, what its .retry file lists, live
+    on it; callbacks are only ever called by its send_callback().
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        candidate = frame.f_locals.get("self")
+        if isinstance(candidate, TaskQueueManager):
+            return candidate
+        frame = frame.f_back
+    return None
+
+
+class _PlaybookRun:
+    """One playbook file being recorded: its recorder, journal and bookkeeping."""
+
+    def __init__(self, directory: str, playbook: str, recorder: Recorder, journal: store.Journal) -> None:
+        self.directory = directory
+        self.playbook = playbook
+        self.recorder = recorder
+        self.journal = journal
+        self.seen_hosts: set[str] = set()
+        self.play_uuid: str | None = None
+        self.play_name = ""
+        self.rescued_seen: dict[str, int] = {}
+        self.groups: list[str] = []
+        self.resolver: IdentityResolver | None = None
+
+    def emit(self, event: dict) -> None:
+        self.journal.append(event)
+        self.recorder.apply(event)
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "relaunch.status.manifest"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, display=None, options=None) -> None:
+        super().__init__(display=display, options=options)
+        self._run: _PlaybookRun | None = None
+        self._tqm = None
+        self._pid = os.getpid()
+        self._warned = False
+        self._previous_sigterm = None
+        atexit.register(self._finish_interrupted)
+
+    # --- set-up ----------------------------------------------------------------------------
+
+    def _warn_once(self, message: str) -> None:
+        if not self._warned:
+            self._warned = True
+            self._display.warning(f"relaunch.status.manifest: {message}")
+
+    def _manifest_root(self, playbook: str) -> str:
+        configured = self.get_option("manifest_dir")
+        if configured:
+            return os.path.abspath(os.path.expanduser(configured))
+        return os.path.join(os.path.dirname(os.path.abspath(playbook)), ".relaunch")
+
+    def _install_sigterm_handler(self) -> None:
+        # ansible-core's own handler forwards SIGTERM to workers and then dies
+        # without running atexit; write the interrupted manifest first.
+        if self._previous_sigterm is None:
+            self._previous_sigterm = signal.getsignal(signal.SIGTERM)
+            signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def _on_sigterm(self, signum, frame) -> None:
+        if os.getpid() == self._pid:
+            self._finish_interrupted()
+        previous = self._previous_sigterm
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+    def v2_playbook_on_start(self, playbook) -> None:
+        args = context.CLIARGS
+        if args.get("syntax") or args.get("listhosts") or args.get("listtasks") or args.get("listtags"):
+            return
+        if self._tqm is None:
+            self._tqm = _find_task_queue_manager()
+        self._finish_interrupted()  # a previous playbook that never reached its stats
+        playbook_path = os.path.abspath(to_text(playbook._file_name))
+        directory = store.run_directory(self._manifest_root(playbook_path), playbook_path)
+        try:
+            store.ensure_run_directory(directory)
+            store.recover(directory, self.get_option("keep"))
+            run_id = store.new_run_id()
+            journal = store.Journal(directory, run_id)
+        except (RelaunchError, OSError) as exc:
+            self._warn_once(f"no manifest will be written: {_describe(exc, directory)}")
+            return
+        self._install_sigterm_handler()
+        run = self._run = _PlaybookRun(directory, playbook_path, Recorder(), journal)
+        if self._tqm is not None:
+            run.rescued_seen = dict(self._tqm._stats.rescued)
+        run.resolver = IdentityResolver(
+            playbook.get_loader(), self.get_option("identity_vars"), source_directories(args.get("inventory"), os.path.dirname(playbook_path))
+        )
+        self._emit({
+            "e": "start",
+            "run_id": run_id,
+            "playbook": playbook_path,
+            "started": store.utc_now(),
+            "check_mode": bool(args.get("check")),
+            "ansible_version": ansible_version,
+            "invocation": {
+                "limit": args.get("subset") or "",
+                "inventory": [to_text(source) for source in args.get("inventory") or ()],
+                "tags": [to_text(tag) for tag in args.get("tags") or ()],
+                "skip_tags": [to_text(tag) for tag in args.get("skip_tags") or ()],
+            },
+            "passwords_needed_to_start": passwords_needed_to_start(args),
+        })
+
+    def _emit(self, event: dict) -> None:
+        run = self._run
+        if run is None:
+            return
+        try:
+            run.emit(event)
+        except OSError as exc:
+            self._warn_once(f"journal {run.journal.path} cannot be written ({exc.strerror}); the manifest is kept in memory until the end")
+            run.journal.close(remove=False)
+            run.recorder.apply(event)
+
+    def _verdict(self) -> None:
+        if self._tqm is not None:
+            failed = set(self._tqm._failed_hosts) | set(self._tqm._unreachable_hosts)
+            self._emit({"e": "verdict", "failed": sorted(failed)})
+
+    def _see_hosts(self, hosts) -> None:
+        run = self._run
+        for host in hosts:
+            if host.name not in run.seen_hosts:
+                run.seen_hosts.add(host.name)
+                identity, variable = run.resolver.resolve(host)
+                self._emit({"e": "host", "name": host.name, "identity": identity, "identity_var": variable})
+
+    # --- events ----------------------------------------------------------------------------
+
+    def v2_playbook_on_play_start(self, play) -> None:
+        run = self._run
+        if run is None:
+            return
+        inventory = play.get_variable_manager()._inventory
+        batch = inventory.get_hosts(play.hosts, order=play.order)
+        event = {"e": "play", "name": to_text(play.get_name()), "batch": [host.name for host in batch]}
+        self._see_hosts(batch)
+        if play._uuid != run.play_uuid:
+            run.play_uuid = play._uuid
+            batch_names = set(event["batch"])
+            pending = [host for host in inventory.get_hosts(play.hosts, ignore_restrictions=True, order=play.order) if host.name not in batch_names]
+            self._see_hosts(pending)
+            event["pending"] = [host.name for host in pending]
+        run.play_name = event["name"]
+        run.groups = list(inventory.groups)
+        self._verdict()
+        self._emit(event)
+
+    def _result(self, result, outcome: str, ignored: bool = False) -> None:
+        run = self._run
+        if run is None:
+            return
+        host, task, data = _result_parts(result)
+        if host.name not in run.seen_hosts:
+            self._see_hosts([host])
+        event = {"e": "result", "host": host.name, "outcome": outcome}
+        if outcome in ("failed", "unreachable"):
+            rescued = False
+            if self._tqm is not None and outcome == "failed" and not ignored:
+                # ansible-core counts a rescued failure before it calls back.
+                count = self._tqm._stats.rescued.get(host.name, 0)
+                rescued = count > run.rescued_seen.get(host.name, 0)
+                run.rescued_seen[host.name] = count
+            no_log = bool(task.no_log) or bool(data.get("censored"))
+            message = data.get("msg") or data.get("reason") or data.get("stderr") or data.get("module_stderr")
+            event.update({
+                "ignored": ignored,
+                "rescued": rescued,
+                "play": run.play_name,
+                "task": to_text(task.get_name()),
+                "action": to_text(task.action),
+                "msg": None if no_log else to_text(message) if message else None,
+            })
+        self._emit(event)
+
+    def v2_runner_on_ok(self, result) -> None:
+        if self._run is None:
+            return
+        host, _task, data = _result_parts(result)
+        for item in [data] + [item for item in data.get("results", ()) if isinstance(item, dict)]:
+            added = item.get("add_host")
+            if isinstance(added, dict) and added.get("host_name"):
+                self._provision(host.name, added)
+        self._result(result, "changed" if data.get("changed") else "ok")
+
+    def _provision(self, provisioner: str, added: dict) -> None:
+        host_vars = added.get("host_vars") or {}
+        identity = variable = None
+        for name in self.get_option("identity_vars"):
+            if host_vars.get(name) is not None:
+                identity, variable = to_text(host_vars[name]), name
+                break
+        self._emit({"e": "provision", "host": to_text(added["host_name"]), "by": provisioner, "identity": identity, "identity_var": variable})
+
+    def v2_runner_on_failed(self, result, ignore_errors=False) -> None:
+        self._result(result, "failed", ignored=bool(ignore_errors))
+
+    def v2_runner_on_unreachable(self, result) -> None:
+        _host, task, _data = _result_parts(result)
+        self._result(result, "unreachable", ignored=bool(task.ignore_unreachable))
+
+    def v2_runner_on_skipped(self, result) -> None:
+        self._result(result, "skipped")
+
+    def v2_playbook_on_stats(self, stats) -> None:
+        run = self._run
+        if run is None:
+            return
+        self._verdict()
+        counters = {}
+        for name in stats.processed:
+            counters[name] = {key: getattr(stats, _STATS_ATTRIBUTES.get(key, key)).get(name, 0) for key in COUNTERS}
+        self._emit({"e": "stats", "hosts": counters})
+        manifest = self._finish(complete=True)
+        if manifest is not None and self._summary_wanted():
+            self._display.display(relaunch_summary(manifest, run.directory, relaunch_command(run.directory, run.playbook)))
+
+    # --- the end ---------------------------------------------------------------------------
+
+    def _finish(self, complete: bool) -> dict | None:
+        run, self._run = self._run, None
+        if run is None:
+            return None
+        manifest = run.recorder.manifest(complete=complete, finished=store.utc_now())
+        try:
+            store.publish(run.directory, manifest, self.get_option("keep"), run.groups)
+        except (RelaunchError, OSError) as exc:
+            run.journal.close(remove=False)
+            self._warn_once(f"manifest not written: {_describe(exc, run.directory)}")
+            return None
+        run.journal.close(remove=True)
+        return manifest
+
+    def _finish_interrupted(self) -> None:
+        if self._run is not None and os.getpid() == self._pid:
+            self._finish(complete=False)
+
+    def _summary_wanted(self) -> bool:
+        stdout_callback = str(C.DEFAULT_STDOUT_CALLBACK or "")
+        return bool(self.get_option("summary")) and "json" not in stdout_callback
+
+
+def _describe(exc: Exception, directory: str) -> str:
+    if isinstance(exc, RelaunchError):
+        return str(exc)
+    return f"{directory}: {exc.strerror or exc}; set RELAUNCH_MANIFEST_DIR to a writable directory"
+
+
+def passwords_needed_to_start(args) -> list[str]:
+    """The passwords a run prompted for, named as AWX names them."""
+    needed = []
+    if args.get("ask_pass"):
+        needed.append("ssh_password")
+    if args.get("become_ask_pass"):
+        needed.append("become_password")
+    if args.get("ask_vault_pass"):
+        needed.append("vault_password")
+    for vault_id in args.get("vault_ids") or ():
+        label, _sep, source = to_text(vault_id).rpartition("@")
+        if source == "prompt":
+            name = "vault_password" if label in ("", "default") else f"vault_password.{label}"
+            if name not in needed:
+                needed.append(name)
+    return needed
+
+
+def relaunch_command(directory: str, playbook: str) -> str:
+    """The command that reruns this playbook on the failed hosts, without extra vars' values."""
+    args = context.CLIARGS
+    words = ["ansible-playbook"]
+    for source in args.get("inventory") or ():
+        words += ["-i", to_text(source)]
+    words.append(os.path.relpath(playbook))
+    for option, key in (("--tags", "tags"), ("--skip-tags", "skip_tags")):
+        values = [to_text(value) for value in args.get(key) or () if value != "all" or key != "tags"]
+        if values:
+            words += [option, ",".join(values)]
+    for flag, key in (("--check", "check"), ("-k", "ask_pass"), ("-K", "become_ask_pass"), ("--ask-vault-pass", "ask_vault_pass")):
+        if args.get(key):
+            words.append(flag)
+    for vault_id in args.get("vault_ids") or ():
+        words += ["--vault-id", to_text(vault_id)]
+    words += ["--limit", "@" + os.path.relpath(os.path.join(directory, "failed" + store.LIMIT))]
+    command = " ".join(shlex.quote(word) for word in words)
+    if args.get("extra_vars"):
+        command += "  (plus your -e options)"
+    return command
+

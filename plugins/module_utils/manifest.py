@@ -1,0 +1,366 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The manifest store: where manifests live, how they are written, read and recovered.
+
+Layout of a manifest directory::
+
+    <dir>/<playbook stem>/<run id>.json      one manifest per run (the newest N are kept)
+    <dir>/<playbook stem>/<run id>.journal   the append-only journal of a run in progress
+    <dir>/<playbook stem>/latest.json        a copy of the newest finished or interrupted run
+    <dir>/<playbook stem>/<status>.limit     limit files of latest.json, one per non-empty status
+    <dir>/<playbook stem>/.lock              serialises publishing among concurrent runs
+
+A run holds an exclusive lock on its journal while it runs, so a journal whose
+lock can be taken belongs to a run that died; readers replay it into an
+interrupted manifest (:func:`recover`). Every file is written to a temporary
+name, flushed to disk and renamed into place, so no reader ever sees half a file.
+"""
+
+from __future__ import annotations
+
+import datetime
+import errno
+import fcntl
+import json
+import os
+import re
+import secrets
+
+from .errors import RelaunchError
+from .recorder import COUNTERS, STATUSES, Recorder
+from .selection import CurrentHost, limit_file_text, select
+
+SCHEMA_VERSION = 1
+LATEST = "latest.json"
+JOURNAL = ".journal"
+LIMIT = ".limit"
+LOCK = ".lock"
+RUN_ID = re.compile(r"^\d{8}T\d{12}Z-\d+-[0-9a-f]{4}$")
+_RUN_ID_HEAD = re.compile(rb'"run_id":\s*"([^"]+)"')
+_OPEN_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def utc_now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def new_run_id() -> str:
+    """A run id that sorts by start time and is unique among concurrent runs."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return f"{now:%Y%m%dT%H%M%S%f}Z-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+def playbook_stem(playbook: str) -> str:
+    return os.path.splitext(os.path.basename(playbook))[0] or "playbook"
+
+
+def run_directory(root: str, playbook: str) -> str:
+    return os.path.join(root, playbook_stem(playbook))
+
+
+def ensure_run_directory(path: str) -> None:
+    """Create a run directory (0700); refuse a symlink or a file in its place."""
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+    except FileExistsError:
+        raise RelaunchError(f"manifest directory {path} exists but is not a directory; remove it or set RELAUNCH_MANIFEST_DIR") from None
+    except OSError as exc:
+        raise RelaunchError(f"cannot create manifest directory {path}: {exc.strerror}; set RELAUNCH_MANIFEST_DIR to a writable directory") from None
+    if os.path.islink(path) or not os.path.isdir(path):
+        raise RelaunchError(f"manifest directory {path} is a symlink or not a directory; remove it or set RELAUNCH_MANIFEST_DIR")
+
+
+def encode(manifest: dict) -> bytes:
+    """JSON with one host a line: fast to write (C encoder) and readable in a diff."""
+    head = {key: value for key, value in manifest.items() if key != "hosts"}
+    lines = [json.dumps(host, ensure_ascii=False, sort_keys=False) for host in manifest["hosts"]]
+    text = json.dumps(head, ensure_ascii=False)[:-1]
+    text += ', "hosts": [\n' + ",\n".join(lines) + "\n]}\n" if lines else ', "hosts": []}\n'
+    return text.encode("utf-8")
+
+
+def write_atomic(directory: str, name: str, data: bytes) -> None:
+    """Write ``directory/name`` so that readers see the old file or the new one, never a mix."""
+    tmp = os.path.join(directory, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, _OPEN_NEW, 0o600)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, os.path.join(directory, name))
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _DirectoryLock:
+    """An exclusive flock on ``<run dir>/.lock`` for publishing and pruning."""
+
+    def __init__(self, directory: str) -> None:
+        self._path = os.path.join(directory, LOCK)
+
+    def __enter__(self) -> _DirectoryLock:
+        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self._fd)
+
+
+class Journal:
+    """The append-only journal of a run: one JSON event a line, locked while the run lives."""
+
+    def __init__(self, directory: str, run_id: str) -> None:
+        self.path = os.path.join(directory, run_id + JOURNAL)
+        self._fd: int | None = os.open(self.path, _OPEN_NEW | os.O_APPEND, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def append(self, event: dict) -> None:
+        # One write per event: a crash loses at most the event being written.
+        if self._fd is not None:
+            os.write(self._fd, json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n")
+
+    def close(self, remove: bool) -> None:
+        if self._fd is None:
+            return
+        if remove:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+        os.close(self._fd)
+        self._fd = None
+
+
+def replay(path: str) -> Recorder:
+    """A recorder fed with every complete event of a journal (a torn last line is skipped)."""
+    recorder = Recorder()
+    with open(path, "rb") as handle:
+        for line in handle:
+            if not line.endswith(b"\n"):
+                break
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                try:
+                    recorder.apply(event)
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    continue
+    return recorder
+
+
+def limit_files(manifest: dict, group_names: list[str] | tuple = ()) -> dict[str, str]:
+    """The limit file text of each non-empty status of a manifest.
+
+    The run's own host names are the inventory here: the files are written at
+    the end of the run, when every recorded name is current.
+    """
+    inventory = [CurrentHost(host["name"], host.get("identity")) for host in manifest["hosts"] if not host.get("provisioned")]
+    files = {}
+    for status in STATUSES:
+        if status == "all" or not manifest["retry_counts"].get(status):
+            continue  # "all" relaunches with the original --limit, recorded in the manifest
+        try:
+            selection = select([("", manifest)], [status], inventory, group_names)
+        except RelaunchError:
+            continue
+        files[status] = limit_file_text(selection.patterns)
+    return files
+
+
+def _latest_run_id(directory: str) -> str | None:
+    try:
+        fd = os.open(os.path.join(directory, LATEST), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        match = _RUN_ID_HEAD.search(os.read(fd, 512))
+    finally:
+        os.close(fd)
+    return match.group(1).decode("utf-8", "replace") if match else None
+
+
+def publish(directory: str, manifest: dict, keep: int, group_names: list[str] | tuple = ()) -> str:
+    """Write a run's manifest; make it latest.json (with limit files) if it is the newest; prune.
+
+    Returns the path of the run's manifest.
+    """
+    run_id = manifest["run_id"]
+    data = encode(manifest)
+    with _DirectoryLock(directory):
+        write_atomic(directory, run_id + ".json", data)
+        latest = _latest_run_id(directory)
+        if latest is None or not RUN_ID.match(latest) or latest <= run_id:
+            files = limit_files(manifest, group_names)
+            for status in STATUSES:
+                name = status + LIMIT
+                if status in files:
+                    write_atomic(directory, name, files[status].encode("utf-8"))
+                else:
+                    _remove(os.path.join(directory, name))
+            write_atomic(directory, LATEST, data)
+            latest = run_id
+        prune(directory, keep, latest)
+    return os.path.join(directory, run_id + ".json")
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def prune(directory: str, keep: int, newest: str) -> None:
+    """Keep the ``keep`` newest run manifests; never remove the newest one."""
+    runs = sorted(name[:-5] for name in os.listdir(directory) if name.endswith(".json") and RUN_ID.match(name[:-5]))
+    for run_id in runs[: max(len(runs) - max(keep, 1), 0)]:
+        if run_id != newest:
+            _remove(os.path.join(directory, run_id + ".json"))
+
+
+def recover(directory: str, keep: int = 20) -> list[str]:
+    """Turn the journals of runs that died into interrupted manifests; returns their paths."""
+    recovered = []
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return recovered
+    for name in names:
+        if not name.endswith(JOURNAL) or not RUN_ID.match(name[: -len(JOURNAL)]):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    continue  # its run is alive
+                raise
+            recorder = replay(path)
+            if recorder.meta.get("run_id") == name[: -len(JOURNAL)]:
+                recovered.append(publish(directory, recorder.manifest(complete=False, finished=None), keep))
+            _remove(path)
+        finally:
+            os.close(fd)
+    return recovered
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def locate(location: str, playbook: str | None = None) -> str:
+    """The manifest file a user named: a file, a run directory, or a manifest directory.
+
+    A manifest directory holding several playbooks needs ``playbook`` to choose.
+    """
+    if not location:
+        raise RelaunchError("option manifest: empty; give a manifest file or a manifest directory")
+    path = os.path.abspath(os.path.expanduser(location))
+    if os.path.isfile(path):
+        return path
+    if not os.path.isdir(path):
+        raise RelaunchError(f"manifest {path} does not exist; run the playbook with the relaunch.status.manifest callback enabled first")
+    recover(path)
+    if os.path.isfile(os.path.join(path, LATEST)):
+        return os.path.join(path, LATEST)
+    if playbook:
+        candidate = os.path.join(path, playbook_stem(playbook))
+        recover(candidate)
+        if os.path.isfile(os.path.join(candidate, LATEST)):
+            return os.path.join(candidate, LATEST)
+        raise RelaunchError(f"no manifest for playbook {playbook_stem(playbook)!r} in {path}; run it with the relaunch.status.manifest callback enabled first")
+    stems = sorted(name for name in os.listdir(path) if os.path.isfile(os.path.join(path, name, LATEST)))
+    if len(stems) == 1:
+        return os.path.join(path, stems[0], LATEST)
+    if not stems:
+        raise RelaunchError(f"no manifest in {path}; run the playbook with the relaunch.status.manifest callback enabled first")
+    raise RelaunchError(f"manifest directory {path} holds several playbooks ({', '.join(stems[:5])}); name one, e.g. {os.path.join(path, stems[0])}")
+
+
+def load(path: str) -> dict:
+    """Read and validate a manifest; any problem is one RelaunchError naming the file."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise RelaunchError(f"manifest {path} cannot be read: {exc.strerror}") from None
+    try:
+        manifest = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise RelaunchError(f"manifest {path} is not valid JSON ({type(exc).__name__}); it is damaged: rerun the playbook or name another manifest") from None
+    validate(manifest, path)
+    return manifest
+
+
+def _fail(path: str, problem: str) -> RelaunchError:
+    return RelaunchError(f"manifest {path} is not a relaunch.status manifest: {problem}")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def validate(manifest: object, path: str) -> None:
+    """Check the structure every reader relies on; raise one clear RelaunchError otherwise."""
+    if not isinstance(manifest, dict):
+        raise _fail(path, f"top level is a {type(manifest).__name__}, not an object")
+    version = manifest.get("schema_version")
+    if not _is_int(version):
+        raise _fail(path, "schema_version is missing or not a number")
+    if version > SCHEMA_VERSION:
+        raise RelaunchError(f"manifest {path} has schema version {version}, newer than this collection reads ({SCHEMA_VERSION}); upgrade relaunch.status")
+    if version < 1:
+        raise _fail(path, f"unknown schema version {version}")
+    for key, kind in (("run_id", str), ("invocation", dict), ("passwords_needed_to_start", list), ("retry_counts", dict), ("hosts", list), ("complete", bool)):
+        if not isinstance(manifest.get(key), kind):
+            raise _fail(path, f"{key} is missing or not a{'n' if kind.__name__[0] in 'aeiou' else ''} {kind.__name__}")
+    if not isinstance(manifest["invocation"].get("limit"), str):
+        raise _fail(path, "invocation.limit is missing or not a string")
+    if not all(isinstance(item, str) for item in manifest["passwords_needed_to_start"]):
+        raise _fail(path, "passwords_needed_to_start holds a non-string")
+    for status, count in manifest["retry_counts"].items():
+        if status not in STATUSES or not _is_int(count) or count < 0:
+            raise _fail(path, f"retry_counts has a bad entry {status!r}: {count!r}")
+    for index, host in enumerate(manifest["hosts"]):
+        where = f"hosts[{index}]"
+        if not isinstance(host, dict):
+            raise _fail(path, f"{where} is not an object")
+        if not isinstance(host.get("name"), str) or not host["name"]:
+            raise _fail(path, f"{where}.name is missing or not a string")
+        if host.get("identity") is not None and not isinstance(host["identity"], str):
+            raise _fail(path, f"{where}.identity is not a string or null")
+        statuses = host.get("statuses")
+        if not isinstance(statuses, list) or not all(isinstance(status, str) and status in STATUSES for status in statuses):
+            raise _fail(path, f"{where}.statuses must be a list of {', '.join(STATUSES)}")
+        if not isinstance(host.get("provisioned", False), bool):
+            raise _fail(path, f"{where}.provisioned is not true or false")
+        provisioned_by = host.get("provisioned_by", [])
+        if not isinstance(provisioned_by, list) or not all(isinstance(name, str) for name in provisioned_by):
+            raise _fail(path, f"{where}.provisioned_by is not a list of host names")
+        counters = host.get("counters", {})
+        if not isinstance(counters, dict) or not all(key in COUNTERS and _is_int(value) for key, value in counters.items()):
+            raise _fail(path, f"{where}.counters is not a map of {', '.join(COUNTERS)} to numbers")

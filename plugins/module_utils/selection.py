@@ -1,0 +1,311 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The selection engine: from manifests and the current inventory to an exact limit.
+
+Every plugin of the collection selects through :func:`select`, so a status
+means the same hosts whichever way a user relaunches.
+
+Exactness rests on how ansible-core evaluates host patterns
+(``ansible.inventory.manager``): a limit or ``hosts:`` string that contains a
+comma is split on commas only and each part is stripped; a part that is the
+exact name of an inventory host selects that host before any glob, group or
+prefix rule applies; an inline ``--limit`` part starting with ``@`` names a
+file; limit files are split on newlines; and when no part is left that starts
+with something other than ``!`` or ``&``, ansible-core adds ``all``.
+A name that would not survive that trip is written as an anchored ``~regex``
+that escapes every character other than ASCII letters and digits.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .errors import RelaunchError
+from .recorder import STATUSES
+
+# Names ansible-core treats as the implicit localhost when the inventory lacks them.
+IMPLICIT_LOCALHOST = frozenset(("localhost", "127.0.0.1", "::1"))
+
+
+class CurrentHost:
+    """A host of the current inventory: its name and identity (None when unset)."""
+
+    __slots__ = ("name", "identity")
+
+    def __init__(self, name: str, identity: str | None = None) -> None:
+        self.name = name
+        self.identity = identity
+
+
+class Selection:
+    """What a status selection resolved to."""
+
+    def __init__(self) -> None:
+        self.statuses: list[str] = []
+        self.hosts: list[str] = []  # current inventory names, sorted
+        self.provisioned: list[str] = []  # hosts add_host re-creates during the relaunch
+        self.implicit_provisioners: list[str] = []  # the implicit localhost, when it provisioned hosts
+        self.unresolved: list[dict] = []  # recorded hosts that could not be found
+        self.renamed: dict[str, str] = {}  # recorded name -> current name
+        self.warnings: list[str] = []
+        self.retry_counts: dict[str, int] = {}
+        self.passwords_needed_to_start: list[str] = []
+        self.original_limit: str | None = ""  # None when merged manifests' limits cannot be combined
+        self.patterns: list[str] = []  # one host pattern per selected name (not for "all")
+        self.limit: str = ""
+
+    def targets(self) -> list[str]:
+        """Every name the relaunch targets, for in-play selection (the role)."""
+        names = set(self.hosts) | set(self.provisioned)
+        names.update(self.implicit_provisioners)
+        return sorted(names)
+
+    def as_dict(self) -> dict:
+        return {
+            "statuses": self.statuses,
+            "hosts": self.hosts,
+            "provisioned": self.provisioned,
+            "implicit_provisioners": self.implicit_provisioners,
+            "targets": self.targets(),
+            "unresolved": self.unresolved,
+            "renamed": self.renamed,
+            "warnings": self.warnings,
+            "retry_counts": self.retry_counts,
+            "passwords_needed_to_start": self.passwords_needed_to_start,
+            "original_limit": self.original_limit,
+            "limit": self.limit,
+        }
+
+
+def parse_statuses(value: object, option: str = "hosts") -> list[str]:
+    """Statuses from a string (comma separated) or a list; unknown ones are an error."""
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, (list, tuple)):
+        items = []
+        for item in value:
+            if not isinstance(item, str):
+                raise RelaunchError(f"option {option}: {item!r} is not a status; use one or more of {', '.join(STATUSES)}")
+            items.extend(item.split(","))
+    else:
+        raise RelaunchError(f"option {option}: expected a status or a list of statuses, got {type(value).__name__}")
+    statuses = []
+    for item in items:
+        status = item.strip()
+        if not status:
+            continue
+        if status not in STATUSES:
+            raise RelaunchError(f"option {option}: unknown status {status!r}; use one or more of {', '.join(STATUSES)}")
+        if status not in statuses:
+            statuses.append(status)
+    if not statuses:
+        raise RelaunchError(f"option {option}: no status given; use one or more of {', '.join(STATUSES)}")
+    return statuses
+
+
+def needs_regex(name: str) -> bool:
+    """Whether a host name cannot be written as itself in a limit."""
+    return (
+        not name
+        or "," in name
+        or "\n" in name
+        or "\r" in name
+        or name != name.strip()
+        or name[0] == "@"
+    )
+
+
+def regex_pattern(name: str) -> str:
+    r"""An anchored ``~regex`` matching exactly ``name``; it holds no comma, space or newline.
+
+    ``\Z`` rather than ``$``: ``$`` also matches before a trailing newline.
+    """
+    escaped = []
+    for char in name:
+        if char.isascii() and char.isalnum():
+            escaped.append(char)
+        elif ord(char) < 0x100:
+            escaped.append(f"\\x{ord(char):02x}")
+        elif ord(char) < 0x10000:
+            escaped.append(f"\\u{ord(char):04x}")
+        else:
+            escaped.append(f"\\U{ord(char):08x}")
+    return "~^" + "".join(escaped) + "\\Z"
+
+
+def host_patterns(names: list[str], inventory_names: set[str] | frozenset[str], group_names: list[str] | tuple = ()) -> list[str]:
+    """Patterns that select exactly ``names`` under ansible-core's rules.
+
+    A name of a current inventory host is written as itself unless
+    :func:`needs_regex`; any other name (a host add_host will create) as a
+    regex, since only existing host names are matched before globs and groups.
+    A regex also matches group names, so one that would match a group is refused.
+    """
+    patterns = []
+    for name in names:
+        if name in inventory_names and not needs_regex(name):
+            patterns.append(name)
+            continue
+        pattern = regex_pattern(name)
+        compiled = re.compile(pattern[1:])
+        clash = [group for group in group_names if compiled.match(group)]
+        if clash:
+            raise RelaunchError(
+                f"host {name!r} cannot be selected exactly: a pattern for it would also match group {clash[0]!r}; rename the host or the group"
+            )
+        patterns.append(pattern)
+    # Only '!' and '&' patterns would make ansible-core add 'all': lead with a plain one.
+    if patterns and all(pattern[0] in "!&" for pattern in patterns):
+        patterns[0] = regex_pattern(names[0])
+    return patterns
+
+
+def limit_string(patterns: list[str]) -> str:
+    """A ``--limit``/``hosts:`` string; always with a comma so it is split on commas only."""
+    if not patterns:
+        return ""
+    return ",".join(patterns) + ("," if len(patterns) == 1 else "")
+
+
+def limit_file_text(patterns: list[str]) -> str:
+    """The text of a ``--limit @file``: one pattern a line."""
+    return "".join(pattern + "\n" for pattern in patterns)
+
+
+def merge_limits(limits: set[str]) -> str | None:
+    """The limit that covers every run of merged manifests; None when that cannot be said.
+
+    No limit in one run means all hosts; plain patterns join as a union; a
+    ``!`` or ``&`` pattern would change meaning when joined, so it is refused.
+    """
+    if len(limits) == 1:
+        return next(iter(limits))
+    if "" in limits:
+        return ""
+    if any(re.search(r"(^|[,:\s])[!&]", limit) for limit in limits):
+        return None
+    return ",".join(sorted(limit.strip(",") for limit in limits))
+
+
+def select(
+    manifests: list[tuple[str, dict]],
+    statuses: list[str],
+    current_hosts: list[CurrentHost],
+    group_names: list[str] | tuple = (),
+    allow_empty: bool = False,
+    in_play: bool = False,
+) -> Selection:
+    """Resolve ``statuses`` of one or more manifests against the current inventory.
+
+    ``manifests`` holds (path, validated manifest) pairs; their hosts are merged.
+    Raises :class:`RelaunchError` when nothing is selected (unless
+    ``allow_empty``), so an empty selection never turns into "all hosts".
+    ``in_play`` (the role) also counts the implicit localhost and hosts that
+    add_host will create, which a play can select but a ``--limit`` cannot.
+    """
+    selection = Selection()
+    selection.statuses = list(statuses)
+    wanted = set(statuses)
+    by_name: dict[str, CurrentHost] = {}
+    by_identity: dict[str, list[str]] = {}
+    for host in current_hosts:
+        by_name[host.name] = host
+        if host.identity is not None:
+            by_identity.setdefault(host.identity, []).append(host.name)
+
+    counts = dict.fromkeys(STATUSES, 0)
+    passwords: set[str] = set()
+    limits = set()
+    recorded: dict[str, dict] = {}
+    for _path, manifest in manifests:
+        for status, count in manifest["retry_counts"].items():
+            counts[status] = counts.get(status, 0) + count
+        passwords.update(manifest["passwords_needed_to_start"])
+        limits.add(manifest["invocation"]["limit"])
+        for host in manifest["hosts"]:
+            recorded.setdefault(host["name"], host)
+    selection.retry_counts = counts
+    selection.passwords_needed_to_start = sorted(passwords)
+    paths = ", ".join(path for path, _manifest in manifests)
+    selection.original_limit = merge_limits(limits)
+
+    selected: set[str] = set()
+    provisioned: set[str] = set()
+
+    def resolve(host: dict) -> str | None:
+        """The current name of a recorded host, or None (and why, in unresolved)."""
+        name, identity = host["name"], host.get("identity")
+        if identity is not None:
+            names = by_identity.get(identity, [])
+            if len(names) == 1:
+                if names[0] != name:
+                    selection.renamed[name] = names[0]
+                return names[0]
+            if len(names) > 1:
+                reason = f"identity {identity!r} is held by {len(names)} current hosts: {', '.join(sorted(names)[:5])}"
+            elif name in by_name:
+                reason = f"current host {name!r} has identity {by_name[name].identity!r}, not {identity!r}: a different machine"
+                selection.warnings.append(f"not selecting {name!r}: {reason}")
+            else:
+                reason = f"no current host has identity {identity!r}"
+        elif name in by_name:
+            return name
+        else:
+            reason = "not in the current inventory"
+        selection.unresolved.append({"name": name, "identity": identity, "reason": reason})
+        return None
+
+    def resolve_provisioner(name: str) -> str | None:
+        if name not in by_name and name in IMPLICIT_LOCALHOST:
+            implicit.add(name)
+            return None
+        if name in recorded:
+            return resolve(recorded[name])
+        return name if name in by_name else None
+
+    implicit: set[str] = set()
+    for host in recorded.values():
+        if wanted.isdisjoint(host["statuses"]):
+            continue
+        if host.get("provisioned") and host["name"] not in by_name:
+            # The relaunch must re-create it: select its provisioners, and name it too.
+            provisioned.add(host["name"])
+            for provisioner in host.get("provisioned_by", []):
+                current = resolve_provisioner(provisioner)
+                if current is not None:
+                    selected.add(current)
+            continue
+        current = resolve(host)
+        if current is not None:
+            selected.add(current)
+
+    selection.hosts = sorted(selected)
+    selection.provisioned = sorted(provisioned - selected)
+    selection.implicit_provisioners = sorted(implicit)
+    wanted_text = ",".join(statuses)
+    if "all" in wanted:
+        if selection.original_limit is None:
+            raise RelaunchError(
+                f"status all: the manifests {paths} were run with limits that cannot be merged "
+                f"({', '.join(sorted(map(repr, limits)))}); relaunch each manifest on its own"
+            )
+        selection.limit = selection.original_limit or "all"
+    elif selection.hosts or selection.provisioned:
+        patterns = host_patterns(selection.hosts + selection.provisioned, set(by_name), group_names)
+        # The implicit localhost matches only its literal name, and only beside a real host.
+        if selection.hosts:
+            patterns.extend(selection.implicit_provisioners)
+        selection.patterns = patterns
+        selection.limit = limit_string(patterns)
+
+    if allow_empty or selection.hosts or (in_play and selection.targets()):
+        return selection
+    counts_text = ", ".join(f"{status}={counts.get(status, 0)}" for status in STATUSES)
+    if selection.provisioned and selection.implicit_provisioners:
+        raise RelaunchError(
+            f"status {wanted_text} in {paths} selects only hosts that the implicit localhost provisioned "
+            f"({', '.join(selection.provisioned[:5])}), and a --limit cannot select the implicit localhost alone; "
+            "use the relaunch.status.select role in the play instead"
+        )
+    detail = f"; {len(selection.unresolved)} recorded hosts are not in the current inventory" if selection.unresolved else ""
+    raise RelaunchError(f"status {wanted_text} selects 0 hosts in {paths} ({counts_text}){detail}; nothing to relaunch")

@@ -1,0 +1,47 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The relaunch summary printed at the end of a run: counts, failures grouped by cause, the command."""
+
+from __future__ import annotations
+
+import os
+
+from .recorder import STATUSES
+
+NAMES_SHOWN = 10
+NO_TASK_OF_ITS_OWN = "no failed task of its own (any_errors_fatal, max_fail_percentage or a failed run_once task)"
+
+
+def failure_groups(manifest: dict) -> list[tuple[str, list[str]]]:
+    """Failed hosts grouped by their first failure (task and message), largest group first."""
+    groups: dict[str, list[str]] = {}
+    for host in manifest["hosts"]:
+        if "failed" not in host["statuses"]:
+            continue
+        failure = host.get("first_failure")
+        if failure:
+            kind = "unreachable" if failure.get("unreachable") else "failed"
+            cause = f"{kind} at TASK [{failure.get('task')}]"
+            if failure.get("message"):
+                cause += f": {failure['message']}"
+        else:
+            cause = NO_TASK_OF_ITS_OWN
+        groups.setdefault(cause, []).append(host["name"])
+    return sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
+
+
+def relaunch_summary(manifest: dict, directory: str, command: str) -> str:
+    counts = manifest["retry_counts"]
+    lines = [
+        f"RELAUNCH SUMMARY: {os.path.relpath(os.path.join(directory, 'latest.json'))}"
+        + ("" if manifest["complete"] else " (interrupted)"),
+        "  " + "  ".join(f"{status}={counts.get(status, 0)}" for status in STATUSES),
+    ]
+    for cause, names in failure_groups(manifest):
+        shown = ", ".join(names[:NAMES_SHOWN]) + (f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else "")
+        lines.append(f"  {len(names)} host{'s' if len(names) != 1 else ''} {cause}")
+        lines.append(f"      {shown}")
+    if counts.get("failed"):
+        lines.append("  relaunch on the failed hosts:")
+        lines.append(f"    {command}")
+    return "\n".join(lines)

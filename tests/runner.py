@@ -1,0 +1,81 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run real ansible-playbook in a scratch directory, the way a user does, and read what it left."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from tests.conftest import COLLECTIONS
+
+# Another ansible-core (tox/nox environments) can be tested by pointing here to its bin directory.
+ANSIBLE_BIN = Path(os.environ.get("RELAUNCH_TEST_ANSIBLE_BIN") or Path(sys.executable).parent)
+
+
+def ansible_env(workdir: Path, extra: dict | None = None) -> dict:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_") and not key.startswith("RELAUNCH_")}
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
+        "ANSIBLE_CALLBACKS_ENABLED": "relaunch.status.manifest",
+        "ANSIBLE_RETRY_FILES_ENABLED": "1",
+        "ANSIBLE_HOST_KEY_CHECKING": "0",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_HOME": str(workdir / ".ansible"),
+        "ANSIBLE_LOCAL_TEMP": str(workdir / ".ansible" / "tmp"),
+        "ANSIBLE_PYTHON_INTERPRETER": str(ANSIBLE_BIN / "python"),
+        "ANSIBLE_DEPRECATION_WARNINGS": "1",
+        "PATH": f"{ANSIBLE_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    })
+    env.update(extra or {})
+    return env
+
+
+class Run:
+    """The outcome of one ansible-playbook run in ``workdir``."""
+
+    def __init__(self, workdir: Path, playbook: str, completed: subprocess.CompletedProcess) -> None:
+        self.workdir = workdir
+        self.playbook = playbook
+        self.rc = completed.returncode
+        self.stdout = completed.stdout
+        self.stderr = completed.stderr
+        self.stem = Path(playbook).stem
+
+    @property
+    def run_dir(self) -> Path:
+        return self.workdir / ".relaunch" / self.stem
+
+    def manifest(self) -> dict:
+        return json.loads((self.run_dir / "latest.json").read_text())
+
+    def retry(self) -> set[str]:
+        """Names in ansible-core's own .retry file; empty when it wrote none."""
+        path = self.workdir / f"{self.stem}.retry"
+        return set(path.read_text().split("\n")) - {""} if path.exists() else set()
+
+    def with_status(self, status: str) -> set[str]:
+        return {host["name"] for host in self.manifest()["hosts"] if status in host["statuses"]}
+
+    def limit_file(self, status: str) -> Path:
+        return self.run_dir / f"{status}.limit"
+
+
+def write_files(workdir: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = workdir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+
+
+def ansible_playbook(workdir: Path, *args: str, playbook: str = "site.yml", env: dict | None = None, timeout: int = 300) -> Run:
+    """Run ansible-playbook with the callback on and .retry files written beside the playbook."""
+    command = [str(ANSIBLE_BIN / "ansible-playbook"), *args, playbook]
+    completed = subprocess.run(
+        command, cwd=workdir, env=ansible_env(workdir, env), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False
+    )
+    return Run(workdir, playbook, completed)
