@@ -387,7 +387,8 @@ def relaunch_command(directory: str, playbook: str) -> str:
     args = context.CLIARGS
     words = ["ansible-playbook"]
     for source in args.get("inventory") or ():
-        words += ["-i", to_text(source)]
+        source = to_text(source)
+        words += ["-i", os.path.relpath(source) if os.path.exists(source) else source]
     words.append(os.path.relpath(playbook))
     for option, key in (("--tags", "tags"), ("--skip-tags", "skip_tags")):
         values = [to_text(value) for value in args.get(key) or () if value != "all" or key != "tags"]
