@@ -19,18 +19,20 @@ ANSIBLE_BIN = Path(os.environ.get("RELAUNCH_TEST_ANSIBLE_BIN") or Path(sys.execu
 
 def ansible_env(workdir: Path, extra: dict | None = None) -> dict:
     env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_") and not key.startswith("RELAUNCH_")}
-    env.update({
-        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
-        "ANSIBLE_CALLBACKS_ENABLED": "relaunch.status.manifest",
-        "ANSIBLE_RETRY_FILES_ENABLED": "1",
-        "ANSIBLE_HOST_KEY_CHECKING": "0",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_HOME": str(workdir / ".ansible"),
-        "ANSIBLE_LOCAL_TEMP": str(workdir / ".ansible" / "tmp"),
-        "ANSIBLE_PYTHON_INTERPRETER": str(ANSIBLE_BIN / "python"),
-        "ANSIBLE_DEPRECATION_WARNINGS": "1",
-        "PATH": f"{ANSIBLE_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    })
+    env.update(
+        {
+            "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
+            "ANSIBLE_CALLBACKS_ENABLED": "relaunch.status.manifest",
+            "ANSIBLE_RETRY_FILES_ENABLED": "1",
+            "ANSIBLE_HOST_KEY_CHECKING": "0",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_HOME": str(workdir / ".ansible"),
+            "ANSIBLE_LOCAL_TEMP": str(workdir / ".ansible" / "tmp"),
+            "ANSIBLE_PYTHON_INTERPRETER": str(ANSIBLE_BIN / "python"),
+            "ANSIBLE_DEPRECATION_WARNINGS": "1",
+            "PATH": f"{ANSIBLE_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+    )
     env.update(extra or {})
     return env
 

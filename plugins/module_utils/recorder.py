@@ -37,9 +37,7 @@ COUNTERS = ("ok", "changed", "failures", "unreachable", "skipped", "rescued", "i
 OUTCOMES = ("ok", "changed", "failed", "unreachable", "skipped")
 
 # The statuses that mean "this counter is above zero" (AWX's meaning).
-COUNTER_STATUSES = tuple(
-    (status, COUNTERS.index(status)) for status in ("unreachable", "changed", "ok", "skipped", "rescued", "ignored")
-)
+COUNTER_STATUSES = tuple((status, COUNTERS.index(status)) for status in ("unreachable", "changed", "ok", "skipped", "rescued", "ignored"))
 
 MESSAGE_MAX = 300
 _OK, _CHANGED, _FAILURES, _UNREACHABLE, _SKIPPED, _RESCUED, _IGNORED = range(7)
@@ -196,16 +194,18 @@ class Recorder:
             statuses.sort()
             for status in statuses:
                 counts[status] += 1
-            hosts.append({
-                "name": name,
-                "identity": record.identity,
-                "identity_var": record.identity_var,
-                "statuses": statuses,
-                "counters": dict(zip(COUNTERS, record.counters)),
-                "provisioned": record.provisioned_by is not None,
-                "provisioned_by": sorted(record.provisioned_by or ()),
-                "first_failure": record.first_failure if name in failed else None,
-            })
+            hosts.append(
+                {
+                    "name": name,
+                    "identity": record.identity,
+                    "identity_var": record.identity_var,
+                    "statuses": statuses,
+                    "counters": dict(zip(COUNTERS, record.counters)),
+                    "provisioned": record.provisioned_by is not None,
+                    "provisioned_by": sorted(record.provisioned_by or ()),
+                    "first_failure": record.first_failure if name in failed else None,
+                }
+            )
         manifest = {"schema_version": 1}
         manifest.update(self.meta)
         manifest["finished"] = finished

@@ -105,14 +105,7 @@ def parse_statuses(value: object, option: str = "hosts") -> list[str]:
 
 def needs_regex(name: str) -> bool:
     """Whether a host name cannot be written as itself in a limit."""
-    return (
-        not name
-        or "," in name
-        or "\n" in name
-        or "\r" in name
-        or name != name.strip()
-        or name[0] == "@"
-    )
+    return not name or "," in name or "\n" in name or "\r" in name or name != name.strip() or name[0] == "@"
 
 
 def regex_pattern(name: str) -> str:
@@ -150,9 +143,7 @@ def host_patterns(names: list[str], inventory_names: set[str] | frozenset[str], 
         compiled = re.compile(pattern[1:])
         clash = [group for group in group_names if compiled.match(group)]
         if clash:
-            raise RelaunchError(
-                f"host {name!r} cannot be selected exactly: a pattern for it would also match group {clash[0]!r}; rename the host or the group"
-            )
+            raise RelaunchError(f"host {name!r} cannot be selected exactly: a pattern for it would also match group {clash[0]!r}; rename the host or the group")
         patterns.append(pattern)
     # Only '!' and '&' patterns would make ansible-core add 'all': lead with a plain one.
     if patterns and all(pattern[0] in "!&" for pattern in patterns):

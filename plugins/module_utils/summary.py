@@ -33,8 +33,7 @@ def failure_groups(manifest: dict) -> list[tuple[str, list[str]]]:
 def relaunch_summary(manifest: dict, directory: str, command: str) -> str:
     counts = manifest["retry_counts"]
     lines = [
-        f"RELAUNCH SUMMARY: {os.path.relpath(os.path.join(directory, 'latest.json'))}"
-        + ("" if manifest["complete"] else " (interrupted)"),
+        f"RELAUNCH SUMMARY: {os.path.relpath(os.path.join(directory, 'latest.json'))}" + ("" if manifest["complete"] else " (interrupted)"),
         "  " + "  ".join(f"{status}={counts.get(status, 0)}" for status in STATUSES),
     ]
     for cause, names in failure_groups(manifest):
