@@ -1,0 +1,79 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the ecosystem tests share: the collection's files, its plugins, and a clean Ansible environment."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.runner import ANSIBLE_BIN
+
+ROOT = Path(__file__).resolve().parents[2]
+FQCN = "relaunch.status"
+
+# plugins/<directory> -> ansible-doc plugin type.
+PLUGIN_TYPES = {
+    "callback": "callback",
+    "lookup": "lookup",
+    "modules": "module",
+    "inventory": "inventory",
+    "filter": "filter",
+    "test": "test",
+    "connection": "connection",
+    "become": "become",
+    "vars": "vars",
+    "strategy": "strategy",
+    "cache": "cache",
+}
+
+
+def plugins(root: Path = ROOT) -> list[tuple[str, str]]:
+    """(ansible-doc type, FQCN) of every documented plugin and role the collection has now."""
+    found = []
+    for directory, plugin_type in PLUGIN_TYPES.items():
+        for path in sorted((root / "plugins" / directory).glob("*.py")):
+            if path.name != "__init__.py":
+                found.append((plugin_type, f"{FQCN}.{path.stem}"))
+    for role in sorted((root / "roles").glob("*/")):
+        if (role / "tasks").is_dir() or (role / "meta" / "argument_specs.yml").exists():
+            found.append(("role", f"{FQCN}.{role.name}"))
+    return found
+
+
+def collection_files(root: Path = ROOT) -> list[str]:
+    """The collection's files: tracked ones, plus new ones not yet committed nor ignored."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root, capture_output=True, check=True).stdout.decode()
+    return sorted(name for name in listed.split("\0") if name and (root / name).is_file())
+
+
+def copy_collection(destination: Path) -> Path:
+    """Copy the collection's files to <destination>/ansible_collections/relaunch/status, as ansible-test wants it."""
+    target = destination / "ansible_collections" / "relaunch" / "status"
+    for name in collection_files():
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target / name)
+    return target
+
+
+def clean_env(home: Path, collections_path: Path | None = None, extra: dict | None = None, bin_dir: Path = ANSIBLE_BIN) -> dict:
+    """The environment of a user shell: no ANSIBLE_*/RELAUNCH_* from ours, only ``collections_path`` for collections."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("ANSIBLE_", "RELAUNCH_", "PYTHON"))}
+    env.update(
+        {
+            "HOME": str(home),
+            "ANSIBLE_HOME": str(home / ".ansible"),
+            "ANSIBLE_LOCAL_TEMP": str(home / ".ansible" / "tmp"),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_HOST_KEY_CHECKING": "0",
+            "ANSIBLE_PYTHON_INTERPRETER": str(bin_dir / "python"),
+            # Only the given path: never the working tree, never site-packages.
+            "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "0",
+            "ANSIBLE_COLLECTIONS_PATH": str(collections_path or home / "no-collections"),
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+    )
+    env.update(extra or {})
+    return env

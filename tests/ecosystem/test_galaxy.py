@@ -1,0 +1,142 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Build the collection with ansible-galaxy, install the tarball into a fresh path, and use it from there."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tarfile
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from tests.ecosystem.collection import ROOT, clean_env
+from tests.runner import ANSIBLE_BIN, write_files
+
+# What a built collection must never carry (path parts or name patterns).
+FORBIDDEN_PARTS = {".git", ".ci", ".venv", ".tox", ".nox", "build", ".relaunch", "__pycache__", ".pytest_cache", ".hypothesis", ".ruff_cache", ".ansible"}
+FORBIDDEN_NAMES = re.compile(r"(\.pyc|\.retry|\.tar\.gz|\.journal)$")
+
+FILES = {
+    "inventory.yml": """
+        all:
+          vars:
+            ansible_connection: local
+          hosts:
+            web01: {relaunch_id: id-web01}
+            web02: {relaunch_id: id-web02, broken: true}
+            web03: {relaunch_id: id-web03}
+    """,
+    "site.yml": """
+        - name: Deploy
+          hosts: all
+          gather_facts: false
+          tasks:
+            - name: Fail where the host is broken
+              ansible.builtin.fail:
+                msg: web server is broken
+              when: broken | default(false)
+    """,
+    "relaunch.yml": """
+        - name: Relaunch on the failed hosts of site.yml
+          hosts: "{{ lookup('relaunch.status.limit', 'failed', manifest='.relaunch/site') }}"
+          gather_facts: false
+          tasks:
+            - name: Say where it runs
+              ansible.builtin.debug:
+                msg: "relaunched on {{ inventory_hostname }}"
+    """,
+}
+
+
+def recap_hosts(stdout: str) -> set[str]:
+    recap = stdout.split("PLAY RECAP", 1)[1]
+    return {match.group(1) for match in re.finditer(r"^(\S+)\s+:\s+ok=", recap, re.MULTILINE)}
+
+
+@pytest.fixture(scope="module")
+def tarball(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    home = tmp_path_factory.mktemp("home")
+    subprocess.run(
+        [str(ANSIBLE_BIN / "ansible-galaxy"), "collection", "build", str(ROOT), "--output-path", str(out)],
+        env=clean_env(home),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (built,) = out.glob("relaunch-status-*.tar.gz")
+    return built
+
+
+def test_tarball_is_clean(tarball: Path) -> None:
+    with tarfile.open(tarball) as archive:
+        names = archive.getnames()
+        manifest = json.load(archive.extractfile("MANIFEST.json"))
+    unwanted = [name for name in names if FORBIDDEN_PARTS & set(PurePosixPath(name).parts) or FORBIDDEN_NAMES.search(name)]
+    unwanted += [name for name in names if name.startswith("bench/results")]
+    assert unwanted == []
+    for needed in ("meta/runtime.yml", "plugins/callback/manifest.py", "plugins/module_utils/manifest.py", "README.md", "LICENSE"):
+        assert needed in names
+    assert manifest["collection_info"]["namespace"] == "relaunch"
+    assert manifest["collection_info"]["name"] == "status"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", manifest["collection_info"]["version"])
+
+
+def test_installed_tarball_runs(tarball: Path, tmp_path: Path) -> None:
+    collections = tmp_path / "collections"
+    home = tmp_path / "home"
+    work = tmp_path / "work"
+    write_files(work, FILES)
+    env = clean_env(home, collections)
+    subprocess.run(
+        [str(ANSIBLE_BIN / "ansible-galaxy"), "collection", "install", "--offline", "-p", str(collections), str(tarball)],
+        env=env,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    installed = collections / "ansible_collections" / "relaunch" / "status"
+    assert (installed / "MANIFEST.json").is_file()
+
+    # The callback ansible resolves is the installed one, not the working tree.
+    doc = subprocess.run(
+        [str(ANSIBLE_BIN / "ansible-doc"), "-t", "callback", "--json", "relaunch.status.manifest"],
+        env=env,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    filename = json.loads(doc.stdout)["relaunch.status.manifest"]["doc"]["filename"]
+    assert Path(filename).resolve().is_relative_to(installed.resolve())
+
+    def playbook(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(ANSIBLE_BIN / "ansible-playbook"), "-i", "inventory.yml", *args],
+            env={**env, "ANSIBLE_CALLBACKS_ENABLED": "relaunch.status.manifest"},
+            cwd=work,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    first = playbook("site.yml")
+    assert first.returncode == 2, first.stdout + first.stderr
+    manifest = json.loads((work / ".relaunch" / "site" / "latest.json").read_text())
+    failed = {host["name"] for host in manifest["hosts"] if "failed" in host["statuses"]}
+    assert failed == {"web02"}
+    assert manifest["retry_counts"]["all"] == 3
+
+    if (installed / "plugins" / "lookup" / "limit.py").is_file():
+        relaunch = playbook("relaunch.yml")
+        assert relaunch.returncode == 0, relaunch.stdout + relaunch.stderr
+        assert recap_hosts(relaunch.stdout) == {"web02"}
+        assert "relaunched on web02" in relaunch.stdout
+
+    again = playbook("site.yml", "--limit", "@.relaunch/site/failed.limit", "-e", '{"broken": false}')
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert recap_hosts(again.stdout) == {"web02"}
