@@ -185,6 +185,7 @@ def select(
     group_names: list[str] | tuple = (),
     allow_empty: bool = False,
     in_play: bool = False,
+    build_limit: bool = True,
 ) -> Selection:
     """Resolve ``statuses`` of one or more manifests against the current inventory.
 
@@ -193,6 +194,7 @@ def select(
     ``allow_empty``), so an empty selection never turns into "all hosts".
     ``in_play`` (the role) also counts the implicit localhost and hosts that
     add_host will create, which a play can select but a ``--limit`` cannot.
+    ``build_limit=False`` skips the limit (the inventory groups need only names).
     """
     selection = Selection()
     selection.statuses = list(statuses)
@@ -281,8 +283,13 @@ def select(
                 f"({', '.join(sorted(map(repr, limits)))}); relaunch each manifest on its own"
             )
         selection.limit = selection.original_limit or "all"
-    elif selection.hosts or selection.provisioned:
-        patterns = host_patterns(selection.hosts + selection.provisioned, set(by_name), group_names)
+    elif build_limit and (selection.hosts or selection.provisioned):
+        try:
+            patterns = host_patterns(selection.hosts + selection.provisioned, set(by_name), group_names)
+        except RelaunchError:
+            if not in_play:
+                raise
+            patterns = []  # a play selects by name; no exact limit exists, so none is given
         # The implicit localhost matches only its literal name, and only beside a real host.
         if selection.hosts:
             patterns.extend(selection.implicit_provisioners)

@@ -1,0 +1,108 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: limit
+short_description: The exact limit that selects the hosts of a status in a status manifest
+description:
+  - Reads status manifests written by the P(relaunch.status.manifest#callback) callback and returns a host
+    pattern that selects exactly the current inventory hosts recorded with the given statuses, for a
+    play's C(hosts:) or C(--limit).
+  - Every host name is written so that ansible-core's own pattern rules select that host and no other;
+    names with commas, spaces, brackets, globs, a leading C(!), C(&), C(~) or C(@), or equal to a group
+    name are all exact.
+  - Status C(all) returns the original C(--limit) of the run exactly as recorded; C(all) when there was none.
+version_added: 1.0.0
+author: relaunch.status contributors
+extends_documentation_fragment:
+  - relaunch.status.manifest
+  - relaunch.status.selection
+options:
+  _terms:
+    description:
+      - Statuses to select; several statuses (or comma-separated ones) select their union.
+      - One of C(all), C(failed), C(unreachable), C(changed), C(ok), C(skipped), C(rescued), C(ignored), C(not_run).
+      - When none is given, C(failed).
+    type: list
+    elements: str
+    required: false
+"""
+
+EXAMPLES = r"""
+- name: Relaunch the failed hosts of the last run of this playbook
+  hosts: "{{ lookup('relaunch.status.limit', 'failed') }}"
+  gather_facts: false
+  tasks:
+    - name: Do the work again
+      ansible.builtin.ping:
+
+- name: Failed and never-run hosts of a given manifest
+  hosts: "{{ lookup('relaunch.status.limit', 'failed', 'not_run', manifest='/var/lib/relaunch/site/latest.json') }}"
+  tasks:
+    - name: Finish the job
+      ansible.builtin.ping:
+
+- name: Merge the manifests of two controllers, and accept an empty result
+  hosts: localhost
+  tasks:
+    - name: Show the limit, or say there is nothing to do
+      ansible.builtin.debug:
+        msg: "{{ limit if limit else 'nothing failed' }}"
+      vars:
+        limit: "{{ lookup('relaunch.status.limit', 'failed', manifest=['east/.relaunch', 'west/.relaunch'], allow_empty=true) }}"
+"""
+
+RETURN = r"""
+_raw:
+  description:
+    - One string, the limit; a pattern for every selected host joined by commas (always with one comma so
+      that ansible-core splits it on commas only).
+    - For status C(all), the original C(--limit), or C(all) when the run had none.
+    - Empty only when O(allow_empty=true) and nothing is selected.
+  type: list
+  elements: str
+"""
+
+import os
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
+
+from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.module_utils.selection import parse_statuses
+from ansible_collections.relaunch.status.plugins.plugin_utils.selector import find_inventory, messages, renames, select_from_options
+
+display = Display()
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        variables = variables or {}
+        try:
+            statuses = parse_statuses(list(terms or ["failed"]), option="terms")
+            inventory = find_inventory(variables)
+            playbook_dir = variables.get("playbook_dir")
+            base_dirs = [os.getcwd()] + ([str(playbook_dir)] if playbook_dir else [])
+            selection, _paths = select_from_options(
+                self.get_option("manifest"),
+                statuses,
+                inventory,
+                self._loader,
+                self.get_option("identity_vars"),
+                manifest_dir=self.get_option("manifest_dir"),
+                allow_empty=self.get_option("allow_empty"),
+                base_dirs=base_dirs,
+                playbook_dir=str(playbook_dir) if playbook_dir else None,
+            )
+        except RelaunchError as exc:
+            raise AnsibleLookupError(f"relaunch.status.limit: {exc}") from None
+        for line in messages(selection):
+            display.warning(f"relaunch.status.limit: {line}")
+        renamed = renames(selection)
+        if renamed:
+            display.vv(f"relaunch.status.limit: {renamed}")
+        return [selection.limit]

@@ -1,0 +1,213 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one path from plugin options to a :class:`Selection`, shared by every selecting plugin.
+
+The lookup, the relaunch_info action (and so the role) and the inventory plugin
+are thin adapters over :func:`select_from_options`: where the manifests are,
+which statuses, and the current inventory go in; a Selection comes out, or a
+:class:`RelaunchError` that each plugin shows as its own one-line error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ansible import context
+
+from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
+from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.module_utils.selection import IMPLICIT_LOCALHOST, CurrentHost, Selection, select
+from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, current_inventory, inventory_of, source_directories
+
+# The plugin whose documented options carry the settings shared through env and ansible.cfg.
+SETTINGS_PLUGIN = "relaunch.status.limit"
+
+
+class ManifestMissing(RelaunchError):
+    """No manifest exists yet where one was looked for (the role runs on every host then)."""
+
+
+def configured(name: str):
+    """A shared setting (manifest_dir, identity_vars) as env and ansible.cfg set it.
+
+    A module's options cannot come from env or ansible.cfg, so the action
+    plugin reads them through the lookup, which documents those sources.
+    """
+    from ansible.plugins.loader import lookup_loader
+
+    plugin = lookup_loader.get(SETTINGS_PLUGIN)
+    plugin.set_options()
+    return plugin.get_option(name)
+
+
+def playbooks() -> list[str]:
+    """Absolute paths of the playbooks on the ansible-playbook command line."""
+    return [os.path.abspath(os.path.expanduser(str(arg))) for arg in context.CLIARGS.get("args") or () if isinstance(arg, str) and arg]
+
+
+def current_playbook(hint: str | None = None) -> str:
+    """The playbook being run: the only one given, or the one ``hint`` (a task's file) names."""
+    candidates = playbooks()
+    if hint:
+        path = os.path.abspath(hint.rsplit(":", 1)[0] if not os.path.exists(hint) else hint)
+        if path in candidates:
+            return path
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise RelaunchError("option manifest: not set, and no playbook is being run to find its latest manifest; name a manifest file or directory")
+    raise RelaunchError(
+        f"option manifest: not set, and {len(candidates)} playbooks are on the command line "
+        f"({', '.join(os.path.basename(path) for path in candidates[:5])}); name the manifest to use"
+    )
+
+
+def _absolute(location: str, base_dirs: list[str]) -> str:
+    """A relative path is looked up in each base directory in turn; the first that exists wins."""
+    path = os.path.expanduser(location)
+    if os.path.isabs(path):
+        return os.path.normpath(path)
+    candidates = [os.path.abspath(os.path.join(base, path)) for base in base_dirs or [os.getcwd()]]
+    for candidate in candidates:
+        if os.path.exists(candidate):
+            return candidate
+    return candidates[0]
+
+
+def _has_manifest(path: str, playbook: str | None) -> bool:
+    """Whether ``path`` (a directory) holds any manifest that :func:`store.locate` could pick."""
+    if os.path.isfile(os.path.join(path, store.LATEST)):
+        return True
+    if playbook:
+        return os.path.isfile(os.path.join(path, store.playbook_stem(playbook), store.LATEST))
+    try:
+        return any(os.path.isfile(os.path.join(path, name, store.LATEST)) for name in os.listdir(path))
+    except OSError:
+        return False
+
+
+def locate_one(location: str, playbook: str | None, base_dirs: list[str]) -> str:
+    path = _absolute(location, base_dirs)
+    try:
+        return store.locate(path, playbook)
+    except RelaunchError as exc:
+        if not os.path.exists(path) or (os.path.isdir(path) and not _has_manifest(path, playbook)):
+            raise ManifestMissing(str(exc)) from None
+        raise
+
+
+def manifest_paths(option, manifest_dir: str | None = None, base_dirs: list[str] | None = None, hint: str | None = None) -> list[str]:
+    """The manifest files named by a ``manifest`` option (a path or a list), deduplicated.
+
+    Without ``option``: the latest manifest of the playbook being run, under
+    ``manifest_dir`` or ``.relaunch`` beside the playbook.
+    """
+    base_dirs = list(base_dirs or [os.getcwd()])
+    if option is None or option == "" or option == []:
+        playbook = current_playbook(hint)
+        root = manifest_dir or os.path.join(os.path.dirname(playbook), ".relaunch")
+        return [locate_one(str(root), playbook, base_dirs)]
+    if isinstance(option, str):
+        locations = [option]
+    elif isinstance(option, (list, tuple)) and all(isinstance(item, str) and item for item in option):
+        locations = list(option)
+    else:
+        raise RelaunchError(f"option manifest: expected a path or a list of paths, got {option!r}")
+    playbook = None
+    if len(playbooks()) == 1:
+        playbook = playbooks()[0]  # picks the playbook's subdirectory of a shared manifest directory
+    paths: list[str] = []
+    for location in locations:
+        path = locate_one(str(location), playbook, base_dirs)
+        if path not in paths:
+            paths.append(path)
+    return paths
+
+
+def load_manifests(paths: list[str]) -> list[tuple[str, dict]]:
+    return [(path, store.load(path)) for path in paths]
+
+
+def find_inventory(variables: dict | None):
+    """The InventoryManager of the run: behind ``hostvars`` in a task, on the call stack elsewhere.
+
+    A play's ``hosts:`` is templated without ``hostvars`` (and with no task
+    queue at all under ``--list-hosts``); the PlaybookExecutor templating it
+    holds the inventory.
+    """
+    try:
+        return inventory_of(variables or {})
+    except RuntimeError:
+        pass
+    from ansible.inventory.manager import InventoryManager
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        candidate = getattr(frame.f_locals.get("self"), "_inventory", None)
+        if isinstance(candidate, InventoryManager):
+            return candidate
+        frame = frame.f_back
+    raise RelaunchError("the current inventory is not available here; relaunch.status plugins run inside ansible-playbook")
+
+
+def inventory_hosts(inventory, loader, identity_vars: list[str], playbook_dir: str | None = None, extra_dirs: list[str] | None = None):
+    """(current hosts with identities, group names) of an InventoryManager or InventoryData."""
+    directories = source_directories(list(extra_dirs or []) + list(context.CLIARGS.get("inventory") or ()), playbook_dir)
+    resolver = IdentityResolver(loader, list(identity_vars or []), directories)
+    return current_inventory(inventory, resolver)
+
+
+def select_from_options(
+    manifest,
+    statuses: list[str],
+    inventory,
+    loader,
+    identity_vars: list[str],
+    manifest_dir: str | None = None,
+    allow_empty: bool = False,
+    in_play: bool = False,
+    base_dirs: list[str] | None = None,
+    playbook_dir: str | None = None,
+    hint: str | None = None,
+    extra_dirs: list[str] | None = None,
+    current: tuple[list[CurrentHost], list[str]] | None = None,
+) -> tuple[Selection, list[str]]:
+    """Select ``statuses`` of the manifests named by ``manifest`` among the hosts of ``inventory``.
+
+    Returns the Selection and the manifest paths it read. ``in_play`` counts
+    what only a play can select: the implicit localhost (when the inventory
+    does not define it) and hosts that add_host will create.
+    """
+    paths = manifest_paths(manifest, manifest_dir, base_dirs, hint)
+    manifests = load_manifests(paths)
+    hosts, groups = current if current is not None else inventory_hosts(inventory, loader, identity_vars, playbook_dir, extra_dirs)
+    # A play reaches the implicit localhost by its name; it has no inventory vars, so no identity.
+    if in_play and not any(host.name in IMPLICIT_LOCALHOST for host in hosts):
+        hosts = [*hosts, CurrentHost("localhost")]
+    selection = select(manifests, statuses, hosts, groups, allow_empty=allow_empty, in_play=in_play)
+    return selection, paths
+
+
+def messages(selection: Selection) -> list[str]:
+    """Warnings a user should see: different machines under a recorded name, hosts not found."""
+    lines = list(selection.warnings)
+    # A different machine under a recorded name is already among the warnings.
+    unresolved = [host for host in selection.unresolved if "a different machine" not in host["reason"]]
+    if unresolved:
+        shown = "; ".join(f"{host['name']!r} ({host['reason']})" for host in unresolved[:10])
+        more = f"; and {len(unresolved) - 10} more" if len(unresolved) > 10 else ""
+        lines.append(f"{len(unresolved)} recorded hosts are not selected because they cannot be found: {shown}{more}")
+    if selection.implicit_provisioners and selection.hosts:
+        lines.append(
+            f"hosts {', '.join(selection.provisioned[:5])} were provisioned by the implicit localhost; "
+            "the limit names localhost beside the other hosts so that the relaunch re-creates them"
+        )
+    return lines
+
+
+def renames(selection: Selection) -> str | None:
+    if not selection.renamed:
+        return None
+    pairs = ", ".join(f"{old} -> {new}" for old, new in sorted(selection.renamed.items())[:10])
+    return f"{len(selection.renamed)} hosts were renamed since the run and are selected by their current names: {pairs}"
