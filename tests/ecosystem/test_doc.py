@@ -1,0 +1,71 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ansible-doc renders every plugin and role of the collection, completely and without a warning."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import COLLECTIONS
+from tests.ecosystem.collection import clean_env, plugins
+from tests.runner import ANSIBLE_BIN
+
+# Which documentation blocks each kind must have besides DOCUMENTATION.
+NEEDS_EXAMPLES = {"callback", "lookup", "module", "inventory", "filter", "test"}
+NEEDS_RETURN = {"lookup", "module", "filter", "test"}
+
+
+def test_the_collection_has_plugins() -> None:
+    assert ("callback", "relaunch.status.manifest") in plugins()
+
+
+def ansible_doc(home: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(ANSIBLE_BIN / "ansible-doc"), *args],
+        env=clean_env(home, COLLECTIONS, {"ANSIBLE_DEPRECATION_WARNINGS": "1"}),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(("plugin_type", "name"), plugins(), ids=[f"{kind}:{name}" for kind, name in plugins()])
+def test_ansible_doc_renders(plugin_type: str, name: str, tmp_path: Path) -> None:
+    as_json = ansible_doc(tmp_path, "-t", plugin_type, "--json", name)
+    assert as_json.returncode == 0, as_json.stderr
+    assert "WARNING" not in as_json.stderr and "ERROR" not in as_json.stderr, as_json.stderr
+    entry = json.loads(as_json.stdout)[name]
+    if plugin_type == "role":
+        specs = entry["entry_points"]
+        assert "main" in specs
+        for spec in specs.values():
+            assert spec.get("short_description")
+            for option, details in spec.get("options", {}).items():
+                assert details.get("description"), f"role option {option} has no description"
+    else:
+        doc = entry["doc"]
+        assert doc.get("short_description") and doc.get("description") and doc.get("author")
+        assert doc.get("version_added")
+        for option, details in (doc.get("options") or {}).items():
+            assert details.get("description"), f"option {option} has no description"
+            assert details.get("type"), f"option {option} has no type"
+        if plugin_type in NEEDS_EXAMPLES:
+            assert (entry.get("examples") or "").strip(), "no EXAMPLES"
+        if plugin_type in NEEDS_RETURN:
+            assert entry.get("return"), "no RETURN"
+
+    # The text a user reads renders too.
+    as_text = ansible_doc(tmp_path, "-t", plugin_type, name)
+    assert as_text.returncode == 0, as_text.stderr
+    assert "WARNING" not in as_text.stderr and "ERROR" not in as_text.stderr, as_text.stderr
+    assert name in as_text.stdout or name.rsplit(".", 1)[1] in as_text.stdout
+
+
+def test_ansible_doc_lists_the_collection(tmp_path: Path) -> None:
+    listed = ansible_doc(tmp_path, "-t", "callback", "-l", "relaunch.status")
+    assert listed.returncode == 0, listed.stderr
+    assert "relaunch.status.manifest" in listed.stdout
