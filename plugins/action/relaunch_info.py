@@ -1,0 +1,99 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of relaunch.status.relaunch_info: all the work is on the controller."""
+
+from __future__ import annotations
+
+import os
+
+import yaml
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.module_utils.selection import parse_statuses
+from ansible_collections.relaunch.status.plugins.modules.relaunch_info import DOCUMENTATION
+from ansible_collections.relaunch.status.plugins.plugin_utils.selector import (
+    ManifestMissing,
+    configured,
+    find_inventory,
+    messages,
+    renames,
+    select_from_options,
+)
+
+display = Display()
+
+
+def argument_spec() -> dict:
+    """The module's documented options, so the documentation and the validation never disagree."""
+    options = yaml.safe_load(DOCUMENTATION)["options"]
+    keys = ("type", "default", "elements", "required", "choices")
+    return {name: {key: value for key, value in option.items() if key in keys} for name, option in options.items()}
+
+
+ARGUMENT_SPEC = argument_spec()
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False  # 2.16+: never connect to the task's host
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        result["changed"] = False
+        try:
+            statuses = parse_statuses(args["hosts"], option="hosts")
+            identity_vars = args["identity_vars"]
+            if identity_vars is None:
+                identity_vars = configured("identity_vars")
+            manifest_dir = args["manifest_dir"] or configured("manifest_dir")
+            playbook_dir = task_vars.get("playbook_dir")
+            playbook_dir = str(playbook_dir) if playbook_dir else None
+            selection, paths = select_from_options(
+                args["manifest"],
+                statuses,
+                find_inventory(task_vars),
+                self._loader,
+                identity_vars,
+                manifest_dir=manifest_dir,
+                allow_empty=args["allow_empty"],
+                in_play=args["in_play"],
+                base_dirs=[os.getcwd()] + ([playbook_dir] if playbook_dir else []),
+                playbook_dir=playbook_dir,
+                hint=self._task.get_path(),
+            )
+        except ManifestMissing as exc:
+            if args["allow_missing"]:
+                result["manifest_found"] = False
+                result["msg"] = str(exc)
+                return result
+            result.update(failed=True, msg=str(exc))
+            return result
+        except RelaunchError as exc:
+            result.update(failed=True, msg=str(exc))
+            return result
+        for line in messages(selection):
+            display.warning(f"relaunch.status.relaunch_info: {line}")
+        renamed = renames(selection)
+        if renamed:
+            display.vv(f"relaunch.status.relaunch_info: {renamed}")
+        data = selection.as_dict()
+        result.update(
+            manifest_found=True,
+            manifests=paths,
+            statuses=data["statuses"],
+            retry_counts=data["retry_counts"],
+            passwords_needed_to_start=data["passwords_needed_to_start"],
+            hosts=data["hosts"],
+            provisioned=data["provisioned"],
+            targets=data["targets"],
+            limit=data["limit"],
+            original_limit=data["original_limit"],
+            unresolved=data["unresolved"],
+            renamed=data["renamed"],
+        )
+        return result

@@ -1,0 +1,183 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: relaunch_info
+short_description: What a relaunch on the hosts of a status would target, from status manifests
+description:
+  - Reads status manifests written by the P(relaunch.status.manifest#callback) callback, like the GET of
+    AWX's relaunch endpoint; returns the counts of every status, the passwords the run prompted for, the
+    hosts a relaunch on the given statuses targets under their current names, and the exact limit.
+  - Runs on the controller whatever the host of the task; it reads the controller's files and inventory.
+  - Fails with a descriptive message when the statuses select 0 hosts, unless O(allow_empty=true).
+version_added: 1.0.0
+author: relaunch.status contributors
+options:
+  manifest:
+    description:
+      - The manifest(s) to read, each a manifest file (C(.relaunch/site/latest.json) or a run's
+        C(<run id>.json)), a playbook's run directory (C(.relaunch/site)) or a manifest directory
+        (C(.relaunch)). Several manifests are merged.
+      - A relative path is looked up in the current directory, then beside the playbook.
+      - When unset, the latest manifest of the playbook being run, in O(manifest_dir).
+    type: raw
+  manifest_dir:
+    description:
+      - Where to look for the latest manifest of the playbook being run when O(manifest) is unset.
+      - When unset, the C(manifest_dir) setting shared with the callback (E(RELAUNCH_MANIFEST_DIR), or
+        C(manifest_dir) in section C([relaunch_status]) of C(ansible.cfg)), else C(.relaunch) beside the playbook.
+    type: path
+  hosts:
+    description:
+      - The statuses to select, a status or a list (or comma-separated statuses); several select their union.
+      - One of C(all), C(failed), C(unreachable), C(changed), C(ok), C(skipped), C(rescued), C(ignored), C(not_run).
+      - C(all) selects the original C(--limit) of the run.
+    type: raw
+    default: failed
+  identity_vars:
+    description:
+      - Host variables that identify a machine across renames, tried in order.
+      - When unset, the C(identity_vars) setting shared with the callback (E(RELAUNCH_IDENTITY_VARS), or
+        C(identity_vars) in section C([relaunch_status]) of C(ansible.cfg)), else C([relaunch_id]).
+    type: list
+    elements: str
+  allow_empty:
+    description: Return an empty selection instead of failing when 0 hosts are selected.
+    type: bool
+    default: false
+  allow_missing:
+    description:
+      - When no manifest exists yet, return RV(manifest_found=false) instead of failing.
+      - A manifest that exists but cannot be read still fails.
+    type: bool
+    default: false
+  in_play:
+    description:
+      - Also count what only a play can select, not a C(--limit); the implicit C(localhost), and hosts
+        that add_host will create. For selecting inside a play, as the P(relaunch.status.select#role) role does.
+    type: bool
+    default: false
+attributes:
+  action:
+    support: full
+    description: Runs as an action plugin on the controller.
+  check_mode:
+    support: full
+    description: Reads only; the same result in check mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+    description: The work is done on the controller.
+notes:
+  - A recorded host is selected under its current inventory name, found by its identity; a renamed host
+    is selected under its new name and listed in RV(renamed).
+  - A current host that has the recorded name but another identity is a different machine; it is not
+    selected, it is listed in RV(unresolved), and a warning says why.
+  - A host that add_host created during the run is re-created by the relaunch, so RV(hosts) holds the
+    hosts that provisioned it, and RV(provisioned) names it.
+seealso:
+  - plugin: relaunch.status.limit
+    plugin_type: lookup
+  - plugin: relaunch.status.groups
+    plugin_type: inventory
+  - plugin: relaunch.status.manifest
+    plugin_type: callback
+"""
+
+EXAMPLES = r"""
+- name: Show what a relaunch on the failed hosts would do
+  relaunch.status.relaunch_info:
+    hosts: failed
+  register: relaunch
+  run_once: true
+
+- name: Print the command
+  ansible.builtin.debug:
+    msg: "ansible-playbook site.yml --limit '{{ relaunch.limit }}' {{ '-K' if 'become_password' in relaunch.passwords_needed_to_start else '' }}"
+  run_once: true
+
+- name: Failed and unreachable hosts of two controllers' manifests, empty allowed
+  relaunch.status.relaunch_info:
+    manifest:
+      - /srv/east/.relaunch/site
+      - /srv/west/.relaunch/site
+    hosts: [failed, not_run]
+    allow_empty: true
+  register: relaunch
+  run_once: true
+"""
+
+RETURN = r"""
+manifest_found:
+  description: Whether a manifest was found; false only with O(allow_missing=true), and then nothing else is returned.
+  returned: always
+  type: bool
+  sample: true
+manifests:
+  description: The manifest files read.
+  returned: when a manifest was found
+  type: list
+  elements: str
+  sample: [/home/user/project/.relaunch/site/latest.json]
+retry_counts:
+  description: How many hosts had each status in the run (summed over merged manifests).
+  returned: when a manifest was found
+  type: dict
+  sample: {all: 30, failed: 18, unreachable: 2, changed: 10, ok: 12, skipped: 3, rescued: 0, ignored: 0, not_run: 0}
+passwords_needed_to_start:
+  description: The passwords the run prompted for (C(ssh_password), C(become_password), C(vault_password), C(vault_password.<id>)).
+  returned: when a manifest was found
+  type: list
+  elements: str
+  sample: [become_password]
+hosts:
+  description: The current inventory names of the selected hosts (renamed hosts under their new names, and the provisioners of provisioned hosts).
+  returned: when a manifest was found
+  type: list
+  elements: str
+  sample: [web1, web3]
+provisioned:
+  description: Hosts that add_host created during the run and that the relaunch will create again.
+  returned: when a manifest was found
+  type: list
+  elements: str
+  sample: [vm-17]
+targets:
+  description: Every name a play selecting in-play should keep; RV(hosts), RV(provisioned), and the implicit C(localhost) when it provisioned hosts.
+  returned: when a manifest was found
+  type: list
+  elements: str
+  sample: [localhost, vm-17, web1]
+limit:
+  description:
+    - The exact limit for C(--limit) or a play's C(hosts:); for status C(all), the original limit or C(all).
+    - Empty when nothing is selected (O(allow_empty=true)), or when only a play can select the hosts.
+  returned: when a manifest was found
+  type: str
+  sample: "web1,web3"
+original_limit:
+  description: The C(--limit) of the run exactly as given; empty when it had none; null when merged manifests' limits cannot be combined.
+  returned: when a manifest was found
+  type: str
+  sample: "webservers"
+unresolved:
+  description: Recorded hosts of the statuses that are not selected, with why.
+  returned: when a manifest was found
+  type: list
+  elements: dict
+  sample: [{name: old-db, identity: "4c4c-db", reason: "no current host has identity '4c4c-db'"}]
+renamed:
+  description: Recorded name to current name, for selected hosts renamed since the run.
+  returned: when a manifest was found
+  type: dict
+  sample: {foobar: foo}
+statuses:
+  description: The statuses selected.
+  returned: when a manifest was found
+  type: list
+  elements: str
+  sample: [failed]
+"""
