@@ -17,7 +17,7 @@ from ansible_collections.relaunch.status.plugins.plugin_utils.selector import (
     ManifestMissing,
     configured,
     find_inventory,
-    messages,
+    limit_messages,
     renames,
     select_from_options,
 )
@@ -76,7 +76,7 @@ class ActionModule(ActionBase):
         except RelaunchError as exc:
             result.update(failed=True, msg=str(exc))
             return result
-        for line in messages(selection):
+        for line in limit_messages(selection):
             display.warning(f"relaunch.status.relaunch_info: {line}")
         renamed = renames(selection)
         if renamed:

@@ -73,7 +73,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.module_utils.selection import parse_statuses
-from ansible_collections.relaunch.status.plugins.plugin_utils.selector import find_inventory, messages, renames, select_from_options
+from ansible_collections.relaunch.status.plugins.plugin_utils.selector import find_inventory, limit_messages, renames, select_from_options
 
 display = Display()
 
@@ -100,7 +100,7 @@ class LookupModule(LookupBase):
             )
         except RelaunchError as exc:
             raise AnsibleLookupError(f"relaunch.status.limit: {exc}") from None
-        for line in messages(selection):
+        for line in limit_messages(selection):
             display.warning(f"relaunch.status.limit: {line}")
         renamed = renames(selection)
         if renamed:

@@ -42,8 +42,12 @@ def configured(name: str):
 
 
 def playbooks() -> list[str]:
-    """Absolute paths of the playbooks on the ansible-playbook command line."""
-    return [os.path.abspath(os.path.expanduser(str(arg))) for arg in context.CLIARGS.get("args") or () if isinstance(arg, str) and arg]
+    """Absolute paths of the playbooks on the ansible-playbook command line.
+
+    Other commands (``ansible``, ``ansible-inventory``) take host patterns there; those are not files.
+    """
+    paths = [os.path.abspath(os.path.expanduser(str(arg))) for arg in context.CLIARGS.get("args") or () if isinstance(arg, str) and arg]
+    return [path for path in paths if os.path.isfile(path)]
 
 
 def current_playbook(hint: str | None = None) -> str:
@@ -189,6 +193,25 @@ def select_from_options(
     return selection, paths
 
 
+def select_each(
+    manifest,
+    statuses: list[str],
+    inventory,
+    loader,
+    identity_vars: list[str],
+    manifest_dir: str | None = None,
+    base_dirs: list[str] | None = None,
+    extra_dirs: list[str] | None = None,
+) -> tuple[dict[str, Selection], list[str]]:
+    """One Selection per status (empty ones included, no limit built), for the inventory groups."""
+    paths = manifest_paths(manifest, manifest_dir, base_dirs)
+    manifests = load_manifests(paths)
+    playbook = playbooks()[0] if len(playbooks()) == 1 else None
+    hosts, groups = inventory_hosts(inventory, loader, identity_vars, os.path.dirname(playbook) if playbook else None, extra_dirs)
+    selections = {status: select(manifests, [status], hosts, groups, allow_empty=True, build_limit=False) for status in statuses}
+    return selections, paths
+
+
 def messages(selection: Selection) -> list[str]:
     """Warnings a user should see: different machines under a recorded name, hosts not found."""
     lines = list(selection.warnings)
@@ -198,7 +221,13 @@ def messages(selection: Selection) -> list[str]:
         shown = "; ".join(f"{host['name']!r} ({host['reason']})" for host in unresolved[:10])
         more = f"; and {len(unresolved) - 10} more" if len(unresolved) > 10 else ""
         lines.append(f"{len(unresolved)} recorded hosts are not selected because they cannot be found: {shown}{more}")
-    if selection.implicit_provisioners and selection.hosts:
+    return lines
+
+
+def limit_messages(selection: Selection) -> list[str]:
+    """:func:`messages`, and what a limit does about hosts the implicit localhost provisioned."""
+    lines = messages(selection)
+    if selection.implicit_provisioners and selection.hosts and selection.limit:
         lines.append(
             f"hosts {', '.join(selection.provisioned[:5])} were provisioned by the implicit localhost; "
             "the limit names localhost beside the other hosts so that the relaunch re-creates them"

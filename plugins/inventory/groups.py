@@ -1,0 +1,132 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: groups
+short_description: One group per status of a status manifest, holding the current hosts
+description:
+  - Reads status manifests written by the P(relaunch.status.manifest#callback) callback and adds one group
+    per status that has hosts, named C(relaunch_<status>) (C(relaunch_failed), C(relaunch_not_run), ...),
+    holding the current inventory hosts recorded with that status, found by identity, so that
+    C(--limit relaunch_failed) relaunches on renamed hosts too.
+  - It never creates a host; give it after the real inventory sources
+    (C(-i inventory -i relaunch.yml)), whose hosts it sorts into groups.
+  - The configuration file name must end in C(relaunch.yml) or C(relaunch.yaml)
+    (C(relaunch.yml), C(site.relaunch.yml), ...).
+  - C(relaunch_all) holds every recorded host the run targeted; to relaunch with the run's original limit,
+    use the P(relaunch.status.limit#lookup) lookup or the module with status C(all).
+version_added: 1.0.0
+author: relaunch.status contributors
+extends_documentation_fragment:
+  - relaunch.status.manifest
+options:
+  plugin:
+    description: The name of this plugin; it makes the file a configuration of this plugin.
+    type: str
+    required: true
+    choices: [relaunch.status.groups]
+  manifest:
+    description:
+      - The manifest(s) to read, each a manifest file, a playbook's run directory (C(.relaunch/site)) or a
+        manifest directory (C(.relaunch)); several are merged.
+      - A relative path is looked up beside this configuration file, then in the current directory.
+      - When unset, the latest manifest of the playbook being run, in O(manifest_dir) or C(.relaunch) beside
+        the playbook; this needs C(ansible-playbook) with one playbook.
+    type: raw
+  statuses:
+    description: The statuses to make groups for; by default every status.
+    type: list
+    elements: str
+    default: [all, failed, unreachable, changed, ok, skipped, rescued, ignored, not_run]
+notes:
+  - A current host that has the recorded name but another identity is a different machine; it is not put in
+    any group, and a warning says why. Recorded hosts that cannot be found are listed in a warning.
+  - For a host that add_host created during the run, the group holds the hosts that provisioned it, so that
+    the relaunch re-creates it. The implicit C(localhost) is not an inventory host and cannot be put in a
+    group; when it provisioned hosts, a warning points to the P(relaunch.status.select#role) role.
+  - A group C(relaunch_<status>) that the inventory already has is an error, since joining it would widen the selection.
+  - A configuration error is one line naming this file; ansible-core reports it as a warning about this
+    inventory source and the groups are missing, so C(--limit relaunch_failed) then matches nothing and nothing runs.
+    Set E(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true) to stop at once instead.
+"""
+
+EXAMPLES = r"""
+# relaunch.yml, given after the real inventory:
+#   ansible-playbook -i inventory -i relaunch.yml site.yml --limit relaunch_failed
+plugin: relaunch.status.groups
+
+# failed.relaunch.yml: only two groups, from a given manifest, with a site-specific identity variable
+# plugin: relaunch.status.groups
+# manifest: /var/lib/relaunch/site/latest.json
+# statuses: [failed, not_run]
+# identity_vars: [serial_number, relaunch_id]
+"""
+
+import os
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin
+from ansible.utils.display import Display
+
+from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.module_utils.selection import parse_statuses
+from ansible_collections.relaunch.status.plugins.plugin_utils.selector import messages, renames, select_each
+
+display = Display()
+
+GROUP_PREFIX = "relaunch_"
+
+
+class InventoryModule(BaseInventoryPlugin):
+    NAME = "relaunch.status.groups"
+
+    def verify_file(self, path):
+        return super().verify_file(path) and os.path.basename(path).endswith(("relaunch.yml", "relaunch.yaml"))
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache)
+        try:
+            self._read_config_data(path)
+            self._add_groups(path)
+        except RelaunchError as exc:
+            raise AnsibleParserError(f"{path}: {exc}") from None
+
+    def _add_groups(self, path: str) -> None:
+        statuses = parse_statuses(self.get_option("statuses"), option="statuses")
+        if not self.inventory.hosts:
+            raise RelaunchError("the inventory has no hosts yet; give this file after the real inventory sources (-i inventory -i relaunch.yml)")
+        existing = [GROUP_PREFIX + status for status in statuses if GROUP_PREFIX + status in self.inventory.groups]
+        if existing:
+            raise RelaunchError(f"the inventory already has group {existing[0]!r}; adding to it would widen the selection: rename that group")
+        here = os.path.dirname(os.path.abspath(path))
+        selections, _paths = select_each(
+            self.get_option("manifest"),
+            statuses,
+            self.inventory,
+            self.loader,
+            self.get_option("identity_vars"),
+            manifest_dir=self.get_option("manifest_dir"),
+            base_dirs=[here, os.getcwd()],
+            extra_dirs=[here],
+        )
+        shown: set[str] = set()
+        for status, selection in selections.items():
+            for line in messages(selection):
+                if line not in shown:
+                    shown.add(line)
+                    display.warning(f"{path}: {line}")
+            renamed = renames(selection)
+            if renamed:
+                display.vv(f"{path}: group {GROUP_PREFIX + status}: {renamed}")
+            if selection.implicit_provisioners:
+                display.warning(
+                    f"{path}: group {GROUP_PREFIX + status} cannot hold the implicit localhost, which provisioned "
+                    f"{', '.join(selection.provisioned[:5])}; use the relaunch.status.select role to relaunch them"
+                )
+            if not selection.hosts:
+                continue
+            group = self.inventory.add_group(GROUP_PREFIX + status)
+            for name in selection.hosts:
+                self.inventory.add_child(group, name)
