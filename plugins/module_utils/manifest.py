@@ -27,8 +27,8 @@ import re
 import secrets
 
 from .errors import RelaunchError
-from .recorder import COUNTERS, STATUSES, Recorder
-from .selection import CurrentHost, limit_file_text, select
+from .recorder import COUNTERS, STATUSES, Recorder, gc_paused
+from .selection import CurrentHost, HostIndex, limit_file_text, select
 
 SCHEMA_VERSION = 1
 LATEST = "latest.json"
@@ -37,6 +37,8 @@ LIMIT = ".limit"
 LOCK = ".lock"
 RUN_ID = re.compile(r"^\d{8}T\d{12}Z-\d+-[0-9a-f]{4}$")
 _RUN_ID_HEAD = re.compile(rb'"run_id":\s*"([^"]+)"')
+# One encoder for every host line: json.dumps() with options builds a new one per call.
+_HOST_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 _OPEN_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -73,7 +75,7 @@ def ensure_run_directory(path: str) -> None:
 def encode(manifest: dict) -> bytes:
     """JSON with one host a line: fast to write (C encoder) and readable in a diff."""
     head = {key: value for key, value in manifest.items() if key != "hosts"}
-    lines = [json.dumps(host, ensure_ascii=False, sort_keys=False) for host in manifest["hosts"]]
+    lines = [_HOST_JSON(host) for host in manifest["hosts"]]
     text = json.dumps(head, ensure_ascii=False)[:-1]
     text += ', "hosts": [\n' + ",\n".join(lines) + "\n]}\n" if lines else ', "hosts": []}\n'
     return text.encode("utf-8")
@@ -174,7 +176,8 @@ def limit_files(manifest: dict, group_names: list[str] | tuple = ()) -> dict[str
     The run's own host names are the inventory here: the files are written at
     the end of the run, when every recorded name is current.
     """
-    inventory = [CurrentHost(host["name"], host.get("identity")) for host in manifest["hosts"] if not host.get("provisioned")]
+    # One index of the run's hosts for every status: building it per status was most of the cost.
+    inventory = HostIndex([CurrentHost(host["name"], host.get("identity")) for host in manifest["hosts"] if not host.get("provisioned")])
     files = {}
     for status in STATUSES:
         if status == "all" or not manifest["retry_counts"].get(status):
@@ -204,6 +207,11 @@ def publish(directory: str, manifest: dict, keep: int, group_names: list[str] | 
 
     Returns the path of the run's manifest.
     """
+    with gc_paused():
+        return _publish(directory, manifest, keep, group_names)
+
+
+def _publish(directory: str, manifest: dict, keep: int, group_names: list[str] | tuple) -> str:
     run_id = manifest["run_id"]
     data = encode(manifest)
     with _DirectoryLock(directory):

@@ -37,6 +37,22 @@ class CurrentHost:
         self.identity = identity
 
 
+class HostIndex:
+    """The current hosts by name and by identity; pass it to :func:`select` in place of the
+    host list to share it among several calls (one per status, as for the limit files)."""
+
+    __slots__ = ("by_name", "by_identity", "names")
+
+    def __init__(self, current_hosts: list[CurrentHost]) -> None:
+        self.by_name: dict[str, CurrentHost] = {}
+        self.by_identity: dict[str, list[str]] = {}
+        for host in current_hosts:
+            self.by_name[host.name] = host
+            if host.identity is not None:
+                self.by_identity.setdefault(host.identity, []).append(host.name)
+        self.names = frozenset(self.by_name)
+
+
 class Selection:
     """What a status selection resolved to."""
 
@@ -181,7 +197,7 @@ def merge_limits(limits: set[str]) -> str | None:
 def select(
     manifests: list[tuple[str, dict]],
     statuses: list[str],
-    current_hosts: list[CurrentHost],
+    current_hosts: list[CurrentHost] | HostIndex,
     group_names: list[str] | tuple = (),
     allow_empty: bool = False,
     in_play: bool = False,
@@ -199,12 +215,8 @@ def select(
     selection = Selection()
     selection.statuses = list(statuses)
     wanted = set(statuses)
-    by_name: dict[str, CurrentHost] = {}
-    by_identity: dict[str, list[str]] = {}
-    for host in current_hosts:
-        by_name[host.name] = host
-        if host.identity is not None:
-            by_identity.setdefault(host.identity, []).append(host.name)
+    index = current_hosts if isinstance(current_hosts, HostIndex) else HostIndex(current_hosts)
+    by_name, by_identity = index.by_name, index.by_identity
 
     counts = dict.fromkeys(STATUSES, 0)
     passwords: set[str] = set()
@@ -285,7 +297,7 @@ def select(
         selection.limit = selection.original_limit or "all"
     elif build_limit and (selection.hosts or selection.provisioned):
         try:
-            patterns = host_patterns(selection.hosts + selection.provisioned, set(by_name), group_names)
+            patterns = host_patterns(selection.hosts + selection.provisioned, index.names, group_names)
         except RelaunchError:
             if not in_play:
                 raise
