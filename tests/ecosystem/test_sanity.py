@@ -1,0 +1,84 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ansible-test sanity, run locally (no containers) on a copy of the collection's files."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import textwrap
+from pathlib import Path
+
+from tests.ecosystem.collection import ROOT, clean_env, copy_collection
+from tests.runner import ANSIBLE_BIN
+
+# ansible-test keeps one virtual environment per sanity test under $HOME/.ansible/test; a HOME
+# inside build/ keeps them between local runs (CI starts from a fresh clone, so from nothing).
+TEST_HOME = ROOT / "build" / "ansible-test-home"
+
+
+def prepare_pip_bootstrap(home: Path) -> None:
+    """Give ansible-test a pip bootstrap script that installs the pip wheel from PyPI.
+
+    ansible-test seeds each sanity virtual environment with a get-pip script it downloads from
+    its own file server; this one installs the same pip version from a wheel fetched with pip.
+    """
+    package = subprocess.run(
+        [str(ANSIBLE_BIN / "python"), "-c", "import ansible_test, os; print(os.path.dirname(ansible_test.__file__))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    source = Path(package, "_internal", "python_requirements.py").read_text()
+    version = re.search(r"pip='([0-9.]+)'", source).group(1)
+    wheels = home / "wheels"
+    wheel = wheels / f"pip-{version}-py3-none-any.whl"
+    if not wheel.exists():
+        subprocess.run(
+            [
+                str(ANSIBLE_BIN / "python"),
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--dest",
+                str(wheels),
+                f"pip=={version}",
+            ],
+            check=True,
+        )
+    script = home / ".ansible" / "test" / "cache" / f"get_pip_{version.replace('.', '_')}.py"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(
+        textwrap.dedent(f"""\
+        # Installs pip {version} into an empty virtual environment from a local wheel.
+        import runpy
+        import sys
+
+        sys.path.insert(0, {str(wheel)!r})
+        args = [arg for arg in sys.argv[1:] if arg not in ("--no-setuptools", "--no-wheel")]
+        sys.argv = ["pip", "install", "--no-index", "--find-links", {str(wheels)!r}, *args]
+        runpy.run_module("pip", run_name="__main__", alter_sys=True)
+    """)
+    )
+
+
+def test_ansible_test_sanity(tmp_path: Path) -> None:
+    TEST_HOME.mkdir(parents=True, exist_ok=True)
+    prepare_pip_bootstrap(TEST_HOME)
+    collection = copy_collection(tmp_path)
+    env = clean_env(TEST_HOME, extra={"HOME": str(TEST_HOME)})
+    sanity = subprocess.run(
+        [str(ANSIBLE_BIN / "ansible-test"), "sanity", "--python", "3.11", "--local", "--color", "no"],
+        cwd=collection,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
+    problems = [line for line in (sanity.stdout + sanity.stderr).splitlines() if line.startswith(("ERROR", "FATAL"))]
+    assert sanity.returncode == 0, "\n".join(problems) or sanity.stdout[-4000:] + sanity.stderr[-4000:]
