@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import os
 
+from ansible.errors import AnsibleError
 from ansible.inventory.helpers import sort_groups
+from ansible.template import Templar
 from ansible.utils.vars import combine_vars
 from ansible.vars.plugins import get_vars_from_path
 
@@ -80,10 +82,30 @@ class IdentityResolver:
                     value = self._vars_of_group(group).get(name)
                     if value is not None:
                         break
+            if isinstance(value, str) and ("{{" in value or "{%" in value):
+                # A play sees the templated value (relaunch_id: "{{ serial }}"), not the template.
+                value = self._template(host, host_vars, groups or sort_groups(host.get_groups()), value)
             if value is not None:
                 # 2.19 tags template values with str subclasses; store plain text.
                 return str(value), name
         return None, None
+
+    def _template(self, host, host_vars: dict, groups: list, value: str):
+        """A templated identity, rendered with the host's inventory variables; None if it cannot be."""
+        variables: dict = {}
+        for group in groups:
+            variables = combine_vars(variables, self._vars_of_group(group))
+        variables = combine_vars(variables, host_vars)
+        variables.update(
+            inventory_hostname=host.name,
+            inventory_hostname_short=host.name.split(".")[0],
+            group_names=sorted(group.name for group in groups if group.name != "all"),
+        )
+        try:
+            rendered = Templar(loader=self._loader, variables=variables).template(value)
+        except AnsibleError:
+            return None  # it needs more than the inventory (facts, play vars): no identity rather than a wrong one
+        return None if rendered is None or rendered == "" else rendered
 
 
 def current_inventory(inventory, resolver: IdentityResolver) -> tuple[list[CurrentHost], list[str]]:
