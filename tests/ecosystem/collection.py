@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.runner import ANSIBLE_BIN
@@ -77,3 +79,29 @@ def clean_env(home: Path, collections_path: Path | None = None, extra: dict | No
     )
     env.update(extra or {})
     return env
+
+
+# Tools that must not change the main virtual environment (ansible-lint, older ansible-core) get their own,
+# created on first use and rebuilt when what they should hold changes.
+VENVS = Path(os.environ.get("RELAUNCH_TEST_VENVS") or ROOT / "build" / "venvs")
+
+
+def ensure_venv(name: str, requirements: list[str]) -> Path:
+    """The bin directory of virtual environment ``name`` holding ``requirements``, created when missing."""
+    venv = VENVS / name
+    wanted = "\n".join(requirements) + "\n"
+    stamp = venv / "relaunch-requirements.txt"
+    VENVS.mkdir(parents=True, exist_ok=True)
+    with open(VENVS / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # pytest-xdist workers may ask for the same one at once
+        if stamp.exists() and stamp.read_text() == wanted and (venv / "bin" / "python").exists():
+            return venv / "bin"
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
+            check=True,
+            capture_output=True,
+        )
+        stamp.write_text(wanted)
+    return venv / "bin"
