@@ -1,0 +1,78 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run the benchmarks; ``bench/run`` sets up what they need, then calls this.
+
+Results: ``<out>/results.json``, ``<out>/results.md`` (tables, targets) and ``<out>/performance.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import core, overhead, report, selection
+from .common import ROOT, machine
+
+
+def _sizes(text: str) -> list[int]:
+    return [int(item) for item in text.split(",") if item.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="directory for results.json, results.md, performance.png")
+    parser.add_argument("--only", default="overhead,core,selection", help="comma-separated parts to run")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one round, no ARA: checks that the harness runs (seconds)")
+    parser.add_argument("--overhead-sizes", type=_sizes, default=[60, 120, 240])
+    parser.add_argument("--overhead-tasks", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5, help="A/B rounds per overhead size")
+    parser.add_argument("--ara-sizes", type=_sizes, default=[60], help="overhead sizes that also run ARA (it is slow)")
+    parser.add_argument("--ara-rounds", type=int, default=3)
+    parser.add_argument("--no-ara", action="store_true")
+    parser.add_argument("--core-sizes", type=_sizes, default=[10000, 30000, 100000])
+    parser.add_argument("--core-tasks", type=int, default=20)
+    parser.add_argument("--memory-sizes", type=_sizes, default=[10000, 100000])
+    parser.add_argument("--selection-sizes", type=_sizes, default=[1000, 5000, 20000, 50000])
+    parser.add_argument("--repeats", type=int, default=3, help="runs per selection path and size")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.overhead_sizes, args.overhead_tasks, args.rounds, args.no_ara = [4], 2, 1, True
+        args.core_sizes, args.core_tasks, args.memory_sizes = [200, 400], 3, [200]
+        args.selection_sizes, args.repeats = [20], 1
+    if args.no_ara:
+        args.ara_sizes = []
+    parts = set(args.only.split(","))
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: dict = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "machine": machine(), "argv": sys.argv[1:]}
+    begin = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="relaunch-bench-") as tmp:
+        workroot = Path(tmp)
+        if "overhead" in parts:
+            print("callback overhead", flush=True)
+            ara_note = overhead.ensure_ara() if args.ara_sizes else None
+            results["overhead"] = overhead.run(args.overhead_sizes, args.overhead_tasks, args.rounds, args.ara_rounds, args.ara_sizes, workroot, ara_note)
+        if "core" in parts:
+            print("recorder core", flush=True)
+            results["core"] = core.run(args.core_sizes, args.core_tasks, args.memory_sizes)
+        if "selection" in parts:
+            print("relaunch selection", flush=True)
+            results["selection"] = selection.run(args.selection_sizes, args.repeats, workroot)
+        shutil.rmtree(workroot, ignore_errors=True)
+    results["duration_s"] = round(time.perf_counter() - begin, 1)
+    (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    text = report.markdown(results)
+    (args.out / "results.md").write_text(text)
+    plotted = report.plot(results, args.out / "performance.png")
+    print(text)
+    print(f"results in {args.out}" + ("" if plotted else " (no plot: matplotlib is not installed)"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

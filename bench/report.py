@@ -1,0 +1,207 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Tables (Markdown) and the plot (PNG) of a results.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TARGETS = {
+    "overhead_ratio": 1.02,
+    "events_s_for_2m": 5.0,
+    "manifest_write_s": 1.0,
+    "bytes_per_host": 1024,
+    "selection_ratio": 1.25,
+}
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def markdown(results: dict) -> str:
+    out = []
+    machine = results["machine"]
+    out.append(f"Machine: {machine['cpus']} cores ({machine['cpu_model']}), Python {machine['python']}, ansible-core {machine['ansible_core']}.")
+    out.append("")
+    overhead = results.get("overhead")
+    if overhead:
+        out.append(f"### Callback overhead ({overhead['tasks']} debug tasks per host, local connection, no facts)")
+        out.append("")
+        out.append("| hosts | arm | runs | wall s (median) | wall ratio | CPU s (median) | CPU ratio | ms CPU per host-task over none |")
+        out.append("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for entry in overhead["sizes"]:
+            base = entry["arms"]["none"]["cpu_s"]
+            for name, arm in entry["arms"].items():
+                extra = (arm["cpu_s"] - base) / (entry["hosts"] * entry["tasks"]) * 1000
+                out.append(
+                    f"| {entry['hosts']} | {name} | {arm['runs']} | {arm['wall_s']:.2f} | {arm['wall_ratio']:.3f} "
+                    f"| {arm['cpu_s']:.2f} | {arm['cpu_ratio']:.3f} | {extra:+.3f} |"
+                )
+        if overhead.get("ara_note"):
+            out.append("")
+            out.append(f"ARA: {overhead['ara_note']}")
+        out.append("")
+    core = results.get("core")
+    if core:
+        out.append(f"### Recorder core ({core['tasks']} tasks per host; CPU time)")
+        out.append("")
+        out.append(
+            "| hosts | events | apply s | events/s | ns/event | x dict-counter loop "
+            "| manifest build+write s | µs/host | x json.dumps+write | limit files s | with limit files s |"
+        )
+        out.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for s in core["speed"]:
+            out.append(
+                f"| {s['hosts']:,} | {s['events']:,} | {s['apply_s']:.2f} | {s['events_per_s']:,.0f} | {s['ns_per_event']:.0f} "
+                f"| {s['apply_vs_baseline']:.2f} | {s['manifest_write_s']:.2f} | {s['us_per_host_manifest']:.1f} "
+                f"| {s['manifest_vs_dumps']:.2f} | {s['limit_files_s']:.2f} | {s['total_write_s']:.2f} |"
+            )
+        if core["memory"]:
+            out.append("")
+            out.append("| hosts | recorder state B/host | peak while recording B/host | peak while building and writing B/host |")
+            out.append("| ---: | ---: | ---: | ---: |")
+            for m in core["memory"]:
+                out.append(
+                    f"| {m['hosts']:,} | {m['recorder_bytes_per_host']:.0f} | {m['record_peak_bytes_per_host']:.0f} | {m['write_peak_bytes_per_host']:.0f} |"
+                )
+        out.append("")
+    selection = results.get("selection")
+    if selection:
+        out.append("### Relaunch selection (`ansible-playbook --list-hosts`, half the hosts failed, 10% of those renamed)")
+        out.append("")
+        names = []
+        for entry in selection["sizes"]:
+            names += [name for name in entry["paths"] if name not in names]
+        out.append("| hosts | " + " | ".join(f"{name} s (CPU ratio)" for name in names) + " |")
+        out.append("| ---: | " + " | ".join("---:" for _ in names) + " |")
+        for entry in selection["sizes"]:
+            cells = []
+            for name in names:
+                path = entry["paths"].get(name)
+                cells.append(f"{path['cpu_s']:.2f} (x{path['cpu_ratio']:.2f})" if path else "n/a")
+            out.append(f"| {entry['hosts']:,} | " + " | ".join(cells) + " |")
+        out.append("")
+        out.append(
+            "Wall-clock medians (s, ratio): "
+            + "; ".join(
+                f"{entry['hosts']:,}: " + ", ".join(f"{name} {path['wall_s']:.2f} (x{path['wall_ratio']:.2f})" for name, path in entry["paths"].items())
+                for entry in selection["sizes"]
+            )
+        )
+        for note in selection.get("notes", []):
+            out.append("")
+            out.append(f"Note: {note}")
+        out.append("")
+    out.append("### Targets")
+    out.append("")
+    out += [f"- {line}" for line in targets(results)]
+    return "\n".join(out) + "\n"
+
+
+def targets(results: dict) -> list[str]:
+    lines = []
+    overhead = results.get("overhead")
+    if overhead:
+        for entry in overhead["sizes"]:
+            arm = entry["arms"]["relaunch"]
+            lines.append(
+                f"callback overhead, {entry['hosts']} hosts: CPU x{arm['cpu_ratio']:.3f}, wall x{arm['wall_ratio']:.3f} "
+                f"(target <= {TARGETS['overhead_ratio']}): {_met(arm['cpu_ratio'] <= TARGETS['overhead_ratio'])} on CPU, "
+                f"{_met(arm['wall_ratio'] <= TARGETS['overhead_ratio'])} on wall"
+            )
+    core = results.get("core")
+    if core and core["speed"]:
+        big = max(core["speed"], key=lambda s: s["hosts"])
+        two_million = 2_000_000 / big["events_per_s"]
+        lines.append(f"2 million events through the recorder: {two_million:.2f} s (target < 5 s): {_met(two_million < TARGETS['events_s_for_2m'])}")
+        lines.append(
+            f"{big['hosts']:,}-host manifest built and written: {big['manifest_write_s']:.2f} s (target < 1 s): {_met(big['manifest_write_s'] < 1)}; "
+            f"with its {len(big['limit_files'])} limit files: {big['total_write_s']:.2f} s: {_met(big['total_write_s'] < 1)}"
+        )
+    if core and core["memory"]:
+        big = max(core["memory"], key=lambda m: m["hosts"])
+        lines.append(
+            f"memory at {big['hosts']:,} hosts: recorder state {big['recorder_bytes_per_host']:.0f} B/host, peak while recording "
+            f"{big['record_peak_bytes_per_host']:.0f} B/host (target < 1 KiB): {_met(big['record_peak_bytes_per_host'] < 1024)}; "
+            f"peak while building and writing the manifest {big['write_peak_bytes_per_host']:.0f} B/host: {_met(big['write_peak_bytes_per_host'] < 1024)}"
+        )
+    selection = results.get("selection")
+    if selection:
+        for entry in selection["sizes"]:
+            worst = max(
+                (name for name in entry["paths"] if name not in ("none", "naive_file", "naive_list")),
+                key=lambda n: entry["paths"][n]["cpu_ratio"],
+                default=None,
+            )
+            if worst:
+                ratio = entry["paths"][worst]["cpu_ratio"]
+                lines.append(
+                    f"selection, {entry['hosts']:,} hosts: slowest path {worst} CPU x{ratio:.2f} (target <= 1.25): {_met(ratio <= TARGETS['selection_ratio'])}"
+                )
+    return lines
+
+
+def plot(results: dict, path: Path) -> bool:
+    """Each cost against the number of hosts; False when matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, axes = plt.subplots(2, 2, figsize=(12, 9))
+    ax = axes[0][0]
+    overhead = results.get("overhead")
+    if overhead:
+        arms = {name for entry in overhead["sizes"] for name in entry["arms"]}
+        for name in sorted(arms):
+            points = [(entry["hosts"], entry["arms"][name]["cpu_s"]) for entry in overhead["sizes"] if name in entry["arms"]]
+            ax.plot(*zip(*points), marker="o", label=name)
+        ax.set_title(f"ansible-playbook, {overhead['tasks']} debug tasks: CPU s per run")
+        ax.set_xlabel("hosts")
+        ax.set_ylabel("CPU seconds (median)")
+        ax.legend()
+    ax = axes[0][1]
+    core = results.get("core")
+    if core:
+        hosts = [s["hosts"] for s in core["speed"]]
+        ax.plot(hosts, [s["apply_s"] for s in core["speed"]], marker="o", label=f"Recorder.apply ({core['tasks']} events/host)")
+        ax.plot(hosts, [s["baseline_apply_s"] for s in core["speed"]], marker="o", linestyle="--", label="dict-counter loop (baseline)")
+        ax.plot(hosts, [s["manifest_write_s"] for s in core["speed"]], marker="s", label="manifest built + written")
+        ax.plot(hosts, [s["total_write_s"] for s in core["speed"]], marker="s", label="... with limit files")
+        ax.plot(hosts, [s["baseline_dumps_s"] for s in core["speed"]], marker="s", linestyle="--", label="json.dumps + write (baseline)")
+        ax.set_title("recorder core: CPU s")
+        ax.set_xlabel("hosts")
+        ax.set_ylabel("CPU seconds")
+        ax.legend(fontsize=8)
+    ax = axes[1][0]
+    if core and core["memory"]:
+        hosts = [m["hosts"] for m in core["memory"]]
+        ax.plot(hosts, [m["recorder_bytes_per_host"] for m in core["memory"]], marker="o", label="recorder state")
+        ax.plot(hosts, [m["record_peak_bytes_per_host"] for m in core["memory"]], marker="o", label="peak while recording")
+        ax.plot(hosts, [m["write_peak_bytes_per_host"] for m in core["memory"]], marker="s", label="peak while building + writing")
+        ax.axhline(1024, color="grey", linestyle=":", label="1 KiB")
+        ax.set_title("recorder core: bytes per host (tracemalloc)")
+        ax.set_xlabel("hosts")
+        ax.set_ylabel("bytes per host")
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8)
+    ax = axes[1][1]
+    selection = results.get("selection")
+    if selection:
+        names = []
+        for entry in selection["sizes"]:
+            names += [name for name in entry["paths"] if name not in names]
+        for name in names:
+            points = [(entry["hosts"], entry["paths"][name]["cpu_s"]) for entry in selection["sizes"] if name in entry["paths"]]
+            ax.plot(*zip(*points), marker="o", label=name, linestyle="--" if name.startswith("naive") else "-")
+        ax.set_title("ansible-playbook --list-hosts: CPU s")
+        ax.set_xlabel("hosts")
+        ax.set_ylabel("CPU seconds (median)")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True

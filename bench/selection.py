@@ -1,0 +1,178 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Relaunch selection at scale: ``ansible-playbook --list-hosts`` with each way to relaunch.
+
+An inventory of N hosts with FQDN names and a ``relaunch_id`` each. Two
+manifests of a run over it in which half the hosts failed: one recorded under
+the current names, one in which 10% of the failed hosts have been renamed
+since (same identity, the inventory now uses new names for them).
+
+Paths, each timed against the same command with no limit:
+
+- ``limit_file``: ``--limit @failed.limit`` as the callback writes it (manifest without renames;
+  the callback writes the names of run time, so after a rename a user takes one of the next two);
+- ``groups``: ``-i inventory.yml -i relaunch.yml --limit relaunch_failed`` (renamed manifest);
+- ``lookup``: ``hosts: "{{ lookup('relaunch.status.limit', 'failed', manifest=...) }}"`` (renamed manifest);
+- ``naive_file``: a ``.retry``-style file of the recorded names, stale ones included (renamed manifest);
+- ``naive_list``: the same names joined by commas on the command line, when they fit in one argument.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+from .common import MAIN_BIN, ROOT, ansible_env, ensure_collection, median, timed
+
+ensure_collection()
+
+from ansible_collections.relaunch.status.plugins.module_utils import manifest as store  # noqa: E402
+from ansible_collections.relaunch.status.plugins.module_utils.recorder import Recorder  # noqa: E402
+
+ARG_MAX = 131072  # one command-line argument, on Linux
+PATHS = ("limit_file", "groups", "lookup", "naive_file", "naive_list")
+
+
+def current_name(index: int, renamed: bool) -> str:
+    return f"{'db' if renamed else 'web'}-{index:06d}.{'prod' if index % 2 else 'stage'}.dc{index % 5}.example.com"
+
+
+def recorded_name(index: int) -> str:
+    return current_name(index, False)
+
+
+def renamed_indexes(hosts: int) -> set[int]:
+    """Half the hosts fail (the even ones); one in ten of those was renamed since."""
+    return {index for index in range(0, hosts, 2) if index % 20 == 0}
+
+
+def write_inventory(path: Path, hosts: int) -> None:
+    renamed = renamed_indexes(hosts)
+    lines = ["all:", "  vars:", "    ansible_connection: local", "  children:"]
+    for dc in range(5):
+        lines += [f"    dc{dc}:", "      hosts:"]
+        for index in range(dc, hosts, 5):
+            lines.append(f"        {current_name(index, index in renamed)}: {{relaunch_id: asset-{index:06d}}}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def publish_manifest(directory: Path, hosts: int, with_renames: bool) -> Path:
+    """A manifest of a run in which every even host failed, written as the callback writes it."""
+    recorder = Recorder()
+    renamed = renamed_indexes(hosts) if with_renames else set()
+    names = [f"old-{index:06d}.example.org" if index in renamed else recorded_name(index) for index in range(hosts)]
+    run_id = store.new_run_id()
+    recorder.apply(
+        {
+            "e": "start",
+            "run_id": run_id,
+            "playbook": "site.yml",
+            "started": store.utc_now(),
+            "check_mode": False,
+            "ansible_version": "2.19.14",
+            "invocation": {"limit": "", "inventory": ["inventory.yml"], "tags": [], "skip_tags": []},
+            "passwords_needed_to_start": [],
+        }
+    )
+    for index, name in enumerate(names):
+        recorder.apply({"e": "host", "name": name, "identity": f"asset-{index:06d}", "identity_var": "relaunch_id"})
+    recorder.apply({"e": "play", "name": "Deploy", "batch": names, "pending": []})
+    for index, name in enumerate(names):
+        outcome = "failed" if index % 2 == 0 else "ok"
+        recorder.apply(
+            {
+                "e": "result",
+                "host": name,
+                "outcome": outcome,
+                "ignored": False,
+                "rescued": False,
+                "play": "Deploy",
+                "task": "t",
+                "action": "command",
+                "msg": "boom",
+            }
+        )
+    recorder.apply({"e": "verdict", "failed": sorted(name for index, name in enumerate(names) if index % 2 == 0)})
+    directory.mkdir(parents=True, exist_ok=True)
+    store.publish(
+        str(directory), recorder.manifest(complete=True, finished=store.utc_now()), keep=20, group_names=["all", "ungrouped", "dc0", "dc1", "dc2", "dc3", "dc4"]
+    )
+    return directory / "latest.json"
+
+
+def plugins_present() -> dict[str, bool]:
+    return {
+        "groups": (ROOT / "plugins" / "inventory" / "groups.py").exists(),
+        "lookup": (ROOT / "plugins" / "lookup" / "limit.py").exists(),
+    }
+
+
+def prepare(workdir: Path, hosts: int) -> dict[str, list[str]]:
+    """Write the inventory, playbooks and manifests; returns the command of each path."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    write_inventory(workdir / "inventory.yml", hosts)
+    (workdir / "site.yml").write_text("- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n")
+    plain = publish_manifest(workdir / "plain" / "site", hosts, with_renames=False)
+    renamed = publish_manifest(workdir / "renamed" / "site", hosts, with_renames=True)
+    hosts_line = f"- hosts: \"{{{{ lookup('relaunch.status.limit', 'failed', manifest='{renamed}') }}}}\"\n"
+    (workdir / "lookup.yml").write_text(hosts_line + "  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n")
+    (workdir / "relaunch.yml").write_text(f"plugin: relaunch.status.groups\nmanifest: {renamed}\n")
+    recorded_failed = [host["name"] for host in store.load(str(renamed))["hosts"] if "failed" in host["statuses"]]
+    (workdir / "stale.retry").write_text("".join(name + "\n" for name in recorded_failed))
+    base = ["ansible-playbook", "--list-hosts", "-i", "inventory.yml"]
+    commands = {
+        "none": [*base, "site.yml"],
+        "limit_file": [*base, "site.yml", "--limit", f"@{plain.parent / 'failed.limit'}"],
+        "naive_file": [*base, "site.yml", "--limit", "@stale.retry"],
+    }
+    present = plugins_present()
+    if present["groups"]:
+        commands["groups"] = [*base, "-i", "relaunch.yml", "site.yml", "--limit", "relaunch_failed"]
+    if present["lookup"]:
+        commands["lookup"] = [*base, "lookup.yml"]
+    inline = ",".join(recorded_failed)
+    if len(inline.encode()) < ARG_MAX:
+        commands["naive_list"] = [*base, "site.yml", "--limit", inline]
+    return commands
+
+
+def run(sizes: list[int], repeats: int, workroot: Path, seed: int = 3) -> dict:
+    rng = random.Random(seed)
+    results = []
+    notes = []
+    present = plugins_present()
+    for name, found in present.items():
+        if not found:
+            notes.append(f"{name}: plugin not present in this checkout, not measured")
+    for hosts in sizes:
+        workdir = workroot / f"selection-{hosts}"
+        commands = prepare(workdir, hosts)
+        env = ansible_env(workdir, MAIN_BIN, {"ANSIBLE_CALLBACKS_ENABLED": "relaunch.status.manifest", "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1"})
+        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        for _round in range(repeats):
+            order = list(commands)
+            rng.shuffle(order)
+            for name in order:
+                command = commands[name]
+                samples[name].append(timed([str(MAIN_BIN / command[0]), *command[1:]], workdir, env))
+        entry = {"hosts": hosts, "failed": hosts // 2 + hosts % 2, "renamed": len(renamed_indexes(hosts)), "repeats": repeats, "paths": {}}
+        base_wall = median([wall for wall, _cpu in samples["none"]])
+        base_cpu = median([cpu for _wall, cpu in samples["none"]])
+        for name, values in samples.items():
+            wall = median([value[0] for value in values])
+            cpu = median([value[1] for value in values])
+            entry["paths"][name] = {
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "wall_ratio": wall / base_wall,
+                "cpu_ratio": cpu / base_cpu,
+                "wall_samples": [round(value[0], 4) for value in values],
+            }
+        if "naive_list" not in commands:
+            entry["naive_list_note"] = f"{entry['failed']} names do not fit in one {ARG_MAX}-byte command-line argument"
+        results.append(entry)
+        text = ", ".join(f"{name} {path['wall_s']:.2f} s (x{path['wall_ratio']:.2f})" for name, path in entry["paths"].items())
+        print(f"  selection {hosts} hosts: {text}", flush=True)
+    return {"sizes": results, "notes": notes}
