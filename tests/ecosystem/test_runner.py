@@ -1,0 +1,101 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Under ansible-runner (no terminal, the callback enabled by environment), the manifest is written and usable."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import COLLECTIONS
+from tests.ecosystem.collection import clean_env
+from tests.runner import write_files
+
+RUNNER = shutil.which("ansible-runner", path=str(Path(sys.executable).parent))
+
+FILES = {
+    "project/site.yml": """
+        - name: Deploy
+          hosts: all
+          gather_facts: false
+          tasks:
+            - name: Reach every host
+              ansible.builtin.ping:
+            - name: Fail where the host is broken
+              ansible.builtin.fail:
+                msg: web server is broken
+              when: broken | default(false)
+    """,
+    "inventory/hosts.yml": """
+        all:
+          vars:
+            ansible_connection: local
+          hosts:
+            web01: {relaunch_id: id-web01}
+            web02: {relaunch_id: id-web02, broken: true}
+            cache01: {ansible_connection: ssh, ansible_host: 127.0.0.1, ansible_port: 1}
+    """,
+}
+
+
+def runner_hosts(private: Path, ident: str) -> set[str]:
+    """Hosts that ran a task, from ansible-runner's own job events."""
+    hosts = set()
+    for path in (private / "artifacts" / ident / "job_events").glob("*.json"):
+        event = json.loads(path.read_text())
+        if event.get("event", "").startswith("runner_on_"):
+            hosts.add(event["event_data"]["host"])
+    return hosts
+
+
+@pytest.mark.skipif(RUNNER is None, reason="ansible-runner is not installed (requirements-test.txt)")
+def test_ansible_runner(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    manifests = tmp_path / "persistent" / "relaunch"
+    write_files(private, FILES)
+    # As in an execution environment: everything through env/envvars, the manifests on a persistent path.
+    (private / "env").mkdir()
+    (private / "env" / "envvars").write_text(
+        json.dumps(
+            {
+                "ANSIBLE_CALLBACKS_ENABLED": "relaunch.status.manifest",
+                "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
+                "RELAUNCH_MANIFEST_DIR": str(manifests),
+            }
+        )
+    )
+    env = clean_env(tmp_path / "home", COLLECTIONS)
+    del env["ANSIBLE_COLLECTIONS_PATH"]  # only what env/envvars says
+
+    def runner(ident: str, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [RUNNER, "run", str(private), "-p", "site.yml", "--ident", ident, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            timeout=300,
+        )
+
+    first = runner("first")
+    assert first.returncode in (2, 4), first.stdout + first.stderr
+    manifest = json.loads((manifests / "site" / "latest.json").read_text())
+    failed = {host["name"] for host in manifest["hosts"] if "failed" in host["statuses"]}
+    assert failed == {"web02", "cache01"}
+    assert manifest["retry_counts"]["all"] == 3
+    assert runner_hosts(private, "first") == {"web01", "web02", "cache01"}
+    assert "RELAUNCH SUMMARY" in first.stdout
+
+    # The relaunch uses the limit file the first run wrote: only the failed hosts run.
+    again = runner("again", "--limit", f"@{manifests / 'site' / 'failed.limit'}", "--cmdline", "-e '{\"broken\": false}'")
+    assert again.returncode == 4, again.stdout + again.stderr  # web02 is fixed, cache01 still unreachable
+    assert runner_hosts(private, "again") == {"web02", "cache01"}
+    relaunched = json.loads((manifests / "site" / "latest.json").read_text())
+    assert {host["name"] for host in relaunched["hosts"]} == {"web02", "cache01"}
+    assert relaunched["invocation"]["limit"] == f"@{manifests / 'site' / 'failed.limit'}"
