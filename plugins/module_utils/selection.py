@@ -120,8 +120,12 @@ def parse_statuses(value: object, option: str = "hosts") -> list[str]:
 
 
 def needs_regex(name: str) -> bool:
-    """Whether a host name cannot be written as itself in a limit."""
-    return not name or "," in name or "\n" in name or "\r" in name or name != name.strip() or name[0] == "@"
+    """Whether a host name cannot be written as itself in a limit.
+
+    A leading ``@`` names a limit file, a leading ``-`` reads as an option to
+    ``ansible-playbook --limit``, and a NUL cannot be in a command-line argument.
+    """
+    return not name or "," in name or "\n" in name or "\r" in name or "\x00" in name or name != name.strip() or name[0] in "@-"
 
 
 def regex_pattern(name: str) -> str:
@@ -150,20 +154,30 @@ def host_patterns(names: list[str], inventory_names: set[str] | frozenset[str], 
     regex, since only existing host names are matched before globs and groups.
     A regex also matches group names, so one that would match a group is refused.
     """
-    patterns = []
-    for name in names:
-        if name in inventory_names and not needs_regex(name):
-            patterns.append(name)
-            continue
+    wanted = set(names)
+
+    def regex_for(name: str) -> str:
         pattern = regex_pattern(name)
+        # A host named like the pattern itself would be taken by its exact name first.
+        while pattern in inventory_names or pattern in wanted:
+            pattern = pattern[:2] + "(?:)" + pattern[2:]
         compiled = re.compile(pattern[1:])
         clash = [group for group in group_names if compiled.match(group)]
         if clash:
             raise RelaunchError(f"host {name!r} cannot be selected exactly: a pattern for it would also match group {clash[0]!r}; rename the host or the group")
-        patterns.append(pattern)
+        return pattern
+
+    patterns = [name if name in inventory_names and not needs_regex(name) else regex_for(name) for name in names]
     # Only '!' and '&' patterns would make ansible-core add 'all': lead with a plain one.
     if patterns and all(pattern[0] in "!&" for pattern in patterns):
-        patterns[0] = regex_pattern(names[0])
+        try:
+            patterns[0] = regex_for(names[0])
+        except RelaunchError:
+            # A group has that very name: lead with a regex that matches nothing instead.
+            nothing = "~(?!)"
+            while nothing in inventory_names or nothing in wanted:
+                nothing = nothing[:1] + "(?:)" + nothing[1:]
+            patterns.insert(0, nothing)
     return patterns
 
 
@@ -183,13 +197,17 @@ def merge_limits(limits: set[str]) -> str | None:
     """The limit that covers every run of merged manifests; None when that cannot be said.
 
     No limit in one run means all hosts; plain patterns join as a union; a
-    ``!`` or ``&`` pattern would change meaning when joined, so it is refused.
+    ``!`` or ``&`` pattern would change meaning when joined, and so would a
+    limit without a comma that ansible-core splits on spaces, colons or
+    brackets instead: both are refused.
     """
     if len(limits) == 1:
         return next(iter(limits))
-    if "" in limits:
-        return ""
+    if any(not limit.replace(",", "").strip() for limit in limits):
+        return ""  # no pattern at all: ansible-core ran on every host
     if any(re.search(r"(^|[,:\s])[!&]", limit) for limit in limits):
+        return None
+    if any("," not in limit and re.search(r"[\s:\[\]]", limit) for limit in limits):
         return None
     return ",".join(sorted(limit.strip(",") for limit in limits))
 
@@ -302,9 +320,16 @@ def select(
             if not in_play:
                 raise
             patterns = []  # a play selects by name; no exact limit exists, so none is given
-        # The implicit localhost matches only its literal name, and only beside a real host.
-        if selection.hosts:
-            patterns.extend(selection.implicit_provisioners)
+        # The implicit localhost matches only its literal name, and only beside a real host;
+        # a group of that name would select the group's hosts instead.
+        if selection.hosts and patterns:
+            for name in selection.implicit_provisioners:
+                if name in group_names:
+                    selection.warnings.append(
+                        f"not selecting the implicit {name!r} that provisioned hosts: a group is named {name!r}; use the relaunch.status.select role"
+                    )
+                else:
+                    patterns.append(name)
         selection.patterns = patterns
         selection.limit = limit_string(patterns)
 
