@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="directory for results.json, results.md, performance.png")
     parser.add_argument("--only", default="overhead,core,selection", help="comma-separated parts to run")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one round, no ARA: checks that the harness runs (seconds)")
-    parser.add_argument("--overhead-sizes", type=_sizes, default=[60, 120, 240])
+    parser.add_argument("--overhead-sizes", type=_sizes, default=[30, 60, 120])
     parser.add_argument("--overhead-tasks", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=5, help="A/B rounds per overhead size")
     parser.add_argument("--ara-sizes", type=_sizes, default=[60], help="overhead sizes that also run ARA (it is slow)")
@@ -40,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-sizes", type=_sizes, default=[10000, 100000])
     parser.add_argument("--selection-sizes", type=_sizes, default=[1000, 5000, 20000, 50000])
     parser.add_argument("--repeats", type=int, default=3, help="runs per selection path and size")
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="RESULTS_JSON", help="combine the parts of earlier runs into one report, run nothing")
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.out)
     if args.smoke:
         args.overhead_sizes, args.overhead_tasks, args.rounds, args.no_ara = [4], 2, 1, True
         args.core_sizes, args.core_tasks, args.memory_sizes = [200, 400], 3, [200]
@@ -65,12 +68,30 @@ def main(argv: list[str] | None = None) -> int:
             results["selection"] = selection.run(args.selection_sizes, args.repeats, workroot)
         shutil.rmtree(workroot, ignore_errors=True)
     results["duration_s"] = round(time.perf_counter() - begin, 1)
-    (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    write(results, args.out)
+    return 0
+
+
+def write(results: dict, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     text = report.markdown(results)
-    (args.out / "results.md").write_text(text)
-    plotted = report.plot(results, args.out / "performance.png")
+    (out / "results.md").write_text(text)
+    plotted = report.plot(results, out / "performance.png")
     print(text)
-    print(f"results in {args.out}" + ("" if plotted else " (no plot: matplotlib is not installed)"))
+    print(f"results in {out}" + ("" if plotted else " (no plot: matplotlib is not installed)"))
+
+
+def merge(paths: list[Path], out: Path) -> int:
+    """One report from parts run separately (for instance side by side, each in its own process)."""
+    results: dict = {"parts": []}
+    for path in paths:
+        part = json.loads(path.read_text())
+        results["parts"].append({"file": str(path), "started": part.get("started"), "argv": part.get("argv"), "duration_s": part.get("duration_s")})
+        for key, value in part.items():
+            if key in ("overhead", "core", "selection", "machine"):
+                results[key] = value
+    write(results, out)
     return 0
 
 

@@ -39,7 +39,8 @@ def ensure_ara(venv: Path = ARA_VENV) -> str | None:
     try:
         subprocess.run(["python3", "-m", "venv", str(venv)], check=True, capture_output=True)
         pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        subprocess.run([*pip, f"ansible-core=={ansible_version}", "ara"], check=True, capture_output=True, timeout=1800)
+        # ara[server]: the offline client (ARA's default) records through ARA's own Django server code.
+        subprocess.run([*pip, f"ansible-core=={ansible_version}", "ara[server]"], check=True, capture_output=True, timeout=1800)
     except (OSError, subprocess.SubprocessError) as exc:
         stderr = getattr(exc, "stderr", b"") or b""
         return f"ARA did not install: {stderr.decode('utf-8', 'replace').strip().splitlines()[-1:] or exc}"
@@ -47,11 +48,12 @@ def ensure_ara(venv: Path = ARA_VENV) -> str | None:
 
 
 def ara_callback_dir(venv: Path) -> Path | None:
-    """The ARA callback directory of the ARA venv, or None when ARA is not installed there."""
+    """The ARA callback directory of the ARA venv, or None when ARA cannot record there."""
     python = venv / "bin" / "python"
     if not python.exists():
         return None
-    completed = subprocess.run([str(python), "-m", "ara.setup.callback_plugins"], capture_output=True, text=True, check=False)
+    script = "import ara.server, django; from ara.setup import callback_plugins; print(callback_plugins)"
+    completed = subprocess.run([str(python), "-c", script], capture_output=True, text=True, check=False)
     return Path(completed.stdout.strip()) if completed.returncode == 0 else None
 
 
@@ -114,6 +116,8 @@ def run(sizes: list[int], tasks: int, rounds: int, ara_rounds: int, ara_sizes: l
         # The manifest the relaunch callback wrote, as a check that it really recorded.
         latest = workdir / ".relaunch" / "site" / "latest.json"
         entry["relaunch_manifest_written"] = latest.exists()
+        if "ara" in available:
+            entry["ara_database_written"] = any((workdir / ".ara").rglob("*.sqlite"))
         results.append(entry)
         text = ", ".join(f"{name} {arm['wall_s']:.2f} s (x{arm['wall_ratio']:.3f})" for name, arm in entry["arms"].items())
         print(f"  overhead {hosts} hosts x {tasks} tasks: {text}", flush=True)
