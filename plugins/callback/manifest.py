@@ -187,8 +187,12 @@ class CallbackModule(CallbackBase):
             self._tqm = _find_task_queue_manager()
         self._finish_interrupted()  # a previous playbook that never reached its stats
         playbook_path = os.path.abspath(to_text(playbook._file_name))
-        directory = store.run_directory(self._manifest_root(playbook_path), playbook_path)
+        root = self._manifest_root(playbook_path)
+        directory = store.run_directory(root, playbook_path)
         try:
+            if not os.path.exists(root):
+                # makedirs gives its mode to the last directory only: the manifest root is private too.
+                os.makedirs(root, mode=0o700, exist_ok=True)
             store.ensure_run_directory(directory)
             store.recover(directory, self.get_option("keep"))
             run_id = store.new_run_id()

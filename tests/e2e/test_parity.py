@@ -140,9 +140,10 @@ def run_scenario(workdir: Path, scenario: Scenario) -> dict[str, Run]:
 @pytest.mark.parametrize("scenario", CORPUS, ids=[scenario.id for scenario in CORPUS])
 def test_manifest_matches_ansible_core(tmp_path: Path, scenario: Scenario) -> None:
     runs = run_scenario(tmp_path, scenario)
-    recaps = parse_recaps(next(iter(runs.values())).stdout)
+    first = next(iter(runs.values()))
+    recaps = parse_recaps(first.stdout)
     started = [stem for stem, run in runs.items() if stem not in scenario.never_started]
-    assert len(recaps) == len(started), "one PLAY RECAP per playbook that ran"
+    assert len(recaps) == len(started), f"one PLAY RECAP per playbook that ran\n{first.stdout}\n{first.stderr}"
     went_wrong = any(counts["failures"] or counts["unreachable"] or counts["rescued"] for recap in recaps for counts in recap.values())
     assert went_wrong or any(run.retry() for run in runs.values()), "the scenario must make something fail"
 

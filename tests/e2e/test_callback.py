@@ -1,0 +1,503 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The callback relaunch.status.manifest seen from outside: real ansible-playbook runs, the files they leave."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import shlex
+import stat
+import subprocess
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from tests.runner import ANSIBLE_BIN, ansible_env, ansible_playbook, write_files
+
+INVENTORY = """
+    all:
+      vars:
+        ansible_connection: local
+      children:
+        web:
+          hosts:
+            web1:
+            web2:
+            web3:
+        db:
+          hosts:
+            db1:
+            db2:
+        broken:
+          hosts:
+            dead:
+              ansible_connection: ssh
+              ansible_host: 127.0.0.1
+              ansible_port: 1
+    """
+
+# web2 and db1 fail the same task with the same message, dead is unreachable; the rest change.
+SITE = """
+    - name: Site
+      hosts: all
+      gather_facts: false
+      tasks:
+        - name: Reach
+          ansible.builtin.ping:
+          when: inventory_hostname == 'dead'
+        - name: Check disk
+          ansible.builtin.fail:
+            msg: disk full
+          when: inventory_hostname in ['web2', 'db1']
+        - name: Deploy
+          ansible.builtin.debug:
+            msg: deployed
+          changed_when: true
+    """
+
+CLEAN = """
+    - name: Site, all good now
+      hosts: all:!broken
+      gather_facts: false
+      tasks:
+        - name: Deploy
+          ansible.builtin.debug:
+            msg: deployed
+    """
+
+FAILED = {"web2", "db1", "dead"}
+ALL = {"web1", "web2", "web3", "db1", "db2", "dead"}
+RUN_ID = re.compile(r"^\d{8}T\d{12}Z-\d+-[0-9a-f]{4}$")
+HOST_KEYS = {"name", "identity", "identity_var", "statuses", "counters", "provisioned", "provisioned_by", "first_failure"}
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    write_files(tmp_path, {"inventory.yml": INVENTORY, "site.yml": SITE, "clean.yml": CLEAN})
+    return tmp_path
+
+
+def site(workdir: Path, *args: str, env: dict | None = None, playbook: str = "site.yml"):
+    return ansible_playbook(workdir, "-i", "inventory.yml", *args, playbook=playbook, env=env)
+
+
+def warnings_of(run) -> list[str]:
+    return [line for line in (run.stdout + run.stderr).splitlines() if "relaunch.status.manifest" in line]
+
+
+def core_version() -> str:
+    out = subprocess.run([str(ANSIBLE_BIN / "ansible-playbook"), "--version"], capture_output=True, text=True, check=True).stdout
+    return re.search(r"\[core ([^\]]+)\]", out).group(1)
+
+
+# --- the manifest ------------------------------------------------------------------------------
+
+
+def test_manifest_shape(workdir: Path) -> None:
+    run = site(workdir)
+    assert run.rc == 4  # ansible-playbook's code for "some host unreachable"
+    manifest = run.manifest()
+    assert manifest["schema_version"] == 1
+    assert RUN_ID.match(manifest["run_id"])
+    assert json.loads((run.run_dir / f"{manifest['run_id']}.json").read_text()) == manifest
+    assert manifest["playbook"] == str(workdir / "site.yml")
+    started = datetime.datetime.fromisoformat(manifest["started"])
+    finished = datetime.datetime.fromisoformat(manifest["finished"])
+    assert started.utcoffset() == datetime.timedelta(0)
+    assert started <= finished
+    assert manifest["complete"] is True
+    assert manifest["check_mode"] is False
+    assert manifest["ansible_version"] == core_version()
+    assert manifest["invocation"] == {"limit": "", "inventory": [str(workdir / "inventory.yml")], "tags": ["all"], "skip_tags": []}
+    assert manifest["passwords_needed_to_start"] == []
+    assert manifest["retry_counts"] == {"all": 6, "failed": 3, "unreachable": 1, "changed": 3, "ok": 3, "skipped": 5, "rescued": 0, "ignored": 0, "not_run": 0}
+
+    hosts = {host["name"]: host for host in manifest["hosts"]}
+    assert set(hosts) == ALL
+    assert all(set(host) == HOST_KEYS for host in hosts.values())
+    assert hosts["web1"]["statuses"] == ["all", "changed", "ok", "skipped"]
+    assert hosts["web1"]["counters"] == {"ok": 1, "changed": 1, "failures": 0, "unreachable": 0, "skipped": 2, "rescued": 0, "ignored": 0}
+    assert hosts["web1"]["first_failure"] is None
+    assert hosts["web1"]["provisioned"] is False
+    assert hosts["web1"]["provisioned_by"] == []
+    assert hosts["web2"]["statuses"] == ["all", "failed", "skipped"]
+    assert hosts["web2"]["first_failure"] == {
+        "play": "Site",
+        "task": "Check disk",
+        "action": "ansible.builtin.fail",
+        "unreachable": False,
+        "message": "disk full",
+    }
+    assert hosts["dead"]["statuses"] == ["all", "failed", "unreachable"]
+    failure = hosts["dead"]["first_failure"]
+    assert (failure["task"], failure["unreachable"]) == ("Reach", True)
+    assert failure["message"]
+    assert run.with_status("failed") == run.retry() == FAILED
+
+
+INVOCATIONS = [
+    ("no limit", (), {"limit": ""}, ALL),
+    ("empty limit", ("--limit", ""), {"limit": ""}, ALL),
+    ("limit with commas", ("--limit", "web1,db1,dead"), {"limit": "web1,db1,dead"}, {"web1", "db1", "dead"}),
+    ("limit with a trailing comma", ("--limit", "web2,"), {"limit": "web2,"}, {"web2"}),
+    ("limit with patterns", ("--limit", "web:db:!web3"), {"limit": "web:db:!web3"}, ALL - {"web3", "dead"}),
+    ("limit file", ("--limit", "@hosts.limit"), {"limit": "@hosts.limit"}, {"web3", "db2"}),
+    ("tags", ("--tags", "deploy", "--skip-tags", "slow"), {"tags": ["deploy"], "skip_tags": ["slow"]}, ALL),
+    # ansible-core keeps tags as a set: their order is its own.
+    ("several tags", ("--tags", "deploy,check", "--tags", "x"), {"tags": {"check", "deploy", "x"}}, ALL),
+    ("two inventories", ("-i", "more.yml"), {"inventory": ["inventory.yml", "more.yml"]}, ALL | {"extra1"}),
+]
+
+
+@pytest.mark.parametrize(("args", "expected", "hosts"), [case[1:] for case in INVOCATIONS], ids=[case[0] for case in INVOCATIONS])
+def test_invocation_is_recorded_as_given(workdir: Path, args: tuple, expected: dict, hosts: set) -> None:
+    write_files(workdir, {"hosts.limit": "web3\ndb2\n", "more.yml": "all:\n  hosts:\n    extra1:\n"})
+    run = site(workdir, *args)
+    invocation = run.manifest()["invocation"]
+    if "inventory" in expected:
+        expected = {"inventory": [str(workdir / name) for name in expected["inventory"]]}
+    for key, value in expected.items():
+        assert (set(invocation[key]) if isinstance(value, set) else invocation[key]) == value
+    # The limit was applied as ansible-core applied it.
+    assert run.with_status("all") == hosts
+
+
+def test_check_mode_is_recorded(workdir: Path) -> None:
+    assert site(workdir, "--check").manifest()["check_mode"] is True
+
+
+# --- passwords ---------------------------------------------------------------------------------
+
+PASSWORDS = [
+    (("-K",), ["become_password"]),
+    (("-k",), ["ssh_password"]),
+    (("-k", "-K"), ["ssh_password", "become_password"]),
+    (("--ask-vault-pass",), ["vault_password"]),
+    (("--vault-id", "@prompt"), ["vault_password"]),
+    (("--vault-id", "dev@prompt"), ["vault_password.dev"]),
+    (("--vault-id", "dev@prompt", "--vault-id", "prod@prompt"), ["vault_password.dev", "vault_password.prod"]),
+    (("--vault-id", "file@vault.txt"), []),
+]
+
+
+@pytest.mark.parametrize(("args", "needed"), PASSWORDS, ids=[" ".join(case[0]) for case in PASSWORDS])
+def test_passwords_needed_to_start(workdir: Path, args: tuple, needed: list) -> None:
+    """Answer ansible-playbook's own prompts on a terminal; the manifest names them, never their values."""
+    write_files(workdir, {"vault.txt": "vault-file-secret-5150\n"})
+    secret = "typed-secret-8d1f"
+    child = pexpect.spawn(
+        str(ANSIBLE_BIN / "ansible-playbook"),
+        ["-i", "inventory.yml", "--limit", "web", *args, "clean.yml"],
+        cwd=str(workdir),
+        env=ansible_env(workdir),
+        encoding="utf-8",
+        timeout=120,
+    )
+    prompts = []
+    while child.expect([r"(?i)password[^\n]*: ?$", pexpect.EOF]) == 0:
+        prompts.append(child.after)
+        child.sendline(secret)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert len(prompts) == len(needed)
+    manifest_dir = workdir / ".relaunch"
+    manifest = json.loads((manifest_dir / "clean" / "latest.json").read_text())
+    assert manifest["passwords_needed_to_start"] == needed
+    for path in manifest_dir.rglob("*"):
+        if path.is_file():
+            text = path.read_text()
+            assert secret not in text and "vault-file-secret" not in text, path
+
+
+# --- identity ----------------------------------------------------------------------------------
+
+
+IDENTITY_FILES = {
+    "inventory.yml": """
+        all:
+          vars:
+            ansible_connection: local
+          children:
+            web:
+              vars:
+                relaunch_id: inline-web
+              hosts:
+                web1:
+                  relaunch_id: inv-web1
+                web2:
+                web3:
+                  serial_number: SN-3
+              children:
+                canary:
+                  vars:
+                    relaunch_id: inline-canary
+                  hosts:
+                    web2:
+            db:
+              hosts:
+                db1:
+                db2:
+                db3:
+            other:
+              hosts:
+                plain:
+        """,
+    "group_vars/db.yml": 'relaunch_id: "db-{{ inventory_hostname }}"\n',
+    "host_vars/db2.yml": "relaunch_id: hv-db2\n",
+    "host_vars/db3.yml": "serial_number: SN-db3\n",
+    "site.yml": """
+        - name: Identities
+          hosts: all
+          gather_facts: false
+          tasks:
+            - name: Step
+              ansible.builtin.debug:
+                msg: "{{ relaunch_id | default('') }}"
+        """,
+}
+
+IDENTITIES = [
+    (
+        "default identity_vars",
+        {},
+        {
+            "web1": ("inv-web1", "relaunch_id"),  # host var beats group var
+            "web2": ("inline-canary", "relaunch_id"),  # child group beats parent group
+            "web3": ("inline-web", "relaunch_id"),
+            "db1": ("db-db1", "relaunch_id"),  # group_vars/ file, templated as a play sees it
+            "db2": ("hv-db2", "relaunch_id"),  # host_vars/ file beats group_vars/
+            "db3": ("db-db3", "relaunch_id"),
+            "plain": (None, None),
+        },
+    ),
+    (
+        "first of a configured list",
+        {"RELAUNCH_IDENTITY_VARS": "serial_number,relaunch_id"},
+        {
+            "web1": ("inv-web1", "relaunch_id"),
+            "web2": ("inline-canary", "relaunch_id"),
+            "web3": ("SN-3", "serial_number"),
+            "db1": ("db-db1", "relaunch_id"),
+            "db2": ("hv-db2", "relaunch_id"),
+            "db3": ("SN-db3", "serial_number"),
+            "plain": (None, None),
+        },
+    ),
+    ("no identity variable", {"RELAUNCH_IDENTITY_VARS": "asset_tag"}, dict.fromkeys(["web1", "web2", "web3", "db1", "db2", "db3", "plain"], (None, None))),
+]
+
+
+@pytest.mark.parametrize(("env", "expected"), [case[1:] for case in IDENTITIES], ids=[case[0] for case in IDENTITIES])
+def test_identity_resolved_like_a_play(tmp_path: Path, env: dict, expected: dict) -> None:
+    write_files(tmp_path, IDENTITY_FILES)
+    run = ansible_playbook(tmp_path, "-i", "inventory.yml", env=env)
+    assert run.rc == 0, run.stdout + run.stderr
+    assert {host["name"]: (host["identity"], host["identity_var"]) for host in run.manifest()["hosts"]} == expected
+
+
+def test_identity_option_from_ansible_cfg(tmp_path: Path) -> None:
+    write_files(tmp_path, {**IDENTITY_FILES, "ansible.cfg": "[relaunch_status]\nidentity_vars = serial_number\n"})
+    run = ansible_playbook(tmp_path, "-i", "inventory.yml", env={"ANSIBLE_CONFIG": str(tmp_path / "ansible.cfg")})
+    identities = {host["name"]: host["identity"] for host in run.manifest()["hosts"]}
+    assert identities == {"web1": None, "web2": None, "web3": "SN-3", "db1": None, "db2": None, "db3": "SN-db3", "plain": None}
+
+
+# --- what is written, and when -------------------------------------------------------------------
+
+
+def test_no_log_failure_has_no_message(workdir: Path) -> None:
+    write_files(
+        workdir,
+        {
+            "secret.yml": """
+                - name: Secret
+                  hosts: web1
+                  gather_facts: false
+                  tasks:
+                    - name: Use a secret
+                      ansible.builtin.fail:
+                        msg: "the token is tok-6a2b9c"
+                      no_log: true
+                """
+        },
+    )
+    run = site(workdir, playbook="secret.yml")
+    assert run.rc == 2
+    failure = run.manifest()["hosts"][0]["first_failure"]
+    assert failure["task"] == "Use a secret"
+    assert failure["message"] is None
+    for path in run.run_dir.iterdir():
+        assert "tok-6a2b9c" not in path.read_text(), path
+    # ansible-core itself quotes the task's source in its error; the summary says nothing of the message.
+    assert "tok-6a2b9c" not in summary_of(run.stdout)
+
+
+@pytest.mark.parametrize("option", ["--syntax-check", "--list-hosts", "--list-tasks", "--list-tags"])
+def test_no_manifest_for_syntax_check_and_listings(workdir: Path, option: str) -> None:
+    run = site(workdir, option)
+    assert run.rc == 0, run.stderr
+    assert not (workdir / ".relaunch").exists()
+    assert "RELAUNCH SUMMARY" not in run.stdout
+
+
+def test_history_accumulates_and_keep_prunes(workdir: Path) -> None:
+    def run_files(directory: Path) -> list[str]:
+        return sorted(path.stem for path in directory.glob("*.json") if RUN_ID.match(path.stem))
+
+    run_ids = [site(workdir).manifest()["run_id"] for _ in range(3)]
+    directory = workdir / ".relaunch" / "site"
+    assert len(set(run_ids)) == 3
+    assert run_ids == sorted(run_ids), "run ids sort by start time"
+    assert run_files(directory) == run_ids
+    assert json.loads((directory / "latest.json").read_text())["run_id"] == run_ids[-1]
+
+    newest = site(workdir, env={"RELAUNCH_KEEP": "2"}).manifest()["run_id"]
+    assert run_files(directory) == [run_ids[-1], newest]
+    assert json.loads((directory / "latest.json").read_text())["run_id"] == newest
+    assert not list(directory.glob("*.journal")), "journals are removed once the manifest is written"
+
+
+def test_manifest_dir_option(workdir: Path) -> None:
+    store = workdir / "store" / "nested"
+    run = site(workdir, env={"RELAUNCH_MANIFEST_DIR": str(store)})
+    assert not (workdir / ".relaunch").exists()
+    manifest = json.loads((store / "site" / "latest.json").read_text())
+    assert {host["name"] for host in manifest["hosts"] if "failed" in host["statuses"]} == run.retry()
+
+
+def test_limit_files_exist_exactly_for_non_empty_statuses(workdir: Path) -> None:
+    run = site(workdir)
+    counts = run.manifest()["retry_counts"]
+    limit_files = {path.stem for path in run.run_dir.glob("*.limit")}
+    assert limit_files == {status for status, count in counts.items() if count and status != "all"}
+    assert limit_files == {"failed", "unreachable", "changed", "ok", "skipped"}
+    for status in limit_files:
+        assert set(run.limit_file(status).read_text().split()) == run.with_status(status)
+
+    # All good now: files of statuses that have no host any more disappear.
+    write_files(workdir, {"site.yml": CLEAN})
+    again = site(workdir)
+    assert again.rc == 0
+    assert {path.stem for path in again.run_dir.glob("*.limit")} == {"ok"}
+    assert set(again.limit_file("ok").read_text().split()) == ALL - {"dead"}
+
+
+def test_files_are_private(workdir: Path) -> None:
+    site(workdir)
+    root = workdir / ".relaunch"
+    paths = [root, *root.rglob("*")]
+    assert len(paths) > 5
+    for path in paths:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        assert mode == (0o700 if path.is_dir() else 0o600), f"{path}: {oct(mode)}"
+
+
+# --- the summary -------------------------------------------------------------------------------
+
+
+def summary_of(stdout: str) -> str:
+    assert "RELAUNCH SUMMARY" in stdout, stdout
+    return stdout[stdout.index("RELAUNCH SUMMARY") :]
+
+
+def test_summary(workdir: Path) -> None:
+    run = site(workdir)
+    summary = summary_of(run.stdout)
+    assert summary.splitlines()[0] == "RELAUNCH SUMMARY: .relaunch/site/latest.json"
+    assert "all=6  failed=3  unreachable=1  changed=3  ok=3  skipped=5  rescued=0  ignored=0  not_run=0" in summary
+    assert "  2 hosts failed at TASK [Check disk]: disk full\n      db1, web2\n" in summary
+    assert re.search(r"  1 host unreachable at TASK \[Reach\]: .*\n      dead\n", summary)
+    words = shlex.split(summary.split("relaunch on the failed hosts:\n", 1)[1].splitlines()[0])
+    assert words[0] == "ansible-playbook"
+    assert words[1] == "-i" and (workdir / words[2]).resolve() == workdir / "inventory.yml"
+    assert words[3:] == ["site.yml", "--limit", "@.relaunch/site/failed.limit"]
+
+
+def test_relaunch_command_targets_exactly_the_failed_hosts(workdir: Path) -> None:
+    first = site(workdir, "--limit", "web,db,dead", "--tags", "all")
+    command = summary_of(first.stdout).split("relaunch on the failed hosts:\n", 1)[1].splitlines()[0].strip()
+    words = shlex.split(command)
+    assert words[0] == "ansible-playbook"
+    relaunch = subprocess.run(
+        [str(ANSIBLE_BIN / "ansible-playbook"), *words[1:]], cwd=workdir, env=ansible_env(workdir), capture_output=True, text=True, check=False
+    )
+    # ansible-core's own recap of the relaunch names exactly the hosts it ran on.
+    recap = relaunch.stdout.split("PLAY RECAP", 1)[1].split("\n\n", 1)[0]
+    assert {line.split()[0] for line in recap.splitlines()[1:] if line.strip()} == FAILED
+
+
+def test_no_summary_when_turned_off(workdir: Path) -> None:
+    for value in ("false", "0"):
+        run = site(workdir, env={"RELAUNCH_SUMMARY": value})
+        assert "RELAUNCH SUMMARY" not in run.stdout
+        assert run.with_status("failed") == FAILED, "the manifest is still written"
+
+
+JSON_STDOUT = '''
+    from ansible.plugins.callback import CallbackBase
+
+    DOCUMENTATION = """
+    name: json
+    type: stdout
+    short_description: test stand-in for a JSON stdout callback
+    description: [Prints one JSON document of per-host stats.]
+    """
+
+
+    class CallbackModule(CallbackBase):
+        CALLBACK_VERSION = 2.0
+        CALLBACK_TYPE = "stdout"
+        CALLBACK_NAME = "json"
+
+        def v2_playbook_on_stats(self, stats):
+            import json
+
+            hosts = sorted(stats.processed)
+            self._display.display(json.dumps({"stats": {host: stats.summarize(host) for host in hosts}}, sort_keys=True))
+    '''
+
+
+@pytest.mark.parametrize("name", ["json", "ansible.posix.json"])
+def test_no_summary_with_a_json_stdout_callback(workdir: Path, name: str) -> None:
+    """stdout stays one JSON document. ansible.posix is not installable offline: a stand-in of the same name."""
+    collections = workdir / "collections"
+    write_files(workdir, {"callback_plugins/json.py": JSON_STDOUT, "collections/ansible_collections/ansible/posix/plugins/callback/json.py": JSON_STDOUT})
+    env = {
+        "ANSIBLE_STDOUT_CALLBACK": name,
+        "ANSIBLE_CALLBACK_PLUGINS": str(workdir / "callback_plugins"),
+        "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([ansible_env(workdir)["ANSIBLE_COLLECTIONS_PATH"], str(collections)]),
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",  # ansible-core's own "to retry, use:" line is not JSON either
+    }
+    run = site(workdir, env=env)
+    document = json.loads(run.stdout)
+    assert set(document["stats"]) == ALL
+    assert "RELAUNCH" not in run.stdout
+    assert {host["name"] for host in run.manifest()["hosts"] if "failed" in host["statuses"]} == FAILED
+
+
+# --- a manifest directory that cannot be written ------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["a regular file", "under a regular file"])
+def test_unwritable_manifest_dir_warns_once_and_changes_nothing(workdir: Path, where: str) -> None:
+    blocker = workdir / "blocker"
+    blocker.write_text("not a directory\n")
+    target = blocker if where == "a regular file" else blocker / "relaunch"
+    # Two playbooks on one command line: still one warning; the playbooks' own outcome is untouched.
+    baseline = ansible_playbook(workdir, "-i", "inventory.yml", "clean.yml", playbook="site.yml", env={"ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.minimal"})
+    assert (workdir / "site.retry").read_text().split() == sorted(FAILED)
+    (workdir / "site.retry").unlink()
+    run = ansible_playbook(workdir, "-i", "inventory.yml", "clean.yml", playbook="site.yml", env={"RELAUNCH_MANIFEST_DIR": str(target)})
+    assert run.rc == baseline.rc == 4
+    assert len(warnings_of(run)) == 1, run.stdout + run.stderr
+    assert "RELAUNCH_MANIFEST_DIR" in " ".join(run.stderr.split())
+    assert "Traceback" not in run.stdout + run.stderr
+    assert "RELAUNCH SUMMARY" not in run.stdout
+    assert run.stdout.count("PLAY RECAP") == baseline.stdout.count("PLAY RECAP") == 2
+    assert blocker.read_text() == "not a directory\n"
+    assert not (workdir / ".relaunch").exists()
+    assert run.retry() == FAILED
