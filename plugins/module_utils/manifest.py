@@ -25,6 +25,7 @@ import json
 import os
 import re
 import secrets
+import stat
 
 from .errors import RelaunchError
 from .recorder import COUNTERS, STATUSES, Recorder, gc_paused
@@ -138,8 +139,17 @@ class Journal:
 
     def __init__(self, directory: str, run_id: str) -> None:
         self.path = os.path.join(directory, run_id + JOURNAL)
-        self._fd: int | None = os.open(self.path, _OPEN_NEW | os.O_APPEND, 0o600)
-        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # Locked before it gets its name: recover() of a concurrent run must never see it unlocked.
+        tmp = os.path.join(directory, f".{run_id}{JOURNAL}.tmp")
+        with _DirectoryLock(directory):
+            self._fd: int | None = os.open(tmp, _OPEN_NEW | os.O_APPEND, 0o600)
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                os.rename(tmp, self.path)
+            except BaseException:
+                os.close(self._fd)
+                _remove(tmp)
+                raise
 
     def append(self, event: dict) -> None:
         # One write per event: a crash loses at most the event being written.
@@ -225,6 +235,8 @@ def _publish(directory: str, manifest: dict, keep: int, group_names: list[str] |
         write_atomic(directory, run_id + ".json", data)
         latest = _latest_run_id(directory)
         if latest is None or not RUN_ID.match(latest) or latest <= run_id:
+            for name in (LATEST, *(status + LIMIT for status in STATUSES)):
+                _refuse_foreign(directory, name)
             files = limit_files(manifest, group_names)
             for status in STATUSES:
                 name = status + LIMIT
@@ -238,6 +250,17 @@ def _publish(directory: str, manifest: dict, keep: int, group_names: list[str] |
     return os.path.join(directory, run_id + ".json")
 
 
+def _refuse_foreign(directory: str, name: str) -> None:
+    """Refuse to replace a symlink or a non-file planted where latest.json or a limit file goes."""
+    path = os.path.join(directory, name)
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        raise RelaunchError(f"{path} is a symlink or not a regular file, which is never replaced; remove it")
+
+
 def _remove(path: str) -> None:
     try:
         os.unlink(path)
@@ -246,8 +269,16 @@ def _remove(path: str) -> None:
 
 
 def prune(directory: str, keep: int, newest: str) -> None:
-    """Keep the ``keep`` newest run manifests; never remove the newest one."""
-    runs = sorted(name[:-5] for name in os.listdir(directory) if name.endswith(".json") and RUN_ID.match(name[:-5]))
+    """Keep the ``keep`` newest run manifests; never remove the newest one.
+
+    Also removes the temporary files of writers that died: every temporary file is
+    created and renamed under the directory lock, which the caller holds.
+    """
+    names = os.listdir(directory)
+    for name in names:
+        if name.startswith(".") and name.endswith(".tmp"):
+            _remove(os.path.join(directory, name))
+    runs = sorted(name[:-5] for name in names if name.endswith(".json") and RUN_ID.match(name[:-5]))
     for run_id in runs[: max(len(runs) - max(keep, 1), 0)]:
         if run_id != newest:
             _remove(os.path.join(directory, run_id + ".json"))
@@ -275,13 +306,33 @@ def recover(directory: str, keep: int = 20) -> list[str]:
                 if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
                     continue  # its run is alive
                 raise
-            recorder = replay(path)
-            if recorder.meta.get("run_id") == name[: -len(JOURNAL)]:
-                recovered.append(publish(directory, recorder.manifest(complete=False, finished=None), keep))
+            if os.fstat(fd).st_nlink == 0:
+                continue  # recovered meanwhile by another reader
+            run_id = name[: -len(JOURNAL)]
+            manifest = _written_manifest(directory, run_id)
+            if manifest is None:
+                recorder = replay(path)
+                if recorder.meta.get("run_id") == run_id:
+                    manifest = recorder.manifest(complete=False, finished=None)
+            if manifest is not None:
+                try:
+                    recovered.append(publish(directory, manifest, keep))
+                except OSError:
+                    continue  # a reader that cannot write leaves the journal to one that can
             _remove(path)
         finally:
             os.close(fd)
     return recovered
+
+
+def _written_manifest(directory: str, run_id: str) -> dict | None:
+    """The manifest a dead run had already written before it died while publishing, if any."""
+    path = os.path.join(directory, run_id + ".json")
+    try:
+        manifest = load(path)
+    except RelaunchError:
+        return None
+    return manifest if manifest.get("run_id") == run_id else None
 
 
 # --- reading -------------------------------------------------------------------------------
