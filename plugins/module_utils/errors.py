@@ -4,6 +4,23 @@
 
 from __future__ import annotations
 
+import re
+import reprlib
+
+# Every character str.splitlines() breaks a line at, not only CR and LF.
+_LINE_BREAKS = re.compile("[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def brief(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for values quoted in an error message.
+
+    reprlib stops at a few levels of nesting, so a hostile value cannot exhaust the stack.
+    """
+    shortener = reprlib.Repr()
+    shortener.maxstring = shortener.maxother = limit
+    text = shortener.repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
 
 class RelaunchError(Exception):
     """A user-fixable problem.
@@ -13,4 +30,4 @@ class RelaunchError(Exception):
     """
 
     def __init__(self, message: str) -> None:
-        super().__init__(str(message).replace("\r", " ").replace("\n", " "))
+        super().__init__(_LINE_BREAKS.sub(" ", str(message)))

@@ -27,7 +27,7 @@ import re
 import secrets
 import stat
 
-from .errors import RelaunchError
+from .errors import RelaunchError, brief
 from .recorder import COUNTERS, STATUSES, Recorder, gc_paused
 from .selection import CurrentHost, HostIndex, limit_file_text, select
 
@@ -374,6 +374,8 @@ def load(path: str) -> dict:
             data = handle.read()
     except OSError as exc:
         raise RelaunchError(f"manifest {path} cannot be read: {exc.strerror}") from None
+    except ValueError:  # a NUL in the path
+        raise RelaunchError(f"manifest {brief(path, 200)} cannot be read: the path holds a NUL character") from None
     try:
         manifest = json.loads(data)
     except (ValueError, RecursionError) as exc:
@@ -410,7 +412,7 @@ def validate(manifest: object, path: str) -> None:
         raise _fail(path, "passwords_needed_to_start holds a non-string")
     for status, count in manifest["retry_counts"].items():
         if status not in STATUSES or not _is_int(count) or count < 0:
-            raise _fail(path, f"retry_counts has a bad entry {status!r}: {count!r}")
+            raise _fail(path, f"retry_counts has a bad entry {brief(status)}: {brief(count)}")
     for index, host in enumerate(manifest["hosts"]):
         where = f"hosts[{index}]"
         if not isinstance(host, dict):

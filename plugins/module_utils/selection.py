@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import RelaunchError
+from .errors import RelaunchError, brief
 from .recorder import STATUSES
 
 # Names ansible-core treats as the implicit localhost when the inventory lacks them.
@@ -101,7 +101,7 @@ def parse_statuses(value: object, option: str = "hosts") -> list[str]:
         items = []
         for item in value:
             if not isinstance(item, str):
-                raise RelaunchError(f"option {option}: {item!r} is not a status; use one or more of {', '.join(STATUSES)}")
+                raise RelaunchError(f"option {option}: {brief(item)} is not a status; use one or more of {', '.join(STATUSES)}")
             items.extend(item.split(","))
     else:
         raise RelaunchError(f"option {option}: expected a status or a list of statuses, got {type(value).__name__}")
@@ -111,7 +111,7 @@ def parse_statuses(value: object, option: str = "hosts") -> list[str]:
         if not status:
             continue
         if status not in STATUSES:
-            raise RelaunchError(f"option {option}: unknown status {status!r}; use one or more of {', '.join(STATUSES)}")
+            raise RelaunchError(f"option {option}: unknown status {brief(status)}; use one or more of {', '.join(STATUSES)}")
         if status not in statuses:
             statuses.append(status)
     if not statuses:
@@ -164,7 +164,10 @@ def host_patterns(names: list[str], inventory_names: set[str] | frozenset[str], 
         compiled = re.compile(pattern[1:])
         clash = [group for group in group_names if compiled.match(group)]
         if clash:
-            raise RelaunchError(f"host {name!r} cannot be selected exactly: a pattern for it would also match group {clash[0]!r}; rename the host or the group")
+            raise RelaunchError(
+                f"host {brief(name, 200)} cannot be selected exactly: a pattern for it would also match group {brief(clash[0], 200)}; "
+                "rename the host or the group"
+            )
         return pattern
 
     patterns = [name if name in inventory_names and not needs_regex(name) else regex_for(name) for name in names]
@@ -321,12 +324,15 @@ def select(
                 raise
             patterns = []  # a play selects by name; no exact limit exists, so none is given
         # The implicit localhost matches only its literal name, and only beside a real host;
-        # a group of that name would select the group's hosts instead.
+        # ansible-core would take a group of that name, or a localhost-like inventory host, instead.
         if selection.hosts and patterns:
+            local = sorted(IMPLICIT_LOCALHOST & index.names)
             for name in selection.implicit_provisioners:
-                if name in group_names:
+                if name in group_names or local:
+                    stand_in = f"group {name!r}" if name in group_names else f"inventory host {local[0]!r}"
                     selection.warnings.append(
-                        f"not selecting the implicit {name!r} that provisioned hosts: a group is named {name!r}; use the relaunch.status.select role"
+                        f"not selecting the implicit {name!r} that provisioned hosts: ansible-core would take {stand_in} for it; "
+                        "use the relaunch.status.select role"
                     )
                 else:
                     patterns.append(name)
@@ -339,7 +345,7 @@ def select(
     if selection.provisioned and selection.implicit_provisioners:
         raise RelaunchError(
             f"status {wanted_text} in {paths} selects only hosts that the implicit localhost provisioned "
-            f"({', '.join(selection.provisioned[:5])}), and a --limit cannot select the implicit localhost alone; "
+            f"({', '.join(selection.provisioned[:5])}; {counts_text}), and a --limit cannot select the implicit localhost alone; "
             "use the relaunch.status.select role in the play instead"
         )
     detail = f"; {len(selection.unresolved)} recorded hosts are not in the current inventory" if selection.unresolved else ""

@@ -1,0 +1,139 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Never widen: whatever the manifests and the current inventory, a selection holds only
+hosts recorded with the status (after identity mapping) and the hosts that provisioned
+them, its limit selects nothing more in ansible-core, and an empty selection is refused."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.module_utils.recorder import STATUSES
+from ansible_collections.relaunch.status.plugins.module_utils.selection import IMPLICIT_LOCALHOST, CurrentHost, select
+
+from .manifests import build_inventory, host_entry, host_names, make_manifest
+
+# Few names and identities, so that renames, reused names and duplicates are common.
+NAMES = ("a", "b", "c", "d", "web", "all", "localhost", "127.0.0.1", "-x", "!a", "a b")
+names = st.one_of(st.sampled_from(NAMES), st.sampled_from(NAMES), host_names)
+identities = st.one_of(st.none(), st.sampled_from(("i1", "i2", "i3", "i4")))
+LIMITS = ("", "", "web", "a,b", "!c", "a:b", "a b", "@/srv/failed.limit", ",", "web,&db", "all", "~^a")
+statuses_of_host = st.lists(st.sampled_from(STATUSES[1:]), max_size=3, unique=True)
+
+
+@st.composite
+def recorded_hosts(draw) -> dict:
+    name = draw(names)
+    provisioned_by = draw(st.none() | st.lists(st.one_of(names, st.sampled_from(sorted(IMPLICIT_LOCALHOST))), min_size=1, max_size=2, unique=True))
+    return host_entry(name, draw(statuses_of_host), draw(identities), provisioned_by)
+
+
+manifests = st.lists(recorded_hosts(), max_size=8, unique_by=lambda host: host["name"]).flatmap(
+    lambda hosts: st.builds(make_manifest, st.just(hosts), st.sampled_from(LIMITS), passwords=st.lists(st.sampled_from(("become_password", "vault_password"))))
+)
+current_inventories = st.lists(st.builds(CurrentHost, names, identities), max_size=8, unique_by=lambda host: host.name)
+
+
+def allowed_hosts(records: list[dict], wanted: set[str], current: list[CurrentHost]) -> set[str]:
+    """Every current host a selection may hold: what a recorded host with a wanted status is
+    now (by identity when it has one, else by name), and what its provisioners are now."""
+
+    def now(record: dict) -> set[str]:
+        if record["identity"] is not None:
+            return {host.name for host in current if host.identity == record["identity"]}
+        return {host.name for host in current if host.name == record["name"]}
+
+    current_names = {host.name for host in current}
+    allowed: set[str] = set()
+    for record in records:
+        if wanted.isdisjoint(record["statuses"]):
+            continue
+        allowed |= now(record)
+        for provisioner in record["provisioned_by"]:
+            as_recorded = [other for other in records if other["name"] == provisioner]
+            if as_recorded:
+                for other in as_recorded:
+                    allowed |= now(other)
+            elif provisioner in current_names:
+                allowed.add(provisioner)
+    return allowed
+
+
+@given(
+    st.lists(manifests, min_size=1, max_size=3),
+    current_inventories,
+    st.lists(st.sampled_from(STATUSES), min_size=1, max_size=3, unique=True),
+    st.lists(names, max_size=3, unique=True),
+    st.data(),
+)
+def test_selection_never_widens(manifest_list, current, statuses, extra_groups, data):
+    in_play = data.draw(st.booleans(), label="in_play")
+    pairs = [(f"/runs/site/{index}.json", manifest) for index, manifest in enumerate(manifest_list)]
+    records = [host for manifest in manifest_list for host in manifest["hosts"]]
+    wanted = set(statuses)
+    current_names = {host.name for host in current}
+    groups = {group: data.draw(st.lists(st.sampled_from(sorted(current_names)), unique=True) if current_names else st.just([])) for group in extra_groups}
+    groups = {group: members for group, members in groups.items() if group not in ("all", "ungrouped")}
+    group_names = ["all", "ungrouped", *groups]
+    allowed = allowed_hosts(records, wanted, current)
+
+    def run(allow_empty: bool):
+        return select(pairs, statuses, current, group_names, allow_empty=allow_empty, in_play=in_play)
+
+    try:
+        probe = run(allow_empty=True)
+    except RelaunchError as exc:
+        message = str(exc)
+        if "all" in wanted:
+            assert message.startswith("status all:") and "cannot be merged" in message, message
+            assert len({manifest["invocation"]["limit"] for manifest in manifest_list}) > 1
+        else:
+            assert "cannot be selected exactly" in message, message
+        return
+
+    # Selected hosts: recorded with a wanted status (after identity mapping), or their provisioners.
+    assert set(probe.hosts) <= allowed
+    assert set(probe.hosts) <= current_names
+    assert set(probe.provisioned) <= {record["name"] for record in records if record["provisioned"] and not wanted.isdisjoint(record["statuses"])}
+    assert set(probe.implicit_provisioners) <= IMPLICIT_LOCALHOST - current_names
+    # A current host that bears a recorded name but not its identity is another machine.
+    first = {}
+    for record in records:
+        first.setdefault(record["name"], record)
+    for record in first.values():
+        holders = [host for host in current if record["identity"] is not None and host.identity == record["identity"]]
+        if wanted.isdisjoint(record["statuses"]) or record["identity"] is None or holders or record["name"] not in current_names:
+            continue
+        if not record["provisioned"]:
+            assert any(repr(record["name"]) in warning for warning in probe.warnings), probe.warnings
+
+    limits = {manifest["invocation"]["limit"] for manifest in manifest_list}
+    if "all" in wanted:
+        if len(limits) == 1:
+            assert probe.original_limit == next(iter(limits))
+        assert probe.limit == (probe.original_limit or "all")
+    elif probe.limit:
+        inventory = build_inventory(sorted(current_names), groups)
+        inventory.subset(probe.limit)
+        selected = {host.name for host in inventory.get_hosts("~(?s).*")}
+        assert selected <= allowed, probe.limit
+        assert selected == set(probe.hosts), probe.limit
+    else:
+        # No limit: only a play selecting by name (the role) may go on, never "all hosts".
+        assert not probe.hosts or in_play
+
+    refused = not probe.hosts and not (in_play and probe.targets())
+    try:
+        selection = run(allow_empty=False)
+    except RelaunchError as exc:
+        assert refused, str(exc)
+        message = str(exc)
+        assert ",".join(statuses) in message
+        assert all(path in message for path, _manifest in pairs)
+        counts = probe.retry_counts
+        assert all(f"{status}={counts[status]}" in message for status in STATUSES), message
+    else:
+        assert not refused
+        assert selection.as_dict() == probe.as_dict()
