@@ -104,7 +104,7 @@ def parse_statuses(value: object, option: str = "hosts") -> list[str]:
                 raise RelaunchError(f"option {option}: {brief(item)} is not a status; use one or more of {', '.join(STATUSES)}")
             items.extend(item.split(","))
     else:
-        raise RelaunchError(f"option {option}: expected a status or a list of statuses, got {type(value).__name__}")
+        raise RelaunchError(f"option {option}: expected a status or a list of statuses, got {type(value).__name__}; use one or more of {', '.join(STATUSES)}")
     statuses = []
     for item in items:
         status = item.strip()
