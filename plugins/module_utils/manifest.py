@@ -63,8 +63,19 @@ def run_directory(root: str, playbook: str) -> str:
 
 def ensure_run_directory(path: str) -> None:
     """Create a run directory (0700); refuse a symlink or a file in its place."""
+    missing = []
+    head = path
+    while head and not os.path.isdir(head):
+        missing.append(head)
+        head = os.path.dirname(head)
     try:
-        os.makedirs(path, mode=0o700, exist_ok=True)
+        # Not os.makedirs(): it creates the parents with the umask's mode, not 0700.
+        for directory in reversed(missing):
+            try:
+                os.mkdir(directory, 0o700)
+            except FileExistsError:
+                if not os.path.isdir(directory):  # not a concurrent run's mkdir
+                    raise
     except FileExistsError:
         raise RelaunchError(f"manifest directory {path} exists but is not a directory; remove it or set RELAUNCH_MANIFEST_DIR") from None
     except OSError as exc:
@@ -359,6 +370,9 @@ def locate(location: str, playbook: str | None = None) -> str:
         if os.path.isfile(os.path.join(candidate, LATEST)):
             return os.path.join(candidate, LATEST)
         raise RelaunchError(f"no manifest for playbook {playbook_stem(playbook)!r} in {path}; run it with the relaunch.status.manifest callback enabled first")
+    for name in os.listdir(path):
+        if os.path.isdir(os.path.join(path, name)):
+            recover(os.path.join(path, name))  # a playbook whose only run died has a journal, no latest.json
     stems = sorted(name for name in os.listdir(path) if os.path.isfile(os.path.join(path, name, LATEST)))
     if len(stems) == 1:
         return os.path.join(path, stems[0], LATEST)

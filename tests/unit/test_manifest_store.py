@@ -1,0 +1,299 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The manifest store on a real file system: encoding, atomic writes, publishing, pruning,
+journals and their recovery, file modes, and symlinks planted in the run directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
+from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.module_utils.selection import CurrentHost, limit_file_text, select
+from tests.property.manifests import KEYWORDS, host_entry, make_manifest
+
+COLLECTIONS = Path(__file__).resolve().parents[2] / "build" / "collections"
+
+
+def run_id(second: int) -> str:
+    return f"20260101T0000{second:02d}000000Z-{100 + second}-abcd"
+
+
+def manifest_of(second: int, failed=("web1",), ok=("db1",), limit="") -> dict:
+    hosts = [host_entry(name) for name in failed] + [host_entry(name, ("ok",)) for name in ok]
+    return make_manifest(hosts, run_id=run_id(second), limit=limit)
+
+
+@pytest.fixture
+def run_dir(tmp_path) -> str:
+    path = str(tmp_path / "manifests" / "site")
+    store.ensure_run_directory(path)
+    return path
+
+
+def names_in(directory: str) -> list[str]:
+    return sorted(os.listdir(directory))
+
+
+def latest_run(directory: str) -> str:
+    with open(os.path.join(directory, store.LATEST), encoding="utf-8") as handle:
+        return json.load(handle)["run_id"]
+
+
+# --- encoding and atomic writes ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "hosts",
+    [
+        pytest.param([], id="no hosts"),
+        pytest.param([host_entry("web1", identity="i-1"), host_entry("db1", ("ok", "changed"))], id="plain"),
+        pytest.param([host_entry(name) for name in KEYWORDS], id="tricky names"),
+        pytest.param([host_entry("vm", provisioned_by=["a", "b"])], id="provisioned"),
+    ],
+)
+def test_encode_round_trips_through_json(hosts):
+    manifest = make_manifest(hosts, limit="a,\u00e9\n")
+    data = store.encode(manifest)
+    assert json.loads(data) == manifest
+    assert data.count(b"\n") == len(hosts) + (2 if hosts else 1)  # one host a line
+
+
+def test_write_atomic_replaces_and_leaves_no_temporary_file(run_dir):
+    for text in (b"first", b"second" * 10_000, b""):
+        store.write_atomic(run_dir, "x.json", text)
+        assert Path(run_dir, "x.json").read_bytes() == text
+    assert names_in(run_dir) == ["x.json"]
+    assert stat.S_IMODE(os.stat(os.path.join(run_dir, "x.json")).st_mode) == 0o600
+
+
+def test_write_atomic_cleans_up_when_the_write_fails(run_dir):
+    os.mkdir(os.path.join(run_dir, "taken.json"))  # a directory: the final rename fails
+    with pytest.raises(OSError):
+        store.write_atomic(run_dir, "taken.json", b"data")
+    with pytest.raises(TypeError):
+        store.write_atomic(run_dir, "y.json", "not bytes")  # fails while writing
+    assert names_in(run_dir) == ["taken.json"]
+
+
+# --- publish -----------------------------------------------------------------------------------
+
+
+def test_publish_writes_the_run_latest_and_limit_files(run_dir):
+    manifest = manifest_of(1, failed=("web1", "web 2"), ok=("db1",))
+    path = store.publish(run_dir, manifest, keep=5)
+    assert path == os.path.join(run_dir, run_id(1) + ".json")
+    assert json.loads(Path(path).read_bytes()) == manifest
+    assert Path(run_dir, store.LATEST).read_bytes() == Path(path).read_bytes()
+    assert {name for name in names_in(run_dir) if name.endswith(".limit")} == {"failed.limit", "ok.limit"}
+    current = [CurrentHost(host["name"]) for host in manifest["hosts"]]
+    expected = limit_file_text(select([("", manifest)], ["failed"], current).patterns)
+    assert Path(run_dir, "failed.limit").read_text(encoding="utf-8") == expected == "web 2\nweb1\n"
+    assert not Path(run_dir, "all.limit").exists()  # "all" relaunches with the original --limit
+
+
+def test_an_older_run_published_later_does_not_replace_latest(run_dir):
+    store.publish(run_dir, manifest_of(5, failed=("new",)), keep=5)
+    limit_before = Path(run_dir, "failed.limit").read_bytes()
+    store.publish(run_dir, manifest_of(3, failed=("old",)), keep=5)
+    assert latest_run(run_dir) == run_id(5)
+    assert Path(run_dir, "failed.limit").read_bytes() == limit_before
+    assert Path(run_dir, run_id(3) + ".json").exists()
+
+
+def test_a_newer_run_removes_stale_limit_files(run_dir):
+    store.publish(run_dir, manifest_of(1, failed=("web1",), ok=("db1",)), keep=5)
+    assert Path(run_dir, "failed.limit").exists()
+    store.publish(run_dir, manifest_of(2, failed=(), ok=("web1", "db1")), keep=5)
+    assert latest_run(run_dir) == run_id(2)
+    assert not Path(run_dir, "failed.limit").exists()
+    assert Path(run_dir, "ok.limit").read_text(encoding="utf-8") == "db1\nweb1\n"
+
+
+def test_publish_prunes_to_keep_but_never_the_newest(run_dir):
+    for second in range(1, 6):
+        store.publish(run_dir, manifest_of(second), keep=2)
+    runs = [name for name in names_in(run_dir) if store.RUN_ID.match(name[:-5])]
+    assert runs == [run_id(4) + ".json", run_id(5) + ".json"]
+    store.publish(run_dir, manifest_of(6), keep=0)  # keeps at least the newest
+    assert [name for name in names_in(run_dir) if store.RUN_ID.match(name[:-5])] == [run_id(6) + ".json"]
+    assert latest_run(run_dir) == run_id(6)
+
+
+def test_prune_never_removes_the_newest_even_when_it_sorts_first(run_dir):
+    for second in (1, 2, 3):
+        store.write_atomic(run_dir, run_id(second) + ".json", b"{}")
+    store.prune(run_dir, keep=1, newest=run_id(1))
+    assert [name for name in names_in(run_dir) if name.endswith(".json")] == [run_id(1) + ".json", run_id(3) + ".json"]
+
+
+def test_files_and_directories_are_private(tmp_path):
+    run_dir = str(tmp_path / "deep" / "er" / "site")
+    old = os.umask(0)
+    try:
+        store.ensure_run_directory(run_dir)
+        store.publish(run_dir, manifest_of(1), keep=5)
+        journal = store.Journal(run_dir, run_id(2))
+        journal.append({"e": "start", "run_id": run_id(2)})
+    finally:
+        os.umask(old)
+    for directory in (tmp_path / "deep", tmp_path / "deep" / "er", Path(run_dir)):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
+    for name in names_in(run_dir):
+        assert stat.S_IMODE(os.stat(os.path.join(run_dir, name)).st_mode) == 0o600, name
+    journal.close(remove=True)
+
+
+@pytest.mark.parametrize("name", [store.LATEST, "failed.limit"])
+@pytest.mark.parametrize("target_exists", [True, False], ids=["hostile", "dangling"])
+def test_a_symlink_in_the_run_directory_is_never_followed(tmp_path, run_dir, name, target_exists):
+    target = tmp_path / "outside.txt"
+    if target_exists:
+        target.write_text("precious", encoding="utf-8")
+    os.symlink(target, os.path.join(run_dir, name))
+    try:
+        store.publish(run_dir, manifest_of(1), keep=5)
+    except RelaunchError as exc:
+        # Refused: the message names the path, and the run's own manifest is written all the same.
+        assert os.path.join(run_dir, name) in str(exc)
+        assert Path(run_dir, run_id(1) + ".json").is_file()
+    else:
+        # Replaced: a regular file now stands where the link was.
+        assert not os.path.islink(os.path.join(run_dir, name))
+    if target_exists:
+        assert target.read_text(encoding="utf-8") == "precious"
+    else:
+        assert not target.exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["manifests", *(["outside.txt"] if target_exists else [])])
+
+
+def test_run_directory_that_is_a_file_or_a_symlink_is_refused(tmp_path):
+    Path(tmp_path, "file").write_text("x", encoding="utf-8")
+    os.symlink(tmp_path, tmp_path / "link")
+    for path in (tmp_path / "file", tmp_path / "link"):
+        with pytest.raises(RelaunchError) as caught:
+            store.ensure_run_directory(str(path))
+        assert str(path) in str(caught.value) and "RELAUNCH_MANIFEST_DIR" in str(caught.value)
+
+
+# --- journals ----------------------------------------------------------------------------------
+
+EVENTS = [
+    {
+        "e": "start",
+        "run_id": None,  # filled in per test
+        "playbook": "/srv/site.yml",
+        "started": "2026-01-01T00:00:00+00:00",
+        "invocation": {"limit": "", "inventory": ["inv"], "tags": [], "skip_tags": []},
+        "passwords_needed_to_start": [],
+        "check_mode": False,
+        "ansible_version": "2.19.14",
+    },
+    {"e": "host", "name": "web1", "identity": "i-1", "identity_var": "relaunch_id"},
+    {"e": "play", "name": "p", "batch": ["web1", "web2"], "pending": ["web3"]},
+    {"e": "result", "host": "web1", "outcome": "changed"},
+    {"e": "result", "host": "web2", "outcome": "failed", "ignored": False, "rescued": False, "play": "p", "task": "t", "action": "fail", "msg": "boom"},
+]
+
+
+def events_of(run: str) -> list[dict]:
+    return [dict(EVENTS[0], run_id=run), *EVENTS[1:]]
+
+
+def statuses_by_host(manifest: dict) -> dict[str, list[str]]:
+    return {host["name"]: host["statuses"] for host in manifest["hosts"]}
+
+
+def test_journal_replay_recovers_every_event_and_skips_a_torn_last_line(run_dir):
+    journal = store.Journal(run_dir, run_id(1))
+    for event in events_of(run_id(1)):
+        journal.append(event)
+    journal.close(remove=False)
+    with open(journal.path, "ab") as handle:
+        handle.write(b'{"e": "result", "host": "web3", "outco')  # the event being written when the run died
+    manifest = store.replay(journal.path).manifest(complete=False, finished=None)
+    assert manifest["run_id"] == run_id(1)
+    assert statuses_by_host(manifest) == {"web1": ["all", "changed", "not_run", "ok"], "web2": ["all", "failed"], "web3": ["all", "not_run"]}
+
+
+def test_replay_skips_damaged_lines_in_the_middle(run_dir):
+    path = os.path.join(run_dir, run_id(1) + store.JOURNAL)
+    lines = [json.dumps(event) for event in events_of(run_id(1))]
+    lines[2:2] = ["{not json", "[1, 2]", '{"e": "result"}', '{"e": "play", "batch": 5}']
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    manifest = store.replay(path).manifest(complete=False, finished=None)
+    assert statuses_by_host(manifest)["web2"] == ["all", "failed"]
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
+    journal = store.Journal(sys.argv[1], sys.argv[2])
+    for line in sys.argv[3:]:
+        journal.append(__import__("json").loads(line))
+    print("ready", flush=True)
+    sys.stdin.read()  # lives, holding the journal's lock, until the test ends it
+    """
+)
+
+
+def start_writer(run_dir: str, run: str) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(COLLECTIONS))
+    argv = [sys.executable, "-c", WRITER, run_dir, run, *(json.dumps(event) for event in events_of(run))]
+    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
+    assert process.stdout.readline().strip() == "ready"
+    return process
+
+
+def test_recover_leaves_live_runs_alone_and_recovers_dead_ones(run_dir):
+    live = start_writer(run_dir, run_id(1))
+    dead = start_writer(run_dir, run_id(2))
+    try:
+        assert store.recover(run_dir) == []  # both writers hold their journal's lock
+        dead.kill()
+        dead.wait()
+        recovered = store.recover(run_dir)
+        assert recovered == [os.path.join(run_dir, run_id(2) + ".json")]
+        manifest = store.load(recovered[0])
+        assert manifest["complete"] is False and manifest["finished"] is None
+        assert statuses_by_host(manifest) == {"web1": ["all", "changed", "not_run", "ok"], "web2": ["all", "failed"], "web3": ["all", "not_run"]}
+        assert latest_run(run_dir) == run_id(2)
+        assert not Path(run_dir, run_id(2) + store.JOURNAL).exists()
+        assert Path(run_dir, run_id(1) + store.JOURNAL).exists()
+        assert store.recover(run_dir) == []  # nothing twice
+    finally:
+        for process in (live, dead):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert store.recover(run_dir) == [os.path.join(run_dir, run_id(1) + ".json")]
+    assert latest_run(run_dir) == run_id(2)  # recovered later, but older: not the latest
+
+
+def test_locate_recovers_a_dead_run(tmp_path, run_dir):
+    dead = start_writer(run_dir, run_id(1))
+    dead.kill()
+    dead.wait()
+    assert store.locate(str(tmp_path / "manifests")) == os.path.join(run_dir, store.LATEST)
+    assert latest_run(run_dir) == run_id(1)
+
+
+def test_recover_ignores_journals_of_other_names_and_foreign_content(run_dir):
+    Path(run_dir, "notes.journal").write_text("{}\n", encoding="utf-8")
+    Path(run_dir, run_id(1) + store.JOURNAL).write_text(json.dumps(dict(EVENTS[0], run_id=run_id(9))) + "\n", encoding="utf-8")
+    assert store.recover(run_dir) == []
+    assert not Path(run_dir, store.LATEST).exists()
+    assert Path(run_dir, "notes.journal").exists()
+
+
+def test_recover_of_a_missing_directory_is_empty(tmp_path):
+    assert store.recover(str(tmp_path / "missing")) == []
