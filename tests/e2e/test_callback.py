@@ -348,7 +348,7 @@ def test_history_accumulates_and_keep_prunes(workdir: Path) -> None:
     def run_files(directory: Path) -> list[str]:
         return sorted(path.stem for path in directory.glob("*.json") if RUN_ID.match(path.stem))
 
-    run_ids = [site(workdir).manifest()["run_id"] for _ in range(3)]
+    run_ids = [site(workdir).manifest()["run_id"] for _run in range(3)]
     directory = workdir / ".relaunch" / "site"
     assert len(set(run_ids)) == 3
     assert run_ids == sorted(run_ids), "run ids sort by start time"

@@ -287,7 +287,7 @@ def test_hosts_are_sorted_by_name():
 
 NAMES = st.sampled_from(["a", "b", "c", "d", "e"])
 EVENTS = st.one_of(
-    st.builds(lambda batch, pending: play(batch, pending), st.lists(NAMES, max_size=3, unique=True), st.none() | st.lists(NAMES, max_size=3, unique=True)),
+    st.builds(play, st.lists(NAMES, max_size=3, unique=True), st.none() | st.lists(NAMES, max_size=3, unique=True)),
     st.builds(
         lambda host, outcome, ignored, rescued: result(host, outcome, ignored=ignored, rescued=rescued, msg="m"),
         NAMES,
