@@ -152,6 +152,14 @@ def test_schema_versions(manifest_path, version):
         assert "unknown schema version" in message
 
 
+@given(st.lists(st.tuples(host_names, st.lists(st.sampled_from(STATUSES[1:]), max_size=3), st.none() | host_names), max_size=6, unique_by=lambda host: host[0]))
+def test_encode_and_load_round_trip(manifest_path, hosts):
+    manifest = make_manifest([host_entry(name, statuses, identity) for name, statuses, identity in hosts], limit="".join(name for name, _s, _i in hosts))
+    with open(manifest_path, "wb") as handle:
+        handle.write(store.encode(manifest))
+    assert store.load(manifest_path) == manifest
+
+
 DEEP = [
     pytest.param(b"[" * 100_000 + b"]" * 100_000, id="deep list"),
     pytest.param(b'{"a":' * 100_000 + b"1" + b"}" * 100_000, id="deep object"),
