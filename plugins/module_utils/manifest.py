@@ -148,6 +148,17 @@ class _DirectoryLock:
 class Journal:
     """The append-only journal of a run: one JSON event a line, locked while the run lives."""
 
+    _open: set[Journal] = set()
+
+    @classmethod
+    def _forget_in_child(cls) -> None:
+        # A forked worker must not keep the journal's lock alive once the run itself is dead.
+        for journal in list(cls._open):
+            if journal._fd is not None:
+                os.close(journal._fd)
+                journal._fd = None
+        cls._open.clear()
+
     def __init__(self, directory: str, run_id: str) -> None:
         self.path = os.path.join(directory, run_id + JOURNAL)
         # Locked before it gets its name: recover() of a concurrent run must never see it unlocked.
@@ -161,6 +172,7 @@ class Journal:
                 os.close(self._fd)
                 _remove(tmp)
                 raise
+        Journal._open.add(self)
 
     def append(self, event: dict) -> None:
         # One write per event: a crash loses at most the event being written.
@@ -177,6 +189,11 @@ class Journal:
                 pass
         os.close(self._fd)
         self._fd = None
+        Journal._open.discard(self)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=Journal._forget_in_child)
 
 
 def replay(path: str) -> Recorder:

@@ -1,0 +1,40 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""SIGKILL during a run and during the final write: nothing unreadable, nothing earlier lost, the journal recovered.
+
+The same checks run hundreds of times in scripts/soak-crash.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from tests.reliability import soak
+
+
+@pytest.fixture
+def crashing(tmp_path):
+    soak.setup(tmp_path)
+    tally = soak.Tally()
+    soak.full_run(tmp_path, tally)  # an earlier manifest that every kill must leave intact
+    return tmp_path, tally
+
+
+def test_sigkill_at_random_moments(crashing):
+    workdir, tally = crashing
+    rng = random.Random(soak.SEED)
+    for _ in range(4):
+        soak.crash(workdir, rng, tally, "random")
+    assert tally.kills + tally.late == 4
+    assert tally.kills >= 1, tally.report()  # the delays are drawn within one run's duration
+
+
+@pytest.mark.parametrize("target", soak.WRITE_TARGETS, ids=["run-manifest", "limit-file", "latest"])
+def test_sigkill_in_the_middle_of_the_final_write(crashing, target):
+    workdir, tally = crashing
+    rng = random.Random(soak.SEED)
+    soak.crash(workdir, rng, tally, "write", target)
+    soak.crash(workdir, rng, tally, "write", target)  # a second kill over the first one's leftovers
+    assert tally.recovered == tally.kills, tally.report()
