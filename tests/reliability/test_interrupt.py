@@ -1,0 +1,112 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ctrl-C and SIGTERM mid-run: an interrupted manifest, ansible-playbook's own exit code, and a relaunch that finishes the job."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import pytest
+
+from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
+from ansible_collections.relaunch.status.plugins.module_utils.selection import CurrentHost, limit_file_text, select
+from tests.reliability.conftest import Live, outcomes_printed, wait_for
+from tests.runner import write_files
+
+HOSTS = ["a1", "a2", "a3", "c1", "c2", "c3", "c4", "c5", "c6"]
+
+FILES = {
+    "inventory.ini": """
+        [a]
+        a[1:3] ansible_connection=local
+        [c]
+        c[1:6] ansible_connection=local
+        """,
+    # BREAK fails a2 and SLOW holds c3 in the second serial batch: only the first run sets them.
+    "site.yml": """
+        - name: first
+          hosts: a
+          gather_facts: false
+          tasks:
+            - name: breaks
+              ansible.builtin.fail:
+                msg: broken on purpose
+              when: inventory_hostname == 'a2' and lookup('env', 'BREAK') == '1'
+        - name: second
+          hosts: c
+          gather_facts: false
+          serial: 2
+          tasks:
+            - name: quick
+              ansible.builtin.command: "true"
+            - name: slow
+              ansible.builtin.shell: touch started.flag && exec sleep 120
+              when: inventory_hostname == 'c3' and lookup('env', 'SLOW') == '1'
+        """,
+}
+
+# How the interrupted run left each host: the first play ended, the first serial batch of
+# the second ended, the second batch was cut short (c4 skipped "slow", unless it was in flight).
+EXPECTED = {
+    "a1": ["all", "skipped"],
+    "a2": ["all", "failed"],
+    "a3": ["all", "skipped"],
+    "c1": ["all", "changed", "ok", "skipped"],
+    "c2": ["all", "changed", "ok", "skipped"],
+    "c3": ["all", "changed", "not_run", "ok"],
+    "c5": ["all", "not_run"],
+    "c6": ["all", "not_run"],
+}
+
+
+def interrupt(workdir, signum: int, group: bool, callback: bool, name: str) -> Live:
+    flag = workdir / "started.flag"
+    flag.unlink(missing_ok=True)
+    live = Live(workdir, "-i", "inventory.ini", env={"BREAK": "1", "SLOW": "1"}, callback=callback, name=name)
+    wait_for(flag.exists, live=live)
+    assert live.signal(signum, group=group)
+    live.wait()
+    return live
+
+
+@pytest.mark.parametrize(
+    ("signum", "group", "rc"),
+    [(signal.SIGINT, True, 99), (signal.SIGTERM, False, -signal.SIGTERM)],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_interrupted_run_then_relaunch_on_failed_and_not_run(tmp_path, signum, group, rc):
+    write_files(tmp_path, FILES)
+    plain = interrupt(tmp_path, signum, group, callback=False, name="plain")
+    assert not (tmp_path / ".relaunch").exists()
+    live = interrupt(tmp_path, signum, group, callback=True, name="recorded")
+    # ansible-playbook's own exit code, the same with and without the callback.
+    assert plain.process.returncode == rc
+    assert live.process.returncode == rc, live.stderr
+    assert "Traceback" not in live.stderr and "relaunch.status" not in live.stderr, live.stderr
+
+    run_dir = tmp_path / ".relaunch" / "site"
+    # Written by the run itself as it stopped, not recovered later from its journal.
+    assert not list(run_dir.glob("*" + store.JOURNAL))
+    manifest = store.load(str(run_dir / "latest.json"))
+    assert manifest["complete"] is False
+    hosts = {host["name"]: host["statuses"] for host in manifest["hosts"]}
+    assert sorted(hosts) == HOSTS
+    for name, statuses in EXPECTED.items():
+        assert hosts[name] == statuses, name
+    assert {"all", "changed", "not_run", "ok"} <= set(hosts["c4"]) <= {"all", "changed", "not_run", "ok", "skipped"}
+
+    # The relaunch on failed plus not_run, built by the selection engine every plugin uses.
+    selection = select([(str(run_dir / "latest.json"), manifest)], ["failed", "not_run"], [CurrentHost(name) for name in HOSTS], ["a", "c"])
+    assert selection.hosts == ["a2", "c3", "c4", "c5", "c6"]
+    (tmp_path / "relaunch.limit").write_text(limit_file_text(selection.patterns))
+    relaunch = Live(tmp_path, "-i", "inventory.ini", "--limit", "@relaunch.limit", name="relaunch")
+    assert relaunch.wait() == 0, relaunch.stdout + relaunch.stderr
+    # Every host that had not finished ran; none that had finished OK ran again.
+    assert set(outcomes_printed(relaunch.stdout)) == {"a2", "c3", "c4", "c5", "c6"}
+    finished = json.loads((run_dir / "latest.json").read_text())
+    assert finished["complete"] is True
+    assert finished["invocation"]["limit"] == "@relaunch.limit"
+    assert {host["name"] for host in finished["hosts"]} == {"a2", "c3", "c4", "c5", "c6"}
+    for host in finished["hosts"]:
+        assert "failed" not in host["statuses"] and "not_run" not in host["statuses"], host
