@@ -147,6 +147,8 @@ class CallbackModule(CallbackBase):
         self._pid = os.getpid()
         self._warned = False
         self._previous_sigterm = None
+        # Host names of the inventory before any task ran: add_host on one of them creates nothing.
+        self._inventory_hosts: set[str] | None = None
         atexit.register(self._finish_interrupted)
 
     # --- set-up ----------------------------------------------------------------------------
@@ -254,6 +256,8 @@ class CallbackModule(CallbackBase):
         if run is None:
             return
         inventory = play.get_variable_manager()._inventory
+        if self._inventory_hosts is None:
+            self._inventory_hosts = set(inventory.hosts)
         batch = inventory.get_hosts(play.hosts, order=play.order)
         event = {"e": "play", "name": to_text(play.get_name()), "batch": [host.name for host in batch]}
         self._see_hosts(batch)
@@ -306,6 +310,8 @@ class CallbackModule(CallbackBase):
         self._result(result, "changed" if data.get("changed") else "ok")
 
     def _provision(self, provisioner: str, added: dict) -> None:
+        if to_text(added["host_name"]) in (self._inventory_hosts or ()):
+            return  # an inventory host put in a group (or given vars) by add_host: not provisioned
         host_vars = added.get("host_vars") or {}
         identity = variable = None
         for name in self.get_option("identity_vars"):

@@ -306,6 +306,55 @@ def test_identity_option_from_ansible_cfg(tmp_path: Path) -> None:
     assert identities == {"web1": None, "web2": None, "web3": "SN-3", "db1": None, "db2": None, "db3": "SN-db3", "plain": None}
 
 
+PROVISION = """
+    - name: Provision
+      hosts: web1,web2
+      gather_facts: false
+      tasks:
+        - name: Create a host from each provisioner, and regroup an inventory host
+          ansible.builtin.add_host:
+            name: "{{ item }}"
+            groups: fresh
+            ansible_connection: local
+            relaunch_id: "{{ 'id-' + item }}"
+          loop: [new1, db1]
+        - name: Create new2 from web2 only
+          ansible.builtin.add_host:
+            name: new2
+            groups: fresh
+            ansible_connection: local
+    - name: Provision again from another host
+      hosts: web3
+      gather_facts: false
+      tasks:
+        - name: Re-create new1
+          ansible.builtin.add_host:
+            name: new1
+            groups: fresh
+    - name: Use them
+      hosts: fresh
+      gather_facts: false
+      tasks:
+        - name: Fail new1
+          ansible.builtin.fail:
+            msg: provisioned failure
+          when: inventory_hostname == 'new1'
+    """
+
+
+def test_provisioned_hosts(workdir: Path) -> None:
+    """Only hosts add_host created are provisioned; an inventory host it regroups is not."""
+    write_files(workdir, {"provision.yml": PROVISION})
+    run = site(workdir, playbook="provision.yml")
+    hosts = {host["name"]: host for host in run.manifest()["hosts"]}
+    provisioned = {name: (host["provisioned_by"], host["identity"]) for name, host in hosts.items() if host["provisioned"]}
+    # add_host bypasses the host loop: the first host of the batch (web1) runs it, for every item.
+    assert provisioned == {"new1": (["web1", "web3"], "id-new1"), "new2": (["web1"], None)}
+    assert all(host["provisioned_by"] == [] for name, host in hosts.items() if name not in provisioned)
+    assert hosts["db1"]["statuses"] == ["all", "skipped"]
+    assert run.with_status("failed") == run.retry() == {"new1"}
+
+
 # --- what is written, and when -------------------------------------------------------------------
 
 

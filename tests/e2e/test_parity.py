@@ -95,6 +95,7 @@ CORPUS = [
     one("strategy_free.yml", failed={"web2", "dead"}, rescued={"db1"}),
     one("strategy_free_fatal.yml"),
     one("add_host.yml", failed={"new2"}, all={"app1", "new1", "new2", "new3"}),
+    one("add_host_regroup.yml", failed={"web2"}, all={"app1", "web1", "web2"}),
     one("add_host_unreachable.yml", failed={"lost1", "ok1"}, unreachable={"lost1"}, all={"web1", "web2", "lost1", "ok1"}),
     one("unreachable_later_play.yml", failed={"dead", "app1"}),
     one("end_play.yml", failed={"db2", "app1"}),
