@@ -71,7 +71,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin
 from ansible.utils.display import Display
 
 from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.module_utils.selection import parse_statuses
+from ansible_collections.relaunch.status.plugins.module_utils.selection import parse_statuses, regex_pattern
 from ansible_collections.relaunch.status.plugins.plugin_utils.selector import messages, renames, select_each
 
 display = Display()
@@ -100,6 +100,10 @@ class InventoryModule(BaseInventoryPlugin):
         existing = [GROUP_PREFIX + status for status in statuses if GROUP_PREFIX + status in self.inventory.groups]
         if existing:
             raise RelaunchError(f"the inventory already has group {existing[0]!r}; adding to it would widen the selection: rename that group")
+        # A limit takes an exact host name before a group of that name.
+        clashes = [GROUP_PREFIX + status for status in statuses if GROUP_PREFIX + status in self.inventory.hosts]
+        if clashes:
+            raise RelaunchError(f"the inventory has a host named {clashes[0]!r}; a limit of that group would select the host: rename the host")
         here = os.path.dirname(os.path.abspath(path))
         selections, _paths = select_each(
             self.get_option("manifest"),
@@ -127,6 +131,16 @@ class InventoryModule(BaseInventoryPlugin):
                 )
             if not selection.hosts:
                 continue
-            group = self.inventory.add_group(GROUP_PREFIX + status)
+            if selection.provisioned:
+                # A group holds existing hosts only; a limit of it alone would leave out the re-created hosts.
+                extra = ",".join(regex_pattern(name) for name in selection.provisioned[:20])
+                extra += ",..." if len(selection.provisioned) > 20 else ""
+                display.warning(
+                    f"{path}: group {GROUP_PREFIX + status} holds the hosts that provisioned {', '.join(selection.provisioned[:5])}, "
+                    f"which do not exist until add_host creates them again; add them to the limit (--limit '{GROUP_PREFIX + status},{extra}') "
+                    "or relaunch with the limit file or the relaunch.status.select role"
+                )
+            group = self.inventory.groups[self.inventory.add_group(GROUP_PREFIX + status)]
             for name in selection.hosts:
-                self.inventory.add_child(group, name)
+                # Not add_child(): it takes a group before a host of the same name, which would widen the group.
+                group.add_host(self.inventory.hosts[name])

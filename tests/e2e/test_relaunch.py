@@ -1,0 +1,551 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Relaunch end to end: a real run where some hosts fail, then a real relaunch by each way a user can.
+
+The four ways are the limit file the callback writes (``--limit @.relaunch/site/failed.limit``),
+the inventory groups (``-i inventory -i relaunch.yml --limit relaunch_failed``), the lookup in a
+play's ``hosts:``, and the role at the top of a play. Every task touches a marker file named by the
+SHA-1 of ``inventory_hostname``, so which hosts did the work is read from the disk, whatever their
+names; unreachable hosts are read from the recap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.runner import ANSIBLE_BIN, Run, ansible_env, ansible_playbook, write_files
+
+WAYS = ("limit_file", "groups", "lookup", "role")
+
+TASKS = """
+- name: Leave a marker for this host
+  ansible.builtin.file:
+    path: "{{ marker_dir }}/{{ inventory_hostname | hash('sha1') }}"
+    state: touch
+    mode: "0600"
+- name: Fail where the inventory says so
+  ansible.builtin.fail:
+    msg: asked to fail
+  when: (should_fail | default(false) | bool) or inventory_hostname in (fail_names | default([]))
+"""
+
+PLAYBOOKS = {
+    "tasks.yml": TASKS,
+    "site.yml": """
+        - name: Site
+          hosts: all
+          gather_facts: false
+          tasks:
+            - name: The work
+              ansible.builtin.import_tasks: tasks.yml
+        """,
+    # The lookup way: the same work, on the hosts the lookup selects.
+    "retry.yml": """
+        - name: Relaunch with the lookup
+          hosts: "{{ lookup('relaunch.status.limit', statuses, manifest=manifest) }}"
+          gather_facts: false
+          tasks:
+            - name: The work
+              ansible.builtin.import_tasks: tasks.yml
+        """,
+    # The role way: every host, the role ends those outside the statuses.
+    "role.yml": """
+        - name: Relaunch with the role
+          hosts: all
+          gather_facts: false
+          roles:
+            - role: relaunch.status.select
+          tasks:
+            - name: The work
+              ansible.builtin.import_tasks: tasks.yml
+        """,
+    "groups.relaunch.yml": """
+        plugin: relaunch.status.groups
+        manifest: .relaunch/site
+        """,
+}
+
+UNREACHABLE = "ansible_connection: ssh, ansible_host: 127.0.0.1, ansible_port: 1, ansible_ssh_common_args: '-o ConnectTimeout=5'"
+
+INVENTORY = f"""
+all:
+  vars:
+    ansible_connection: local
+  hosts:
+    ok1: {{relaunch_id: id-ok1}}
+    ok2: {{relaunch_id: id-ok2}}
+    fail1: {{relaunch_id: id-fail1, should_fail: true}}
+    fail2: {{relaunch_id: id-fail2, should_fail: true}}
+    down: {{relaunch_id: id-down, {UNREACHABLE}}}
+"""
+
+RECAP_LINE = re.compile(r"^(?P<host>.+?)\s+: ok=\d+\s+changed=\d+\s+unreachable=(?P<unreachable>\d+)\s+failed=\d+", re.MULTILINE)
+
+
+def marker(name: str) -> str:
+    return hashlib.sha1(name.encode("utf-8")).hexdigest()
+
+
+class Workdir:
+    """A project directory: playbooks, an inventory, and runs that each leave their own markers."""
+
+    def __init__(self, path: Path, inventory: str = INVENTORY, inventory_name: str = "inventory.yml") -> None:
+        self.path = path
+        self.inventory = inventory_name
+        self.runs = 0
+        write_files(path, PLAYBOOKS)
+        if inventory:
+            write_files(path, {inventory_name: inventory})
+
+    def run(self, *args: str, playbook: str = "site.yml", inventory: tuple[str, ...] | None = None, env: dict | None = None) -> Run:
+        self.runs += 1
+        markers = self.path / "markers" / str(self.runs)
+        markers.mkdir(parents=True)
+        sources = inventory if inventory is not None else (self.inventory,)
+        inventory_args = [arg for source in sources for arg in ("-i", source)]
+        run = ansible_playbook(self.path, *inventory_args, "-e", f"marker_dir={markers}", *args, playbook=playbook, env=env)
+        run.markers = markers
+        return run
+
+    def relaunch(self, way: str, statuses: str = "failed", *args: str, inventory: tuple[str, ...] | None = None, env: dict | None = None) -> Run:
+        """Relaunch site.yml's last run on ``statuses`` by ``way``."""
+        sources = inventory if inventory is not None else (self.inventory,)
+        if way == "limit_file":
+            return self.run("--limit", f"@.relaunch/site/{statuses}.limit", *args, inventory=sources, env=env)
+        if way == "groups":
+            return self.run("--limit", f"relaunch_{statuses}", *args, inventory=(*sources, "groups.relaunch.yml"), env=env)
+        if way == "lookup":
+            return self.run("-e", f"statuses={statuses}", "-e", "manifest=.relaunch/site", *args, playbook="retry.yml", inventory=sources, env=env)
+        if way == "role":
+            extra = ("-e", f"relaunch_hosts={statuses}", "-e", "relaunch_manifest=.relaunch/site")
+            return self.run(*extra, *args, playbook="role.yml", inventory=sources, env=env)
+        raise AssertionError(way)
+
+
+def ran(run: Run, candidates) -> set[str]:
+    """The candidate hosts that did the work in ``run``."""
+    done = {path.name for path in run.markers.iterdir()}
+    return {name for name in candidates if marker(name) in done}
+
+
+def unreachable(run: Run) -> set[str]:
+    return {match["host"].strip() for match in RECAP_LINE.finditer(run.stdout) if int(match["unreachable"])}
+
+
+def assert_clean_error(run: Run, *fragments: str) -> None:
+    """Failed before any work, with one clear message and no Python traceback."""
+    output = run.stdout + run.stderr
+    assert run.rc != 0, output
+    assert "Traceback" not in output, output
+    for fragment in fragments:
+        assert fragment in output, output
+    assert not any(run.markers.iterdir()), output
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Workdir:
+    return Workdir(tmp_path)
+
+
+ALL_HOSTS = {"ok1", "ok2", "fail1", "fail2", "down"}
+
+
+# --- the four ways on a plain run ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_relaunch_on_failed_runs_exactly_the_failed_hosts(project: Workdir, way: str) -> None:
+    first = project.run()
+    assert first.rc == 4, first.stdout  # unreachable hosts make it 4
+    assert first.with_status("failed") == {"fail1", "fail2", "down"} == first.retry()
+    assert ran(first, ALL_HOSTS) == {"ok1", "ok2", "fail1", "fail2"}
+
+    again = project.relaunch(way)
+    assert "Traceback" not in again.stdout + again.stderr
+    assert ran(again, ALL_HOSTS) == {"fail1", "fail2"}, again.stdout + again.stderr
+    assert unreachable(again) == {"down"}, again.stdout
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_relaunch_on_a_union_of_statuses(project: Workdir, way: str) -> None:
+    project.run()
+    if way == "limit_file":
+        # One file a status; several --limit options keep the last, so a union takes one run per file.
+        again = project.run("--limit", "@.relaunch/site/unreachable.limit")
+        expected = {"down"}
+    elif way == "groups":
+        again = project.run("--limit", "relaunch_unreachable,relaunch_skipped", inventory=(project.inventory, "groups.relaunch.yml"))
+        expected = {"down", "ok1", "ok2"}
+    else:
+        again = project.relaunch(way, "unreachable,skipped")
+        expected = {"down", "ok1", "ok2"}
+    assert ran(again, ALL_HOSTS) | unreachable(again) == expected, again.stdout + again.stderr
+
+
+# --- limit files ----------------------------------------------------------------------------
+
+
+def test_limit_files_follow_the_latest_run_and_leave_nothing_stale(project: Workdir) -> None:
+    first = project.run()
+    run_dir = first.run_dir
+    counts = first.manifest()["retry_counts"]
+    assert {path.stem for path in run_dir.glob("*.limit")} == {status for status, count in counts.items() if count and status != "all"}
+    assert set((run_dir / "failed.limit").read_text().splitlines()) == {"fail1", "fail2", "down"}
+    summary = first.stdout[first.stdout.index("RELAUNCH SUMMARY") :]
+    assert "--limit @.relaunch/site/failed.limit" in summary
+
+    clean = project.run("-e", "should_fail=false", "--limit", "@.relaunch/site/failed.limit")
+    assert ran(clean, ALL_HOSTS) == {"fail1", "fail2"}
+    # down is still unreachable: failed.limit now names it alone; unreachable.limit too.
+    assert (run_dir / "failed.limit").read_text() == "down\n"
+    fixed = project.run("-e", "should_fail=false", "--limit", "ok1,ok2")
+    assert fixed.rc == 0, fixed.stdout
+    assert not (run_dir / "failed.limit").exists()
+    assert not (run_dir / "unreachable.limit").exists()
+    assert (run_dir / "ok.limit").read_text().splitlines() == ["ok1", "ok2"]
+
+
+def test_more_names_than_one_argument_holds_fit_a_limit_file(tmp_path: Path) -> None:
+    # 300 names of 460 characters are 138 KB: more than one command-line argument may hold (128 KiB).
+    names = [f"host-{index:03d}-" + "x" * 451 for index in range(300)]
+    hosts = {name: {"should_fail": True} for name in names}
+    hosts["fine"] = {}
+    project = Workdir(tmp_path, json.dumps({"all": {"vars": {"ansible_connection": "local"}, "hosts": hosts}}), "inventory.json")
+    write_files(
+        tmp_path,
+        {"site.yml": "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.fail: {msg: x}\n      when: should_fail | default(false)\n"},
+    )
+    first = project.run("-f", "20")
+    limit = first.limit_file("failed").read_text()
+    assert len(limit.encode()) > 128 * 1024
+    listed = project.run("--limit", "@.relaunch/site/failed.limit", "--list-hosts")
+    assert listed.rc == 0, listed.stderr
+    shown = {line.strip() for line in listed.stdout.splitlines()} & (set(names) | {"fine"})
+    assert shown == set(names)
+
+
+# --- renames and other machines -------------------------------------------------------------
+
+RENAME_BEFORE = """
+all:
+  vars: {ansible_connection: local}
+  hosts:
+    foobar: {relaunch_id: machine-1, should_fail: true}
+    other: {relaunch_id: machine-2, should_fail: true}
+    steady: {relaunch_id: machine-3}
+"""
+
+# foobar is now foo; a new machine took the name "other"; machine-2 is gone.
+RENAME_AFTER = """
+all:
+  vars: {ansible_connection: local}
+  hosts:
+    foo: {relaunch_id: machine-1, should_fail: true}
+    other: {relaunch_id: machine-9, should_fail: true}
+    steady: {relaunch_id: machine-3}
+"""
+
+
+@pytest.mark.parametrize("way", ["groups", "lookup", "role"])
+def test_relaunch_after_a_rename_targets_the_new_name_and_not_another_machine(tmp_path: Path, way: str) -> None:
+    project = Workdir(tmp_path, RENAME_BEFORE)
+    first = project.run()
+    assert first.with_status("failed") == {"foobar", "other"}
+    write_files(tmp_path, {"inventory.yml": RENAME_AFTER})
+    # (Limit files hold the names as the run knew them; they cannot follow a rename.)
+    again = project.relaunch(way)
+    output = again.stdout + again.stderr
+    assert ran(again, {"foo", "foobar", "other", "steady"}) == {"foo"}, output
+    # The warning says why "other" is left out.
+    assert "'other'" in output and "a different machine" in output, output
+
+
+def test_renames_in_the_module_result(tmp_path: Path) -> None:
+    project = Workdir(tmp_path, RENAME_BEFORE)
+    project.run()
+    write_files(tmp_path, {"inventory.yml": RENAME_AFTER, "info.yml": INFO_PLAYBOOK})
+    info = module_result(project, statuses="failed")
+    assert info["hosts"] == ["foo"]
+    assert info["renamed"] == {"foobar": "foo"}
+    assert [(item["name"], item["identity"]) for item in info["unresolved"]] == [("other", "machine-2")]
+    assert "machine-9" in info["unresolved"][0]["reason"]
+    assert info["retry_counts"]["failed"] == 2 and info["retry_counts"]["all"] == 3
+
+
+INFO_PLAYBOOK = """
+- name: Report
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Read the manifest
+      relaunch.status.relaunch_info:
+        manifest: "{{ manifest | default(omit) }}"
+        hosts: "{{ statuses | default('failed') }}"
+        allow_empty: "{{ allow_empty | default(false) }}"
+      register: info
+      run_once: true
+    - name: Save the result on the controller
+      ansible.builtin.copy:
+        content: "{{ info | to_json }}"
+        dest: "{{ marker_dir }}/../info.json"
+        mode: "0600"
+      run_once: true
+      delegate_to: localhost
+"""
+
+
+def module_result(project: Workdir, *args: str, **options) -> dict:
+    """The result of relaunch_info in info.yml; options become extra vars (manifest defaults to .relaunch/site)."""
+    options.setdefault("manifest", ".relaunch/site")
+    run = project.run("-e", json.dumps(options), *args, playbook="info.yml")
+    assert run.rc == 0, run.stdout + run.stderr
+    return json.loads((run.markers.parent / "info.json").read_text())
+
+
+# --- all = the original limit -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("limit", ["ok1,fail1", ""])
+def test_all_is_the_original_limit(project: Workdir, limit: str) -> None:
+    first = project.run(*(["--limit", limit] if limit else []))
+    assert first.manifest()["invocation"]["limit"] == limit
+    write_files(project.path, {"info.yml": INFO_PLAYBOOK})
+    info = module_result(project, statuses="all")
+    assert info["original_limit"] == limit
+    assert info["limit"] == (limit or "all")
+    again = project.relaunch("lookup", "all")
+    expected = {"ok1", "fail1"} if limit else {"ok1", "ok2", "fail1", "fail2"}
+    assert ran(again, ALL_HOSTS) == expected
+
+
+# --- passwords ----------------------------------------------------------------------------------
+
+
+def test_become_password_prompt_with_a_status_limit(project: Workdir) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    first = project.run()
+    assert first.rc == 4
+
+    def prompted_run(*args: str) -> tuple[int, str, Path]:
+        project.runs += 1
+        markers = project.path / "markers" / str(project.runs)
+        markers.mkdir(parents=True)
+        command = [str(ANSIBLE_BIN / "ansible-playbook"), "-i", project.inventory, "-e", f"marker_dir={markers}", *args, "site.yml"]
+        child = pexpect.spawn(command[0], command[1:], cwd=str(project.path), env=ansible_env(project.path), encoding="utf-8", timeout=120)
+        child.expect("BECOME password:")
+        child.sendline("not-a-real-password")
+        child.expect(pexpect.EOF)
+        child.close()
+        return child.exitstatus, child.before, markers
+
+    rc, output, markers = prompted_run("-K", "--limit", "@.relaunch/site/failed.limit")
+    done = {path.name for path in markers.iterdir()}
+    assert {name for name in ALL_HOSTS if marker(name) in done} == {"fail1", "fail2"}, output
+    assert rc == 4, output  # down is unreachable again
+    manifest = json.loads((project.path / ".relaunch/site/latest.json").read_text())
+    assert manifest["passwords_needed_to_start"] == ["become_password"]
+    assert "not-a-real-password" not in (project.path / ".relaunch/site/latest.json").read_text()
+    # The printed relaunch command asks for the same password again.
+    summary = output[output.index("RELAUNCH SUMMARY") :]
+    assert "-K" in summary and "--limit @.relaunch/site/failed.limit" in summary
+    write_files(project.path, {"info.yml": INFO_PLAYBOOK})
+    assert module_result(project)["passwords_needed_to_start"] == ["become_password"]
+
+
+# --- provisioned hosts ----------------------------------------------------------------------------
+
+PROVISION = """
+- name: Provision
+  hosts: "{{ provisioner | default('builder') }}"
+  gather_facts: false
+  tasks:
+    - name: Create the machine
+      ansible.builtin.add_host:
+        name: vm-1
+        groups: fresh
+        ansible_connection: local
+        should_fail: true
+    - name: The work of the provisioner
+      ansible.builtin.import_tasks: tasks.yml
+- name: Configure
+  hosts: fresh
+  gather_facts: false
+  tasks:
+    - name: The work
+      ansible.builtin.import_tasks: tasks.yml
+"""
+
+PROVISION_BY_LOOKUP = PROVISION.replace(
+    "hosts: \"{{ provisioner | default('builder') }}\"", "hosts: \"{{ lookup('relaunch.status.limit', 'failed', manifest='.relaunch/site') }}\""
+)
+
+PROVISION_INVENTORY = """
+all:
+  vars: {ansible_connection: local}
+  hosts:
+    builder: {}
+    bystander: {should_fail: true}
+"""
+
+
+def provision_project(tmp_path: Path, with_role: bool) -> Workdir:
+    project = Workdir(tmp_path, PROVISION_INVENTORY)
+    text = PROVISION
+    if with_role:
+        text = text.replace("  gather_facts: false\n  tasks:", "  gather_facts: false\n  roles:\n    - role: relaunch.status.select\n  tasks:")
+    write_files(tmp_path, {"site.yml": text})
+    return project
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_provisioned_hosts_are_recreated_by_their_provisioner(tmp_path: Path, way: str) -> None:
+    """A group holds existing hosts only: the groups way re-runs the provisioner and warns how to add the new host."""
+    project = provision_project(tmp_path, with_role=way == "role")
+    first = project.run("-e", "relaunch_hosts=failed")
+    assert first.retry() == {"vm-1"} == first.with_status("failed")
+    if way == "role":
+        again = project.run("-e", "relaunch_hosts=failed")
+    elif way == "lookup":
+        write_files(tmp_path, {"retry.yml": PROVISION_BY_LOOKUP})
+        again = project.run(playbook="retry.yml")
+    else:
+        again = project.relaunch(way)
+    output = again.stdout + again.stderr
+    if way == "groups":
+        assert "--limit 'relaunch_failed,~^vm\\x2d1\\Z'" in output, output
+        assert ran(again, {"builder", "bystander", "vm-1"}) == {"builder"}, output
+        # As the warning says: the group and the re-created host.
+        project = provision_project(tmp_path / "again", with_role=False)
+        project.run()
+        again = project.run("--limit", "relaunch_failed,~^vm\\x2d1\\Z", inventory=(project.inventory, "groups.relaunch.yml"))
+    # builder re-creates vm-1, which then does its work; the bystander never runs.
+    assert ran(again, {"builder", "bystander", "vm-1"}) == {"builder", "vm-1"}, again.stdout + again.stderr
+
+
+def test_hosts_provisioned_by_the_implicit_localhost(tmp_path: Path) -> None:
+    project = provision_project(tmp_path, with_role=False)
+    first = project.run("-e", "provisioner=localhost")
+    assert first.with_status("failed") == {"vm-1"}
+    # No limit can select the implicit localhost alone: a limit file, if any, runs nothing;
+    # the lookup and the groups say why and point to the role.
+    if first.limit_file("failed").exists():
+        assert_clean_error(project.run("--limit", "@.relaunch/site/failed.limit", "-e", "provisioner=localhost"))
+    write_files(tmp_path, {"retry.yml": PROVISION_BY_LOOKUP})
+    refused = project.run(playbook="retry.yml")
+    assert_clean_error(refused, "implicit localhost", "relaunch.status.select")
+    # The groups say so too, and make no group.
+    groups = project.run("--limit", "relaunch_failed", inventory=(project.inventory, "groups.relaunch.yml"))
+    assert_clean_error(groups, "implicit localhost")
+
+    # The role selects inside the play, so it relaunches them.
+    role_project = provision_project(tmp_path / "role", with_role=True)
+    role_first = role_project.run("-e", "provisioner=localhost")
+    assert role_first.with_status("failed") == {"vm-1"}
+    again = role_project.run("-e", "provisioner=localhost", "-e", "relaunch_hosts=failed")
+    assert ran(again, {"localhost", "builder", "bystander", "vm-1"}) == {"localhost", "vm-1"}, again.stdout
+
+
+# --- tricky names ----------------------------------------------------------------------------------
+
+TRICKY_FAILING = ["a,b", "sp ace", "br[1]", "!bang", "&amp", "~tilde", "@at", "ünï", "web", "c:d", "glob*", "q?"]
+TRICKY_OK = ["webhost", "a", "b", "br", "br1", "bang", "amp", "tilde", "at", "sp", "ace", "c", "d", "globber", "qq"]
+
+INVENTORY_SCRIPT = """#!{python}
+import json, sys
+failing = {failing!r}
+ok = {ok!r}
+# Host vars of a host named like a group land on the group in a script inventory: give "web" none.
+hosts = {{name: ({{"relaunch_id": "id-" + name}} if name != "web" else {{}}) for name in failing + ok}}
+inventory = {{
+    "_meta": {{"hostvars": {{name: data for name, data in hosts.items() if data}}}},
+    "all": {{"children": ["ungrouped", "web"], "vars": {{"ansible_connection": "local", "fail_names": failing}}}},
+    "ungrouped": {{"hosts": [name for name in hosts if name != "webhost"]}},
+    "web": {{"hosts": ["webhost"]}},
+}}
+print(json.dumps(inventory) if "--list" in sys.argv else "{{}}")
+"""
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_tricky_names_are_selected_exactly(tmp_path: Path, way: str) -> None:
+    project = Workdir(tmp_path, "", "inventory.py")
+    script = tmp_path / "inventory.py"
+    script.write_text(INVENTORY_SCRIPT.format(python=sys.executable, failing=TRICKY_FAILING, ok=TRICKY_OK))
+    script.chmod(0o755)
+    first = project.run()
+    assert ran(first, TRICKY_FAILING + TRICKY_OK) == set(TRICKY_FAILING + TRICKY_OK), first.stdout + first.stderr
+    assert first.with_status("failed") == set(TRICKY_FAILING) == first.retry()
+    again = project.relaunch(way)
+    assert ran(again, TRICKY_FAILING + TRICKY_OK) == set(TRICKY_FAILING), again.stdout + again.stderr
+
+
+# --- refusals: 0 hosts, unknown status, bad manifests -------------------------------------------------
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_zero_hosts_is_refused_and_nothing_runs(project: Workdir, way: str) -> None:
+    first = project.run("-e", "should_fail=false", "--limit", "ok1,ok2")
+    assert first.rc == 0 and not first.limit_file("failed").exists()
+    refused = project.relaunch(way)
+    # The limit file and groups ways fail in ansible-core (no file, no group); the others name the counts.
+    fragments = {"limit_file": ("failed.limit",), "groups": ("relaunch_failed",), "lookup": ("status failed selects 0 hosts", "failed=0")}
+    fragments["role"] = fragments["lookup"]
+    assert_clean_error(refused, *fragments[way])
+
+
+@pytest.mark.parametrize("way", ["lookup", "role", "groups"])
+def test_unknown_status_lists_the_valid_ones(project: Workdir, way: str) -> None:
+    project.run()
+    if way == "groups":
+        write_files(project.path, {"bad.relaunch.yml": "plugin: relaunch.status.groups\nmanifest: .relaunch/site\nstatuses: [failed, broken]\n"})
+        refused = project.run("--limit", "relaunch_failed", inventory=(project.inventory, "bad.relaunch.yml"))
+    else:
+        refused = project.relaunch(way, "broken")
+    assert_clean_error(refused, "unknown status 'broken'", "not_run")
+
+
+BAD_MANIFESTS = {
+    "truncated": '{"schema_version": 1, "run_id": "x", "hosts": [',
+    "not_json": "this is not json\n",
+    "foreign": '{"name": "something else"}',
+    "newer": '{"schema_version": 99}',
+    "empty": "",
+}
+
+
+@pytest.mark.parametrize("way", ["lookup", "role", "groups"])
+@pytest.mark.parametrize("kind", sorted(BAD_MANIFESTS))
+def test_bad_manifest_is_one_line_and_nothing_runs(project: Workdir, way: str, kind: str) -> None:
+    write_files(project.path, {".relaunch/site/latest.json": BAD_MANIFESTS[kind]})
+    refused = project.relaunch(way)
+    expected = "newer than this collection" if kind == "newer" else "latest.json"
+    assert_clean_error(refused, expected)
+
+
+def test_missing_manifest_is_an_error_for_the_lookup(project: Workdir) -> None:
+    refused = project.relaunch("lookup")
+    assert_clean_error(refused, "does not exist")
+
+
+# --- several manifests --------------------------------------------------------------------------------
+
+
+def test_several_manifests_merge(project: Workdir) -> None:
+    # Two controllers, each with its own manifest directory and slice of the hosts.
+    east = project.run("--limit", "ok1,fail1", env={"RELAUNCH_MANIFEST_DIR": str(project.path / "east")})
+    west = project.run("--limit", "fail2,down", env={"RELAUNCH_MANIFEST_DIR": str(project.path / "west")})
+    assert east.rc == 2 and west.rc == 4
+    write_files(project.path, {"info.yml": INFO_PLAYBOOK})
+    info = module_result(project, manifest=["east/site", "west/site"])
+    assert info["hosts"] == ["down", "fail1", "fail2"]
+    assert info["retry_counts"]["all"] == 4 and info["retry_counts"]["failed"] == 3
+    assert len(info["manifests"]) == 2
+    again = project.run("-e", json.dumps({"statuses": "failed", "manifest": ["east", "west"]}), playbook="retry.yml")
+    assert ran(again, ALL_HOSTS) == {"fail1", "fail2"}, again.stdout + again.stderr
+    assert unreachable(again) == {"down"}
