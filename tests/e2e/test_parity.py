@@ -99,6 +99,9 @@ CORPUS = [
     one("add_host_unreachable.yml", failed={"lost1", "ok1"}, unreachable={"lost1"}, all={"web1", "web2", "lost1", "ok1"}),
     one("unreachable_later_play.yml", failed={"dead", "app1"}),
     one("end_play.yml", failed={"db2", "app1"}),
+    # end_play stops the later batches: targeted, never ran the play, not failed.
+    one("end_play_serial.yml", failed={"web1", "app2"}, not_run={"web3", "db1", "db2"}),
+    one("implicit_localhost.yml", failed={"web1", "localhost"}, all=WEB | {"localhost"}),
     one("failed_when.yml", failed={"web3"}, changed={"db1"}),
     one("unreachable_rescue.yml", failed={"dead"}),
     one("tags.yml", "--tags", "deploy", failed={"db1"}),
