@@ -129,3 +129,11 @@ def test_schema_rejects_what_readers_reject(run_dir: Path, path: tuple, value: o
         target = target[key]
     target[path[-1]] = value
     assert errors(manifest)
+
+
+def test_documented_example_validates() -> None:
+    text = (ROOT / "docs" / "manifest.md").read_text()
+    example = json.loads(text.split("```json\n", 1)[1].split("```", 1)[0])
+    assert errors(example) == []
+    counts = {status: sum(status in host["statuses"] for host in example["hosts"]) for status in example["retry_counts"]}
+    assert counts == example["retry_counts"]
