@@ -26,7 +26,7 @@ description:
   - Writes nothing for C(--syntax-check) and C(--list-*) runs. A manifest directory that cannot be written
     gives one warning and never fails the playbook.
 version_added: 1.0.0
-author: relaunch.status contributors
+author: relaunch.status contributors (@relaunch-status)
 requirements:
   - Enable it with C(callbacks_enabled = relaunch.status.manifest) in C(ansible.cfg)
     or C(ANSIBLE_CALLBACKS_ENABLED=relaunch.status.manifest).

@@ -18,7 +18,7 @@ description:
   - C(relaunch_all) holds every recorded host the run targeted; to relaunch with the run's original limit,
     use the P(relaunch.status.limit#lookup) lookup or the module with status C(all).
 version_added: 1.0.0
-author: relaunch.status contributors
+author: relaunch.status contributors (@relaunch-status)
 extends_documentation_fragment:
   - relaunch.status.manifest
 options:

@@ -15,7 +15,7 @@ description:
     name are all exact.
   - Status C(all) returns the original C(--limit) of the run exactly as recorded; C(all) when there was none.
 version_added: 1.0.0
-author: relaunch.status contributors
+author: relaunch.status contributors (@relaunch-status)
 extends_documentation_fragment:
   - relaunch.status.manifest
   - relaunch.status.selection

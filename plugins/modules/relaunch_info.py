@@ -13,7 +13,7 @@ description:
   - Runs on the controller whatever the host of the task; it reads the controller's files and inventory.
   - Fails with a descriptive message when the statuses select 0 hosts, unless O(allow_empty=true).
 version_added: 1.0.0
-author: relaunch.status contributors
+author: relaunch.status contributors (@relaunch-status)
 options:
   manifest:
     description:
@@ -68,7 +68,9 @@ attributes:
     description: Reads only; the same result in check mode.
   diff_mode:
     support: none
+    description: Changes nothing, so there is nothing to diff.
   platform:
+    support: full
     platforms: all
     description: The work is done on the controller.
 notes:
