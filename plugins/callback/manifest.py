@@ -26,7 +26,7 @@ description:
   - Writes nothing for C(--syntax-check) and C(--list-*) runs. A manifest directory that cannot be written
     gives one warning and never fails the playbook.
 version_added: 1.0.0
-author: relaunch.status contributors (@relaunch-status)
+author: relaunch.status contributors
 requirements:
   - Enable it with C(callbacks_enabled = relaunch.status.manifest) in C(ansible.cfg)
     or C(ANSIBLE_CALLBACKS_ENABLED=relaunch.status.manifest).
@@ -209,21 +209,23 @@ class CallbackModule(CallbackBase):
         run.resolver = IdentityResolver(
             playbook.get_loader(), self.get_option("identity_vars"), source_directories(args.get("inventory"), os.path.dirname(playbook_path))
         )
-        self._emit({
-            "e": "start",
-            "run_id": run_id,
-            "playbook": playbook_path,
-            "started": store.utc_now(),
-            "check_mode": bool(args.get("check")),
-            "ansible_version": ansible_version,
-            "invocation": {
-                "limit": args.get("subset") or "",
-                "inventory": [to_text(source) for source in args.get("inventory") or ()],
-                "tags": [to_text(tag) for tag in args.get("tags") or ()],
-                "skip_tags": [to_text(tag) for tag in args.get("skip_tags") or ()],
-            },
-            "passwords_needed_to_start": passwords_needed_to_start(args),
-        })
+        self._emit(
+            {
+                "e": "start",
+                "run_id": run_id,
+                "playbook": playbook_path,
+                "started": store.utc_now(),
+                "check_mode": bool(args.get("check")),
+                "ansible_version": ansible_version,
+                "invocation": {
+                    "limit": args.get("subset") or "",
+                    "inventory": [to_text(source) for source in args.get("inventory") or ()],
+                    "tags": [to_text(tag) for tag in args.get("tags") or ()],
+                    "skip_tags": [to_text(tag) for tag in args.get("skip_tags") or ()],
+                },
+                "passwords_needed_to_start": passwords_needed_to_start(args),
+            }
+        )
 
     def _emit(self, event: dict) -> None:
         run = self._run
@@ -232,7 +234,8 @@ class CallbackModule(CallbackBase):
         try:
             run.emit(event)
         except OSError as exc:
-            self._warn_once(f"journal {run.journal.path} cannot be written ({exc.strerror}); the manifest is kept in memory until the end")
+            # Told once at the end, when it is known whether the manifest itself could be written.
+            run.journal_error = exc.strerror or str(exc)
             run.journal.close(remove=False)
             run.recorder.apply(event)
 
@@ -289,14 +292,16 @@ class CallbackModule(CallbackBase):
                 run.rescued_seen[host.name] = count
             no_log = bool(task.no_log) or bool(data.get("censored"))
             message = data.get("msg") or data.get("reason") or data.get("stderr") or data.get("module_stderr")
-            event.update({
-                "ignored": ignored,
-                "rescued": rescued,
-                "play": run.play_name,
-                "task": to_text(task.get_name()),
-                "action": to_text(task.action),
-                "msg": None if no_log else to_text(message) if message else None,
-            })
+            event.update(
+                {
+                    "ignored": ignored,
+                    "rescued": rescued,
+                    "play": run.play_name,
+                    "task": to_text(task.get_name()),
+                    "action": to_text(task.action),
+                    "msg": None if no_log else to_text(message) if message else None,
+                }
+            )
         self._emit(event)
 
     def v2_runner_on_ok(self, result) -> None:
@@ -357,6 +362,10 @@ class CallbackModule(CallbackBase):
             self._warn_once(f"manifest not written: {_describe(exc, run.directory)}")
             return None
         run.journal.close(remove=True)
+        if getattr(run, "journal_error", None):
+            self._warn_once(
+                f"journal {run.journal.path} could not be written ({run.journal_error}); the manifest was written at the end, but a crash would have lost it"
+            )
         return manifest
 
     def _finish_interrupted(self) -> None:
@@ -414,4 +423,3 @@ def relaunch_command(directory: str, playbook: str) -> str:
     if args.get("extra_vars"):
         command += "  (plus your -e options)"
     return command
-

@@ -180,13 +180,14 @@ class Journal:
             os.write(self._fd, json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n")
 
     def close(self, remove: bool) -> None:
-        if self._fd is None:
-            return
         if remove:
+            # Also when it was closed early (it could not be written): the manifest replaces it.
             try:
                 os.unlink(self.path)
             except OSError:
                 pass
+        if self._fd is None:
+            return
         os.close(self._fd)
         self._fd = None
         Journal._open.discard(self)
