@@ -216,8 +216,9 @@ def test_passwords_needed_to_start(workdir: Path, args: tuple, needed: list) -> 
 # --- identity ----------------------------------------------------------------------------------
 
 
+# group_vars/ beside the inventory source, host_vars/ beside the playbook: ansible-core reads both.
 IDENTITY_FILES = {
-    "inventory.yml": """
+    "inv/hosts.yml": """
         all:
           vars:
             ansible_connection: local
@@ -246,7 +247,7 @@ IDENTITY_FILES = {
               hosts:
                 plain:
         """,
-    "group_vars/db.yml": 'relaunch_id: "db-{{ inventory_hostname }}"\n',
+    "inv/group_vars/db.yml": 'relaunch_id: "db-{{ inventory_hostname }}"\n',
     "host_vars/db2.yml": "relaunch_id: hv-db2\n",
     "host_vars/db3.yml": "serial_number: SN-db3\n",
     "site.yml": """
@@ -294,14 +295,14 @@ IDENTITIES = [
 @pytest.mark.parametrize(("env", "expected"), [case[1:] for case in IDENTITIES], ids=[case[0] for case in IDENTITIES])
 def test_identity_resolved_like_a_play(tmp_path: Path, env: dict, expected: dict) -> None:
     write_files(tmp_path, IDENTITY_FILES)
-    run = ansible_playbook(tmp_path, "-i", "inventory.yml", env=env)
+    run = ansible_playbook(tmp_path, "-i", "inv/hosts.yml", env=env)
     assert run.rc == 0, run.stdout + run.stderr
     assert {host["name"]: (host["identity"], host["identity_var"]) for host in run.manifest()["hosts"]} == expected
 
 
 def test_identity_option_from_ansible_cfg(tmp_path: Path) -> None:
     write_files(tmp_path, {**IDENTITY_FILES, "ansible.cfg": "[relaunch_status]\nidentity_vars = serial_number\n"})
-    run = ansible_playbook(tmp_path, "-i", "inventory.yml", env={"ANSIBLE_CONFIG": str(tmp_path / "ansible.cfg")})
+    run = ansible_playbook(tmp_path, "-i", "inv/hosts.yml", env={"ANSIBLE_CONFIG": str(tmp_path / "ansible.cfg")})
     identities = {host["name"]: host["identity"] for host in run.manifest()["hosts"]}
     assert identities == {"web1": None, "web2": None, "web3": "SN-3", "db1": None, "db2": None, "db3": "SN-db3", "plain": None}
 
