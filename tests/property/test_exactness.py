@@ -107,6 +107,8 @@ def check_exact(limit_path, inventory: list[str], groups: dict[str, list[str]], 
             assert evaluate(how, limit, text, limit_path, inventory, groups, name) == [name], how
     now = sorted(expected | reachable)
     assert evaluate("hosts", limit, text, limit_path, inventory, groups) == now
+    if expected:
+        check_stale(limit, text, limit_path, inventory, groups, expected)
     if provisioned:
         # The relaunch re-creates them with add_host; from then on the same limit selects them too.
         later = sorted(expected | set(provisioned))
@@ -134,6 +136,18 @@ def test_limit_is_exact_for_any_names(limit_path, data):
     assume(failed or provisioned)
     others = [name for name in inventory if name not in failed]
     check_exact(limit_path, inventory, groups, failed, provisioned, others)
+
+
+def check_stale(limit: str, text: str, limit_path, inventory: list[str], groups: dict[str, list[str]], gone: set[str]) -> None:
+    """A limit file outlives the inventory it was written for. Once its hosts are gone, it
+    selects no other host, but for the members of a group named exactly like a gone host."""
+    rest = [name for name in inventory if name not in gone]
+    rest_groups = {group: [member for member in members if member not in gone] for group, members in groups.items()}
+    now = build_inventory(rest, rest_groups)
+    allowed = {host.name for name in gone if name in now.groups for host in now.groups[name].get_hosts()}
+    for how in ("inline", "file"):
+        selected = set(evaluate(how, limit, text, limit_path, rest, rest_groups))
+        assert selected <= allowed, (how, selected - allowed)
 
 
 # Table of names that once were, or easily could be, written wrongly.
