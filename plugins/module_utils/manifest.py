@@ -198,8 +198,13 @@ if hasattr(os, "register_at_fork"):
 
 
 def replay(path: str) -> Recorder:
-    """A recorder fed with every complete event of a journal (a torn last line is skipped)."""
+    """A recorder fed with every complete event of a journal (a torn last line is skipped).
+
+    A journal that reached its playbook's stats belongs to a run that died while
+    writing its manifest: its last batch had finished, so its hosts are not not_run.
+    """
     recorder = Recorder()
+    ended = False
     with open(path, "rb") as handle:
         for line in handle:
             if not line.endswith(b"\n"):
@@ -213,6 +218,9 @@ def replay(path: str) -> Recorder:
                     recorder.apply(event)
                 except (KeyError, TypeError, ValueError, AttributeError):
                     continue
+                ended = ended or event.get("e") == "stats"
+    if ended:
+        recorder.apply({"e": "play", "name": "", "batch": []})  # closes the finished batch
     return recorder
 
 

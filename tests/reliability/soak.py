@@ -198,6 +198,8 @@ def crash(workdir: Path, rng: random.Random, tally: Tally, kind: str, target: st
             assert (run_dir / f"{killed}.json").read_bytes() == after[killed]
         else:
             assert latest["complete"] is False
+            if kind == "write":  # it died after its playbook's stats: every host had finished
+                assert latest["retry_counts"]["not_run"] == 0, "hosts of a finished playbook recovered as not_run"
     elif live.process.returncode in (0, 2):
         assert latest["complete"] is True
     if kind == "random" and latest["run_id"] not in before:

