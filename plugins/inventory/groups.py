@@ -47,9 +47,8 @@ notes:
     the relaunch re-creates it. The implicit C(localhost) is not an inventory host and cannot be put in a
     group; when it provisioned hosts, a warning points to the P(relaunch.status.select#role) role.
   - A group C(relaunch_<status>) that the inventory already has is an error, since joining it would widen the selection.
-  - A configuration error is one line naming this file; ansible-core reports it as a warning about this
-    inventory source and the groups are missing, so C(--limit relaunch_failed) then matches nothing and nothing runs.
-    Set E(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true) to stop at once instead.
+  - A configuration error is one line naming this file, shown by ansible-core as a warning about this inventory
+    source, followed by the error that this source failed to parse; the run stops and nothing runs.
 """
 
 EXAMPLES = r"""
@@ -66,6 +65,7 @@ plugin: relaunch.status.groups
 
 import os
 
+from ansible import constants as C
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin
 from ansible.utils.display import Display
@@ -91,6 +91,10 @@ class InventoryModule(BaseInventoryPlugin):
             self._read_config_data(path)
             self._add_groups(path)
         except RelaunchError as exc:
+            # ansible-core turns a failing inventory source into a warning and goes on; then
+            # "--limit relaunch_failed" could match a group of the same name from elsewhere.
+            # Make the failure of this source stop the run, as the documentation promises.
+            C.INVENTORY_ANY_UNPARSED_IS_FAILED = True
             raise AnsibleParserError(f"{path}: {exc}") from None
 
     def _add_groups(self, path: str) -> None:

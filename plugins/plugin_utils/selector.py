@@ -91,8 +91,16 @@ def _has_manifest(path: str, playbook: str | None) -> bool:
         return False
 
 
-def locate_one(location: str, playbook: str | None, base_dirs: list[str]) -> str:
+def locate_one(location: str, playbook: str | None, base_dirs: list[str], strict: bool = False) -> str:
+    """The manifest file of one location.
+
+    ``playbook`` picks its subdirectory of a manifest directory; unless
+    ``strict``, only when that directory has one, so a relaunch playbook of
+    another name can read the manifest of the playbook it relaunches.
+    """
     path = _absolute(location, base_dirs)
+    if playbook and not strict and not os.path.isfile(os.path.join(path, store.playbook_stem(playbook), store.LATEST)):
+        playbook = None
     try:
         return store.locate(path, playbook)
     except RelaunchError as exc:
@@ -111,7 +119,7 @@ def manifest_paths(option, manifest_dir: str | None = None, base_dirs: list[str]
     if option is None or option == "" or option == []:
         playbook = current_playbook(hint)
         root = manifest_dir or os.path.join(os.path.dirname(playbook), ".relaunch")
-        return [locate_one(str(root), playbook, base_dirs)]
+        return [locate_one(str(root), playbook, base_dirs, strict=True)]
     if isinstance(option, str):
         locations = [option]
     elif isinstance(option, (list, tuple)) and all(isinstance(item, str) and item for item in option):

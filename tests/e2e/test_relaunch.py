@@ -295,6 +295,7 @@ INFO_PLAYBOOK = """
         content: "{{ info | to_json }}"
         dest: "{{ marker_dir }}/../info.json"
         mode: "0600"
+      check_mode: false
       run_once: true
       delegate_to: localhost
 """

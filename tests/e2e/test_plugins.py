@@ -1,0 +1,327 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Each selecting plugin on its own, through real ansible-playbook, ansible-inventory and ansible-doc runs:
+documentation, options and their validation, defaults, check mode, and the errors a user can cause."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_relaunch import ALL_HOSTS, INFO_PLAYBOOK, Workdir, assert_clean_error, module_result, ran
+from tests.runner import ANSIBLE_BIN, ansible_env, write_files
+
+
+def ansible(workdir: Path, tool: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(ANSIBLE_BIN / tool), *args],
+        cwd=workdir,
+        env=ansible_env(workdir),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Workdir:
+    project = Workdir(tmp_path)
+    write_files(tmp_path, {"info.yml": INFO_PLAYBOOK})
+    return project
+
+
+@pytest.fixture
+def failed_project(project: Workdir) -> Workdir:
+    first = project.run()
+    assert first.with_status("failed") == {"fail1", "fail2", "down"}
+    return project
+
+
+# --- documentation ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "options"),
+    [
+        ("lookup", "relaunch.status.limit", {"_terms", "manifest", "manifest_dir", "identity_vars", "allow_empty"}),
+        ("module", "relaunch.status.relaunch_info", {"manifest", "manifest_dir", "hosts", "identity_vars", "allow_empty", "allow_missing", "in_play"}),
+        ("inventory", "relaunch.status.groups", {"plugin", "manifest", "manifest_dir", "statuses", "identity_vars"}),
+    ],
+)
+def test_ansible_doc_renders_every_plugin(tmp_path: Path, kind: str, name: str, options: set[str]) -> None:
+    text = ansible(tmp_path, "ansible-doc", "-t", kind, name)
+    assert text.returncode == 0 and "ERROR" not in text.stderr, text.stderr
+    data = json.loads(ansible(tmp_path, "ansible-doc", "-t", kind, "--json", name).stdout)[name]
+    assert set(data["doc"]["options"]) == options
+    assert data["examples"].strip()
+    if kind != "inventory":
+        assert data["return"]
+
+
+def test_ansible_doc_renders_the_role(tmp_path: Path) -> None:
+    text = ansible(tmp_path, "ansible-doc", "-t", "role", "relaunch.status.select")
+    assert text.returncode == 0, text.stderr
+    assert "relaunch_hosts" in text.stdout and "relaunch_manifest" in text.stdout
+
+
+# --- the module -----------------------------------------------------------------------------------------
+
+
+def test_module_returns_what_the_relaunch_endpoint_shows(failed_project: Workdir) -> None:
+    info = module_result(failed_project)
+    assert info["changed"] is False
+    assert info["hosts"] == ["down", "fail1", "fail2"]
+    assert info["limit"] == "down,fail1,fail2"
+    assert info["retry_counts"] == {"all": 5, "failed": 3, "unreachable": 1, "changed": 4, "ok": 4, "skipped": 2, "rescued": 0, "ignored": 0, "not_run": 0}
+    assert info["passwords_needed_to_start"] == []
+    assert info["original_limit"] == ""
+    assert info["manifests"] == [str(failed_project.path / ".relaunch/site/latest.json")]
+    assert info["unresolved"] == [] and info["renamed"] == {} and info["provisioned"] == []
+
+
+def test_module_takes_a_list_of_statuses_and_works_in_check_mode(failed_project: Workdir) -> None:
+    info = module_result(failed_project, "--check", statuses=["unreachable", "skipped"])
+    assert info["hosts"] == ["down", "ok1", "ok2"]
+    assert info["statuses"] == ["unreachable", "skipped"]
+    assert info["changed"] is False
+
+
+def test_module_allow_empty_gives_an_empty_selection(failed_project: Workdir) -> None:
+    info = module_result(failed_project, statuses="rescued", allow_empty=True)
+    assert info["hosts"] == [] and info["limit"] == ""
+
+
+def test_module_runs_on_the_controller_for_an_unreachable_host(failed_project: Workdir) -> None:
+    # The task's host is the unreachable one: the action never connects to it.
+    info = module_result(failed_project, "--limit", "down")
+    assert info["hosts"] == ["down", "fail1", "fail2"]
+
+
+@pytest.mark.parametrize(
+    ("task", "message"),
+    [
+        ("{hosts: failed, manifest: .relaunch/site, colour: blue}", "Unsupported parameters"),
+        ("{hosts: failed, allow_empty: perhaps}", "allow_empty"),
+        ("{hosts: [failed, 3]}", "is not a status"),
+        ("{hosts: rescued, manifest: .relaunch/site}", "status rescued selects 0 hosts"),
+        ("{manifest: nowhere}", "does not exist"),
+        ("{manifest: nowhere, allow_missing: true, hosts: nope}", "unknown status 'nope'"),
+    ],
+)
+def test_module_errors_are_one_line(failed_project: Workdir, task: str, message: str) -> None:
+    write_files(
+        failed_project.path,
+        {"bad.yml": f"- hosts: all\n  gather_facts: false\n  tasks:\n    - relaunch.status.relaunch_info: {task}\n      run_once: true\n"},
+    )
+    run = failed_project.run(playbook="bad.yml")
+    output = run.stdout + run.stderr
+    assert run.rc == 2 and message in output and "Traceback" not in output, output
+
+
+@pytest.mark.parametrize("manifest_dir", [None, "records"])
+def test_module_default_manifest_is_the_latest_of_its_playbook(project: Workdir, manifest_dir: str | None) -> None:
+    """Without a manifest option: the latest manifest of the playbook, in the manifest_dir setting (env) if set."""
+    env = {"RELAUNCH_MANIFEST_DIR": str(project.path / manifest_dir)} if manifest_dir else None
+    root = project.path / (manifest_dir or ".relaunch")
+    write_files(
+        project.path,
+        {
+            "own.yml": """
+                - name: Report the previous run of this playbook
+                  hosts: all
+                  gather_facts: false
+                  tasks:
+                    - name: Read the default manifest
+                      relaunch.status.relaunch_info:
+                        allow_missing: true
+                      register: info
+                      run_once: true
+                    - name: Save it
+                      ansible.builtin.copy:
+                        content: "{{ info | to_json }}"
+                        dest: "{{ marker_dir }}/../own.json"
+                        mode: "0600"
+                      run_once: true
+                      delegate_to: localhost
+                    - name: The work
+                      ansible.builtin.import_tasks: tasks.yml
+                """
+        },
+    )
+    first = project.run(playbook="own.yml", env=env)
+    info = json.loads((first.markers.parent / "own.json").read_text())
+    assert info["manifest_found"] is False and "no manifest for playbook 'own'" in info["msg"]
+    second = project.run(playbook="own.yml", env=env)
+    info = json.loads((second.markers.parent / "own.json").read_text())
+    assert info["manifest_found"] is True
+    assert info["manifests"] == [str(root / "own/latest.json")]
+    assert info["hosts"] == ["down", "fail1", "fail2"]
+
+
+# --- the lookup ----------------------------------------------------------------------------------------
+
+LOOKUP_TASK = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.copy:
+        content: "{{{{ {expression} | to_json }}}}"
+        dest: "{{{{ marker_dir }}}}/../lookup.json"
+        mode: "0600"
+"""
+
+
+def lookup_value(project: Workdir, expression: str, *args: str):
+    write_files(project.path, {"lookup.yml": LOOKUP_TASK.format(expression=expression)})
+    run = project.run(*args, playbook="lookup.yml")
+    assert run.rc == 0, run.stdout + run.stderr
+    return json.loads((run.markers.parent / "lookup.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("lookup('relaunch.status.limit', manifest='.relaunch/site')", "down,fail1,fail2"),
+        ("lookup('relaunch.status.limit', 'failed', manifest='.relaunch/site/latest.json')", "down,fail1,fail2"),
+        ("lookup('relaunch.status.limit', 'unreachable', 'skipped', manifest='.relaunch')", "down,ok1,ok2"),
+        ("lookup('relaunch.status.limit', 'unreachable,skipped', manifest='.relaunch')", "down,ok1,ok2"),
+        ("query('relaunch.status.limit', 'unreachable', manifest='.relaunch')", ["down,"]),
+        ("lookup('relaunch.status.limit', 'rescued', manifest='.relaunch', allow_empty=true)", ""),
+        ("lookup('relaunch.status.limit', 'all', manifest='.relaunch')", "all"),
+    ],
+)
+def test_lookup_values(failed_project: Workdir, expression: str, expected) -> None:
+    assert lookup_value(failed_project, expression) == expected
+
+
+def test_lookup_in_hosts_works_with_list_hosts(failed_project: Workdir) -> None:
+    # --list-hosts templates hosts: without a task queue (no hostvars): the lookup still finds the inventory.
+    listed = failed_project.run("-e", "statuses=failed", "-e", "manifest=.relaunch/site", "--list-hosts", playbook="retry.yml")
+    assert listed.rc == 0, listed.stderr
+    assert {line.strip() for line in listed.stdout.splitlines()} & ALL_HOSTS == {"fail1", "fail2", "down"}
+
+
+def test_lookup_default_manifest_is_the_latest_of_the_playbook_being_run(project: Workdir) -> None:
+    play = "- name: Work\n  hosts: {hosts}\n  gather_facts: false\n  tasks:\n    - ansible.builtin.import_tasks: tasks.yml\n"
+    write_files(project.path, {"again.yml": play.format(hosts="all")})
+    project.run(playbook="again.yml")
+    # The same playbook, now relaunching itself on what failed last time.
+    write_files(project.path, {"again.yml": play.format(hosts="\"{{ lookup('relaunch.status.limit') }}\"")})
+    second = project.run(playbook="again.yml")
+    assert ran(second, ALL_HOSTS) == {"fail1", "fail2"}, second.stdout + second.stderr
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("lookup('relaunch.status.limit', 'bogus', manifest='.relaunch')", "unknown status 'bogus'"),
+        ("lookup('relaunch.status.limit', 'rescued', manifest='.relaunch')", "status rescued selects 0 hosts"),
+        ("lookup('relaunch.status.limit', manifest=['.relaunch', 3])", "option manifest"),
+        ("lookup('relaunch.status.limit', manifest='missing')", "does not exist"),
+    ],
+)
+def test_lookup_errors_are_one_line(failed_project: Workdir, expression: str, message: str) -> None:
+    write_files(failed_project.path, {"lookup.yml": LOOKUP_TASK.format(expression=expression)})
+    assert_clean_error(failed_project.run(playbook="lookup.yml"), message)
+
+
+def test_lookup_without_a_playbook_manifest_says_so(project: Workdir) -> None:
+    write_files(project.path, {"lookup.yml": LOOKUP_TASK.format(expression="lookup('relaunch.status.limit')")})
+    assert_clean_error(project.run(playbook="lookup.yml"), "no manifest for playbook 'lookup'")
+
+
+# --- the inventory plugin ------------------------------------------------------------------------------
+
+
+def graph(project: Workdir, *sources: str) -> subprocess.CompletedProcess:
+    args = [arg for source in sources for arg in ("-i", source)]
+    return ansible(project.path, "ansible-inventory", *args, "--list")
+
+
+@pytest.mark.parametrize("name", ["relaunch.yml", "relaunch.yaml", "site.relaunch.yml", ".relaunch.yml", "prod-relaunch.yaml"])
+def test_inventory_plugin_accepts_its_file_names(failed_project: Workdir, name: str) -> None:
+    write_files(failed_project.path, {name: "plugin: relaunch.status.groups\nmanifest: .relaunch/site\nstatuses: [failed, unreachable]\n"})
+    result = graph(failed_project, failed_project.inventory, name)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data["relaunch_failed"]["hosts"]) == {"fail1", "fail2", "down"}
+    assert data["relaunch_unreachable"]["hosts"] == ["down"]
+    assert "relaunch_ok" not in data
+
+
+def test_inventory_plugin_declines_other_file_names(failed_project: Workdir) -> None:
+    write_files(failed_project.path, {"groups.yml": "plugin: relaunch.status.groups\nmanifest: .relaunch/site\n"})
+    result = graph(failed_project, failed_project.inventory, "groups.yml")
+    assert "could not be verified by inventory plugin 'relaunch.status.groups'" in result.stderr
+
+
+def test_inventory_plugin_resolves_identity_from_host_vars_files(failed_project: Workdir) -> None:
+    # fail1 becomes "renamed", its identity now coming from host_vars/.
+    inventory = (failed_project.path / "inventory.yml").read_text().replace("fail1: {relaunch_id: id-fail1, should_fail: true}", "renamed: {should_fail: true}")
+    write_files(failed_project.path, {"inventory.yml": inventory, "host_vars/renamed.yml": "relaunch_id: id-fail1\n"})
+    result = graph(failed_project, "inventory.yml", "groups.relaunch.yml")
+    assert result.returncode == 0, result.stderr
+    assert set(json.loads(result.stdout)["relaunch_failed"]["hosts"]) == {"renamed", "fail2", "down"}
+
+
+@pytest.mark.parametrize(
+    ("config", "sources", "message"),
+    [
+        ("plugin: relaunch.status.groups\nmanifest: .relaunch/site\nstatuses: [failed, broken]\n", "after", "unknown status 'broken'"),
+        ("plugin: relaunch.status.groups\nmanifest: nowhere\n", "after", "does not exist"),
+        ("plugin: relaunch.status.groups\nmanifest: .relaunch/site\n", "before", "give this file after the real inventory sources"),
+        ("plugin: relaunch.status.groups\nmanifest: .relaunch/site\n", "clash", "already has group 'relaunch_failed'"),
+    ],
+)
+def test_inventory_plugin_errors_name_the_file_and_nothing_runs(failed_project: Workdir, config: str, sources: str, message: str) -> None:
+    write_files(failed_project.path, {"x.relaunch.yml": config, "clash.yml": "relaunch_failed:\n  hosts:\n    ok1:\n"})
+    order = {
+        "after": (failed_project.inventory, "x.relaunch.yml"),
+        "before": ("x.relaunch.yml", failed_project.inventory),
+        "clash": (failed_project.inventory, "clash.yml", "x.relaunch.yml"),
+    }[sources]
+    run = failed_project.run("--limit", "relaunch_failed", inventory=order)
+    assert_clean_error(run, "x.relaunch.yml: ", message)
+
+
+# --- the role ------------------------------------------------------------------------------------------
+
+ROLE_SITE = """
+- name: Site
+  hosts: all
+  gather_facts: false
+  roles:
+    - role: relaunch.status.select
+  tasks:
+    - name: The work
+      ansible.builtin.import_tasks: tasks.yml
+"""
+
+
+def test_role_runs_every_host_without_a_manifest_then_only_the_failed(project: Workdir) -> None:
+    write_files(project.path, {"site.yml": ROLE_SITE})
+    first = project.run()
+    assert ran(first, ALL_HOSTS) == {"ok1", "ok2", "fail1", "fail2"}
+    assert "no manifest for playbook 'site'" in first.stdout and "running on every host" in first.stdout
+    again = project.run("-e", "relaunch_hosts=failed")
+    assert ran(again, ALL_HOSTS) == {"fail1", "fail2"}, again.stdout
+    assert "3 hosts of status failed run" in again.stdout
+    # Check mode selects the same hosts.
+    checked = project.run("-e", "relaunch_hosts=failed", "--check")
+    assert "3 hosts of status failed run" in checked.stdout, checked.stdout
+
+
+def test_role_with_a_named_manifest_that_is_missing_refuses(project: Workdir) -> None:
+    write_files(project.path, {"site.yml": ROLE_SITE})
+    refused = project.run("-e", "relaunch_manifest=.relaunch/nope")
+    assert_clean_error(refused, "does not exist")
+
+
+def test_role_refuses_an_empty_selection(failed_project: Workdir) -> None:
+    refused = failed_project.relaunch("role", "rescued")
+    assert_clean_error(refused, "status rescued selects 0 hosts", "rescued=0")
