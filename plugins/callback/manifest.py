@@ -192,10 +192,7 @@ class CallbackModule(CallbackBase):
         root = self._manifest_root(playbook_path)
         directory = store.run_directory(root, playbook_path)
         try:
-            if not os.path.exists(root):
-                # makedirs gives its mode to the last directory only: the manifest root is private too.
-                os.makedirs(root, mode=0o700, exist_ok=True)
-            store.ensure_run_directory(directory)
+            store.ensure_run_directory(directory)  # the manifest root too, 0700
             store.recover(directory, self.get_option("keep"))
             run_id = store.new_run_id()
             journal = store.Journal(directory, run_id)
