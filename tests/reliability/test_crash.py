@@ -7,13 +7,16 @@ The same checks run hundreds of times in scripts/soak-crash.
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 
 import pytest
 
+from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
 from tests.conftest import ROOT
 from tests.reliability import soak
+from tests.reliability.conftest import Live, wait_for
 
 
 @pytest.fixture
@@ -52,3 +55,25 @@ def test_soak_crash_command_smoke(tmp_path):
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "soak-crash: passed, runs=2 " in completed.stdout
+
+
+def test_the_next_run_recovers_a_killed_run(crashing):
+    """Recovery by a second ansible-playbook run of the same playbook, not only by a reader."""
+    workdir, _tally = crashing
+    run_dir = workdir / ".relaunch" / "site"
+    live = Live(workdir, "-i", "inventory.ini", name="killed")
+    wait_for(lambda: "PLAY [second]" in live.stdout, live=live)  # the first play has ended
+    assert live.kill()
+    journals = list(run_dir.glob("*" + store.JOURNAL))
+    assert len(journals) == 1
+    killed = journals[0].name[: -len(store.JOURNAL)]
+
+    after = Live(workdir, "-i", "inventory.ini", name="after")
+    assert after.wait() == 2, after.stderr
+    assert "WARNING" not in after.stderr
+    assert not list(run_dir.glob("*" + store.JOURNAL))
+    recovered = json.loads((run_dir / f"{killed}.json").read_text())
+    assert recovered["complete"] is False
+    soak.check_against_output(recovered, live.stdout)
+    latest = json.loads((run_dir / "latest.json").read_text())
+    assert latest["complete"] is True and latest["run_id"] > killed  # the later run stays the newest
