@@ -90,6 +90,8 @@ from ansible_collections.relaunch.status.plugins.module_utils.summary import rel
 
 # AggregateStats attribute for each manifest counter.
 _STATS_ATTRIBUTES = {"unreachable": "dark"}
+# The action whose results carry "add_host" (the host it creates), by every name it runs under.
+_ADD_HOST_ACTIONS = frozenset(("add_host", "ansible.builtin.add_host", "ansible.legacy.add_host"))
 
 
 def _result_parts(result):
@@ -97,6 +99,18 @@ def _result_parts(result):
     if hasattr(result, "task_fields"):
         return result.host, result.task, result.result
     return result._host, result._task, result._result
+
+
+def _host_task(result):
+    """(host, task) of a task result without touching its result dict.
+
+    From 2.19 on, the first read of ``result.result`` deep-copies and converts
+    the whole dict for this callback alone: most of this callback's cost per
+    result (see docs/performance.md), so only failures and add_host read it.
+    """
+    if hasattr(result, "task_fields"):
+        return result.host, result.task
+    return result._host, result._task
 
 
 def _find_task_queue_manager():
@@ -147,6 +161,7 @@ class CallbackModule(CallbackBase):
         self._pid = os.getpid()
         self._warned = False
         self._previous_sigterm = None
+        self._adds_hosts: dict[str, bool] = {}
         # Host names of the inventory before any task ran: add_host on one of them creates nothing.
         self._inventory_hosts: set[str] | None = None
         atexit.register(self._finish_interrupted)
@@ -276,11 +291,12 @@ class CallbackModule(CallbackBase):
         run = self._run
         if run is None:
             return
-        host, task, data = _result_parts(result)
+        host, task = _host_task(result)
         if host.name not in run.seen_hosts:
             self._see_hosts([host])
         event = {"e": "result", "host": host.name, "outcome": outcome}
         if outcome in ("failed", "unreachable"):
+            data = _result_parts(result)[2]
             rescued = False
             if self._tqm is not None and outcome == "failed" and not ignored:
                 # ansible-core counts a rescued failure before it calls back.
@@ -304,12 +320,18 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_ok(self, result) -> None:
         if self._run is None:
             return
-        host, _task, data = _result_parts(result)
-        for item in [data] + [item for item in data.get("results", ()) if isinstance(item, dict)]:
-            added = item.get("add_host")
-            if isinstance(added, dict) and added.get("host_name"):
-                self._provision(host.name, added)
-        self._result(result, "changed" if data.get("changed") else "ok")
+        host, task = _host_task(result)
+        # Task.action is a costly field lookup; read it once per task.
+        adds_hosts = self._adds_hosts.get(task._uuid)
+        if adds_hosts is None:
+            adds_hosts = self._adds_hosts[task._uuid] = task.action in _ADD_HOST_ACTIONS
+        if adds_hosts:
+            data = _result_parts(result)[2]
+            for item in [data] + [item for item in data.get("results", ()) if isinstance(item, dict)]:
+                added = item.get("add_host")
+                if isinstance(added, dict) and added.get("host_name"):
+                    self._provision(host.name, added)
+        self._result(result, "changed" if result.is_changed() else "ok")
 
     def _provision(self, provisioner: str, added: dict) -> None:
         if to_text(added["host_name"]) in (self._inventory_hosts or ()):
@@ -326,7 +348,7 @@ class CallbackModule(CallbackBase):
         self._result(result, "failed", ignored=bool(ignore_errors))
 
     def v2_runner_on_unreachable(self, result) -> None:
-        _host, task, _data = _result_parts(result)
+        _host, task = _host_task(result)
         self._result(result, "unreachable", ignored=bool(task.ignore_unreachable))
 
     def v2_runner_on_skipped(self, result) -> None:

@@ -40,6 +40,7 @@ RUN_ID = re.compile(r"^\d{8}T\d{12}Z-\d+-[0-9a-f]{4}$")
 _RUN_ID_HEAD = re.compile(rb'"run_id":\s*"([^"]+)"')
 # One encoder for every host line: json.dumps() with options builds a new one per call.
 _HOST_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+_EVENT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _OPEN_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -177,7 +178,7 @@ class Journal:
     def append(self, event: dict) -> None:
         # One write per event: a crash loses at most the event being written.
         if self._fd is not None:
-            os.write(self._fd, json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n")
+            os.write(self._fd, _EVENT_JSON(event).encode("utf-8") + b"\n")
 
     def close(self, remove: bool) -> None:
         if remove:
