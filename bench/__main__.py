@@ -60,9 +60,11 @@ def main(argv: list[str] | None = None) -> int:
             print("callback overhead", flush=True)
             ara_note = overhead.ensure_ara() if args.ara_sizes else None
             results["overhead"] = overhead.run(args.overhead_sizes, args.overhead_tasks, args.rounds, args.ara_rounds, args.ara_sizes, workroot, ara_note)
+            _save(results, args.out)
         if "core" in parts:
             print("recorder core", flush=True)
             results["core"] = core.run(args.core_sizes, args.core_tasks, args.memory_sizes)
+            _save(results, args.out)
         if "selection" in parts:
             print("relaunch selection", flush=True)
             results["selection"] = selection.run(args.selection_sizes, args.repeats, workroot)
@@ -70,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     results["duration_s"] = round(time.perf_counter() - begin, 1)
     write(results, args.out)
     return 0
+
+
+def _save(results: dict, out: Path) -> None:
+    """Keep what is measured so far, should a long run be stopped."""
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
 
 
 def write(results: dict, out: Path) -> None:
