@@ -74,7 +74,7 @@ def markdown(results: dict) -> str:
         for entry in selection["sizes"]:
             names += [name for name in entry["paths"] if name not in names]
         out.append("| hosts | " + " | ".join(f"{name} s (CPU ratio)" for name in names) + " |")
-        out.append("| ---: | " + " | ".join("---:" for _ in names) + " |")
+        out.append("| ---: | " + " | ".join("---:" for _name in names) + " |")
         for entry in selection["sizes"]:
             cells = []
             for name in names:

@@ -23,7 +23,7 @@ from .manifests import host_entry, host_names, make_manifest
 
 def assert_one_clear_error(exc: RelaunchError, *names: str) -> str:
     message = str(exc)
-    assert type(exc) is RelaunchError
+    assert exc.__class__ is RelaunchError  # exactly, not a subclass
     assert len(message.splitlines()) == 1, message
     assert exc.__cause__ is None and (exc.__suppress_context__ or exc.__context__ is None), "a traceback would be chained"
     for name in names:
@@ -90,7 +90,7 @@ def paths_of(value, prefix=()):
 def mutated_manifests(draw) -> bytes:
     """A valid manifest with a few values replaced, removed, or nested very deep."""
     manifest = valid_manifest()
-    for _ in range(draw(st.integers(1, 3))):
+    for _level in range(draw(st.integers(1, 3))):
         paths = [path for path in paths_of(manifest) if path]
         path = draw(st.sampled_from(paths))
         parent = manifest

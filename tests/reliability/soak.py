@@ -277,7 +277,7 @@ def soak(workdir: Path, kills: int, seed: int, write_share: float = 0.25, log=No
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--kills", type=int, default=300, help="how many runs to SIGKILL (default 300)")
     parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
     parser.add_argument("--write-share", type=float, default=0.25, help="share of kills aimed at the final write (default 0.25)")

@@ -30,7 +30,7 @@ def crashing(tmp_path):
 def test_sigkill_at_random_moments(crashing):
     workdir, tally = crashing
     rng = random.Random(soak.SEED)
-    for _ in range(4):
+    for _attempt in range(4):
         soak.crash(workdir, rng, tally, "random")
     assert tally.kills + tally.late == 4
     assert tally.kills >= 1, tally.report()  # the delays are drawn within one run's duration
