@@ -137,10 +137,12 @@ class Recorder:
             self._host(name)
 
     def _on_result(self, event: dict) -> None:
+        outcome = event["outcome"]
+        if outcome not in OUTCOMES:
+            return  # a newer journal's outcome: not ours to guess
         name = event["host"]
         record = self.hosts.get(name) or self._host(name)
         counters = record.counters
-        outcome = event["outcome"]
         if outcome == "ok":
             counters[_OK] += 1
         elif outcome == "changed":

@@ -326,3 +326,12 @@ def test_manifest_invariants(events, complete):
             and not (event["outcome"] == "failed" and event["rescued"])
         }
         assert with_status(manifest, "failed") == set(events[last_verdict]["failed"]) | later
+
+
+def test_an_unknown_outcome_is_ignored_not_counted():
+    recorder = Recorder()
+    recorder.apply({"e": "play", "name": "p", "batch": ["a"], "pending": []})
+    recorder.apply({"e": "result", "host": "a", "outcome": "exploded"})
+    host = recorder.manifest(complete=True, finished=None)["hosts"][0]
+    assert set(host["counters"].values()) == {0}
+    assert host["statuses"] == ["all"]
