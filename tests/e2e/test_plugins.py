@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_relaunch import ALL_HOSTS, INFO_PLAYBOOK, Workdir, assert_clean_error, module_result, ran
+from tests.e2e import test_relaunch
+from tests.e2e.test_relaunch import ALL_HOSTS, INFO_PLAYBOOK, Workdir, assert_clean_error, copy_project, module_result, ran
 from tests.runner import ANSIBLE_BIN, ansible_env, write_files
 
 
@@ -28,17 +29,19 @@ def ansible(workdir: Path, tool: str, *args: str) -> subprocess.CompletedProcess
     )
 
 
+# The session's one real run that the tests below start from (shared with test_relaunch).
+failed_template = test_relaunch.failed_template
+
+
+@pytest.fixture
+def failed_project(failed_template: Path, tmp_path: Path) -> Workdir:
+    return copy_project(failed_template, tmp_path)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Workdir:
     project = Workdir(tmp_path)
     write_files(tmp_path, {"info.yml": INFO_PLAYBOOK})
-    return project
-
-
-@pytest.fixture
-def failed_project(project: Workdir) -> Workdir:
-    first = project.run()
-    assert first.with_status("failed") == {"fail1", "fail2", "down"}
     return project
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -153,6 +154,29 @@ def project(tmp_path: Path) -> Workdir:
     return Workdir(tmp_path)
 
 
+@pytest.fixture(scope="session")
+def failed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real run of site.yml where fail1, fail2 fail and down is unreachable, copied by the tests that start from it."""
+    path = tmp_path_factory.mktemp("failed-template")
+    first = Workdir(path).run()
+    assert first.with_status("failed") == {"fail1", "fail2", "down"} == first.retry()
+    return path
+
+
+@pytest.fixture
+def failed_project(failed_template: Path, tmp_path: Path) -> Workdir:
+    return copy_project(failed_template, tmp_path)
+
+
+def copy_project(template: Path, tmp_path: Path) -> Workdir:
+    target = tmp_path / "project"
+    shutil.copytree(template, target, symlinks=True)
+    project = Workdir(target)
+    project.runs = len(list((target / "markers").iterdir()))
+    write_files(target, {"info.yml": INFO_PLAYBOOK})
+    return project
+
+
 ALL_HOSTS = {"ok1", "ok2", "fail1", "fail2", "down"}
 
 
@@ -173,8 +197,8 @@ def test_relaunch_on_failed_runs_exactly_the_failed_hosts(project: Workdir, way:
 
 
 @pytest.mark.parametrize("way", WAYS)
-def test_relaunch_on_a_union_of_statuses(project: Workdir, way: str) -> None:
-    project.run()
+def test_relaunch_on_a_union_of_statuses(failed_project: Workdir, way: str) -> None:
+    project = failed_project
     if way == "limit_file":
         # One file a status; several --limit options keep the last, so a union takes one run per file.
         again = project.run("--limit", "@.relaunch/site/unreachable.limit")
@@ -501,8 +525,8 @@ def test_zero_hosts_is_refused_and_nothing_runs(project: Workdir, way: str) -> N
 
 
 @pytest.mark.parametrize("way", ["lookup", "role", "groups"])
-def test_unknown_status_lists_the_valid_ones(project: Workdir, way: str) -> None:
-    project.run()
+def test_unknown_status_lists_the_valid_ones(failed_project: Workdir, way: str) -> None:
+    project = failed_project
     if way == "groups":
         write_files(project.path, {"bad.relaunch.yml": "plugin: relaunch.status.groups\nmanifest: .relaunch/site\nstatuses: [failed, broken]\n"})
         refused = project.run("--limit", "relaunch_failed", inventory=(project.inventory, "bad.relaunch.yml"))
@@ -520,8 +544,9 @@ BAD_MANIFESTS = {
 }
 
 
-@pytest.mark.parametrize("way", ["lookup", "role", "groups"])
-@pytest.mark.parametrize("kind", sorted(BAD_MANIFESTS))
+@pytest.mark.parametrize(
+    ("way", "kind"), [("lookup", kind) for kind in sorted(BAD_MANIFESTS)] + [("role", "truncated"), ("groups", "foreign"), ("role", "newer")]
+)
 def test_bad_manifest_is_one_line_and_nothing_runs(project: Workdir, way: str, kind: str) -> None:
     write_files(project.path, {".relaunch/site/latest.json": BAD_MANIFESTS[kind]})
     refused = project.relaunch(way)
