@@ -169,6 +169,7 @@ def run(sizes: list[int], repeats: int, workroot: Path, seed: int = 3) -> dict:
                 "wall_ratio": wall / base_wall,
                 "cpu_ratio": cpu / base_cpu,
                 "wall_samples": [round(value[0], 4) for value in values],
+                "cpu_samples": [round(value[1], 4) for value in values],
             }
         if "naive_list" not in commands:
             entry["naive_list_note"] = f"{entry['failed']} names do not fit in one {ARG_MAX}-byte command-line argument"
