@@ -139,13 +139,18 @@ def unreachable(run: Run) -> set[str]:
     return {match["host"].strip() for match in RECAP_LINE.finditer(run.stdout) if int(match["unreachable"])}
 
 
+def flat(text: str) -> str:
+    """Output with line wrapping undone (ansible-core before 2.19 wraps warnings at the terminal width)."""
+    return " ".join(text.replace("\n", " ").split()).replace("- ", "-")
+
+
 def assert_clean_error(run: Run, *fragments: str) -> None:
     """Failed before any work, with one clear message and no Python traceback."""
     output = run.stdout + run.stderr
     assert run.rc != 0, output
     assert "Traceback" not in output, output
     for fragment in fragments:
-        assert fragment in output, output
+        assert flat(fragment) in flat(output), output
     assert not any(run.markers.iterdir()), output
 
 
@@ -287,7 +292,7 @@ def test_relaunch_after_a_rename_targets_the_new_name_and_not_another_machine(tm
     output = again.stdout + again.stderr
     assert ran(again, {"foo", "foobar", "other", "steady"}) == {"foo"}, output
     # The warning says why "other" is left out.
-    assert "'other'" in output and "a different machine" in output, output
+    assert "not selecting 'other'" in flat(output) and "a different machine" in flat(output), output
 
 
 def test_renames_in_the_module_result(tmp_path: Path) -> None:
@@ -443,7 +448,7 @@ def test_provisioned_hosts_are_recreated_by_their_provisioner(tmp_path: Path, wa
         again = project.relaunch(way)
     output = again.stdout + again.stderr
     if way == "groups":
-        assert "--limit 'relaunch_failed,~^vm\\x2d1\\Z'" in output, output
+        assert "--limit 'relaunch_failed,~^vm\\x2d1\\Z'" in flat(output), output
         assert ran(again, {"builder", "bystander", "vm-1"}) == {"builder"}, output
         # As the warning says: the group and the re-created host.
         project = provision_project(tmp_path / "again", with_role=False)
