@@ -60,8 +60,11 @@ def write_inventory(path: Path, hosts: int) -> None:
 def publish_manifest(directory: Path, hosts: int, with_renames: bool) -> Path:
     """A manifest of a run in which every even host failed, written as the callback writes it."""
     recorder = Recorder()
-    renamed = renamed_indexes(hosts) if with_renames else set()
-    names = [f"old-{index:06d}.example.org" if index in renamed else recorded_name(index) for index in range(hosts)]
+    renamed = renamed_indexes(hosts)
+    if with_renames:  # the renamed hosts under the names they had at run time
+        names = [f"old-{index:06d}.example.org" if index in renamed else recorded_name(index) for index in range(hosts)]
+    else:  # a run of the current inventory: every recorded name is current
+        names = [current_name(index, index in renamed) for index in range(hosts)]
     run_id = store.new_run_id()
     recorder.apply(
         {
