@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import test_relaunch
-from tests.e2e.test_relaunch import ALL_HOSTS, INFO_PLAYBOOK, Workdir, assert_clean_error, copy_project, module_result, ran
+from tests.e2e.test_relaunch import ALL_HOSTS, INFO_PLAYBOOK, Workdir, assert_clean_error, copy_project, flat, module_result, ran
 from tests.runner import ANSIBLE_BIN, ansible_env, write_files
 
 
@@ -260,7 +260,7 @@ def test_inventory_plugin_accepts_its_file_names(failed_project: Workdir, name: 
 def test_inventory_plugin_declines_other_file_names(failed_project: Workdir) -> None:
     write_files(failed_project.path, {"groups.yml": "plugin: relaunch.status.groups\nmanifest: .relaunch/site\n"})
     result = graph(failed_project, failed_project.inventory, "groups.yml")
-    assert "could not be verified by inventory plugin 'relaunch.status.groups'" in result.stderr
+    assert "could not be verified by inventory plugin 'relaunch.status.groups'" in flat(result.stderr), result.stderr
 
 
 def test_inventory_plugin_resolves_identity_from_host_vars_files(failed_project: Workdir) -> None:
