@@ -26,7 +26,7 @@ description:
   - Writes nothing for C(--syntax-check) and C(--list-*) runs. A manifest directory that cannot be written
     gives one warning and never fails the playbook.
 version_added: 1.0.0
-author: relaunch.status contributors
+author: relaunch.status contributors (@relaunch-status)
 requirements:
   - Enable it with C(callbacks_enabled = relaunch.status.manifest) in C(ansible.cfg)
     or C(ANSIBLE_CALLBACKS_ENABLED=relaunch.status.manifest).
@@ -85,8 +85,8 @@ from ansible.release import __version__ as ansible_version
 from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
 from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.module_utils.recorder import COUNTERS, Recorder
-from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, source_directories
 from ansible_collections.relaunch.status.plugins.module_utils.summary import relaunch_summary
+from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, source_directories
 
 # AggregateStats attribute for each manifest counter.
 _STATS_ATTRIBUTES = {"unreachable": "dark"}
@@ -365,7 +365,9 @@ class CallbackModule(CallbackBase):
         self._emit({"e": "stats", "hosts": counters})
         manifest = self._finish(complete=True)
         if manifest is not None and self._summary_wanted():
-            self._display.display(relaunch_summary(manifest, run.directory, relaunch_command(run.directory, run.playbook)))
+            has_limit_file = os.path.isfile(os.path.join(run.directory, "failed" + store.LIMIT))
+            command = relaunch_command(run.directory, run.playbook) if has_limit_file else None
+            self._display.display(relaunch_summary(manifest, run.directory, command))
 
     # --- the end ---------------------------------------------------------------------------
 
@@ -375,7 +377,7 @@ class CallbackModule(CallbackBase):
             return None
         manifest = run.recorder.manifest(complete=complete, finished=store.utc_now())
         try:
-            store.publish(run.directory, manifest, self.get_option("keep"), run.groups)
+            store.publish(run.directory, manifest, self.get_option("keep"), run.groups, self._inventory_hosts)
         except (RelaunchError, OSError) as exc:
             run.journal.close(remove=False)
             self._warn_once(f"manifest not written: {_describe(exc, run.directory)}")

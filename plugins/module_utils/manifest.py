@@ -225,14 +225,22 @@ def replay(path: str) -> Recorder:
     return recorder
 
 
-def limit_files(manifest: dict, group_names: list[str] | tuple = ()) -> dict[str, str]:
+def limit_files(manifest: dict, group_names: list[str] | tuple = (), inventory_names: set[str] | None = None) -> dict[str, str]:
     """The limit file text of each non-empty status of a manifest.
 
     The run's own host names are the inventory here: the files are written at
-    the end of the run, when every recorded name is current.
+    the end of the run, when every recorded name is current. ``inventory_names``,
+    the hosts the inventory had before the run, leaves out the implicit
+    localhost, which a limit file cannot select on its own.
     """
     # One index of the run's hosts for every status: building it per status was most of the cost.
-    inventory = HostIndex([CurrentHost(host["name"], host.get("identity")) for host in manifest["hosts"] if not host.get("provisioned")])
+    inventory = HostIndex(
+        [
+            CurrentHost(host["name"], host.get("identity"))
+            for host in manifest["hosts"]
+            if not host.get("provisioned") and (inventory_names is None or host["name"] in inventory_names)
+        ]
+    )
     files = {}
     for status in STATUSES:
         if status == "all" or not manifest["retry_counts"].get(status):
@@ -257,16 +265,16 @@ def _latest_run_id(directory: str) -> str | None:
     return match.group(1).decode("utf-8", "replace") if match else None
 
 
-def publish(directory: str, manifest: dict, keep: int, group_names: list[str] | tuple = ()) -> str:
+def publish(directory: str, manifest: dict, keep: int, group_names: list[str] | tuple = (), inventory_names: set[str] | None = None) -> str:
     """Write a run's manifest; make it latest.json (with limit files) if it is the newest; prune.
 
     Returns the path of the run's manifest.
     """
     with gc_paused():
-        return _publish(directory, manifest, keep, group_names)
+        return _publish(directory, manifest, keep, group_names, inventory_names)
 
 
-def _publish(directory: str, manifest: dict, keep: int, group_names: list[str] | tuple) -> str:
+def _publish(directory: str, manifest: dict, keep: int, group_names: list[str] | tuple, inventory_names: set[str] | None) -> str:
     run_id = manifest["run_id"]
     data = encode(manifest)
     with _DirectoryLock(directory):
@@ -275,7 +283,7 @@ def _publish(directory: str, manifest: dict, keep: int, group_names: list[str] |
         if latest is None or not RUN_ID.match(latest) or latest <= run_id:
             for name in (LATEST, *(status + LIMIT for status in STATUSES)):
                 _refuse_foreign(directory, name)
-            files = limit_files(manifest, group_names)
+            files = limit_files(manifest, group_names, inventory_names)
             for status in STATUSES:
                 name = status + LIMIT
                 if status in files:

@@ -30,7 +30,8 @@ def failure_groups(manifest: dict) -> list[tuple[str, list[str]]]:
     return sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
 
 
-def relaunch_summary(manifest: dict, directory: str, command: str) -> str:
+def relaunch_summary(manifest: dict, directory: str, command: str | None) -> str:
+    """The summary; ``command`` is None when no limit file can select the failed hosts."""
     counts = manifest["retry_counts"]
     lines = [
         f"RELAUNCH SUMMARY: {os.path.relpath(os.path.join(directory, 'latest.json'))}" + ("" if manifest["complete"] else " (interrupted)"),
@@ -40,7 +41,10 @@ def relaunch_summary(manifest: dict, directory: str, command: str) -> str:
         shown = ", ".join(names[:NAMES_SHOWN]) + (f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else "")
         lines.append(f"  {len(names)} host{'s' if len(names) != 1 else ''} {cause}")
         lines.append(f"      {shown}")
-    if counts.get("failed"):
+    if counts.get("failed") and command:
         lines.append("  relaunch on the failed hosts:")
         lines.append(f"    {command}")
+    elif counts.get("failed"):
+        lines.append("  relaunch on the failed hosts: no --limit can select them (add_host created them from the implicit localhost);")
+        lines.append("    put the relaunch.status.select role at the top of each play and run with -e relaunch_hosts=failed")
     return "\n".join(lines)
