@@ -94,23 +94,21 @@ _STATS_ATTRIBUTES = {"unreachable": "dark"}
 _ADD_HOST_ACTIONS = frozenset(("add_host", "ansible.builtin.add_host", "ansible.legacy.add_host"))
 
 
-def _result_parts(result):
-    """(host, task, result dict) of a task result: public attributes from 2.19 on, private before."""
-    if hasattr(result, "task_fields"):
-        return result.host, result.task, result.result
-    return result._host, result._task, result._result
-
-
 def _host_task(result):
-    """(host, task) of a task result without touching its result dict.
+    """(host, task) of a task result: public attributes from 2.19 on, private before."""
+    if hasattr(result, "task_fields"):
+        return result.host, result.task
+    return result._host, result._task
+
+
+def _result_data(result) -> dict:
+    """The result dict of a task result.
 
     From 2.19 on, the first read of ``result.result`` deep-copies and converts
     the whole dict for this callback alone: most of this callback's cost per
     result (see docs/performance.md), so only failures and add_host read it.
     """
-    if hasattr(result, "task_fields"):
-        return result.host, result.task
-    return result._host, result._task
+    return result.result if hasattr(result, "task_fields") else result._result
 
 
 def _find_task_queue_manager():
@@ -142,6 +140,7 @@ class _PlaybookRun:
         self.rescued_seen: dict[str, int] = {}
         self.groups: list[str] = []
         self.resolver: IdentityResolver | None = None
+        self.journal_error: str | None = None  # why the journal stopped, told once at the end
 
     def emit(self, event: dict) -> None:
         self.journal.append(event)
@@ -296,7 +295,7 @@ class CallbackModule(CallbackBase):
             self._see_hosts([host])
         event = {"e": "result", "host": host.name, "outcome": outcome}
         if outcome in ("failed", "unreachable"):
-            data = _result_parts(result)[2]
+            data = _result_data(result)
             rescued = False
             if self._tqm is not None and outcome == "failed" and not ignored:
                 # ansible-core counts a rescued failure before it calls back.
@@ -326,7 +325,7 @@ class CallbackModule(CallbackBase):
         if adds_hosts is None:
             adds_hosts = self._adds_hosts[task._uuid] = task.action in _ADD_HOST_ACTIONS
         if adds_hosts:
-            data = _result_parts(result)[2]
+            data = _result_data(result)
             for item in [data] + [item for item in data.get("results", ()) if isinstance(item, dict)]:
                 added = item.get("add_host")
                 if isinstance(added, dict) and added.get("host_name"):
@@ -383,7 +382,7 @@ class CallbackModule(CallbackBase):
             self._warn_once(f"manifest not written: {_describe(exc, run.directory)}")
             return None
         run.journal.close(remove=True)
-        if getattr(run, "journal_error", None):
+        if run.journal_error:
             self._warn_once(
                 f"journal {run.journal.path} could not be written ({run.journal_error}); the manifest was written at the end, but a crash would have lost it"
             )
