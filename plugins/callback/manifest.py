@@ -73,7 +73,6 @@ import atexit
 import os
 import shlex
 import signal
-import sys
 
 from ansible import constants as C
 from ansible import context
@@ -86,6 +85,7 @@ from ansible_collections.relaunch.status.plugins.module_utils import manifest as
 from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.module_utils.recorder import COUNTERS, Recorder
 from ansible_collections.relaunch.status.plugins.module_utils.summary import relaunch_summary
+from ansible_collections.relaunch.status.plugins.plugin_utils.caller import calling_object
 from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, source_directories
 
 # AggregateStats attribute for each manifest counter.
@@ -112,18 +112,12 @@ def _result_data(result) -> dict:
 
 
 def _find_task_queue_manager():
-    """The TaskQueueManager that is calling this callback, found on the call stack.
+    """The TaskQueueManager that is calling this callback.
 
     Ansible's own failed and unreachable sets, what its .retry file lists, live
     on it; callbacks are only ever called by its send_callback().
     """
-    frame = sys._getframe(1)
-    while frame is not None:
-        candidate = frame.f_locals.get("self")
-        if isinstance(candidate, TaskQueueManager):
-            return candidate
-        frame = frame.f_back
-    return None
+    return calling_object(lambda obj: obj if isinstance(obj, TaskQueueManager) else None)
 
 
 class _PlaybookRun:

@@ -11,13 +11,13 @@ which statuses, and the current inventory go in; a Selection comes out, or a
 from __future__ import annotations
 
 import os
-import sys
 
 from ansible import context
 
 from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
 from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.module_utils.selection import IMPLICIT_LOCALHOST, CurrentHost, Selection, select
+from ansible_collections.relaunch.status.plugins.plugin_utils.caller import calling_object
 from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, current_inventory, inventory_of, source_directories
 
 # The plugin whose documented options carry the settings shared through env and ansible.cfg.
@@ -154,12 +154,13 @@ def find_inventory(variables: dict | None):
         pass
     from ansible.inventory.manager import InventoryManager
 
-    frame = sys._getframe(1)
-    while frame is not None:
-        candidate = getattr(frame.f_locals.get("self"), "_inventory", None)
-        if isinstance(candidate, InventoryManager):
-            return candidate
-        frame = frame.f_back
+    def pick(obj):
+        candidate = getattr(obj, "_inventory", None)
+        return candidate if isinstance(candidate, InventoryManager) else None
+
+    inventory = calling_object(pick)
+    if inventory is not None:
+        return inventory
     raise RelaunchError("the current inventory is not available here; relaunch.status plugins run inside ansible-playbook")
 
 
