@@ -9,8 +9,10 @@ Two kinds of kill, chosen by a seeded random generator:
     batches) is killed after a random delay; the recovered manifest is compared
     with what ansible-playbook printed before it died.
 ``write``
-    a 2,000-host playbook is killed the moment a temporary file of the final
-    write appears (the run manifest, a limit file or latest.json).
+    a 2,000-host playbook is killed in the middle of the final write: with a
+    temporary file of the run manifest, a limit file or latest.json on disk, not
+    yet renamed into place. The write lasts milliseconds, so the process is held
+    there (``hold_write/sitecustomize.py``) until the kill comes.
 
 After each kill: latest.json is absent or a valid manifest, earlier manifests are
 byte-identical, no temporary file is a manifest to any reader, and the next reader
@@ -133,6 +135,8 @@ def full_run(workdir: Path, tally: Tally) -> None:
     check_against_output(latest, live.stdout)
 
 
+# Puts hold_write/sitecustomize.py in the ansible-playbook process.
+HOLD_WRITE = {"PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent / "hold_write"), os.environ.get("PYTHONPATH")]))}
 WRITE_TARGETS = (".json.", ".limit.", "latest.json.")  # temporary files of: the run manifest, a limit file, latest.json
 
 
@@ -145,12 +149,15 @@ def crash(workdir: Path, rng: random.Random, tally: Tally, kind: str, target: st
     playbook, inventory = ("site.yml", "inventory.ini") if kind == "random" else ("big.yml", "big.ini")
     run_dir = workdir / ".relaunch" / Path(playbook).stem
     before = run_manifests(run_dir)
-    live = Live(workdir, "-i", inventory, playbook=playbook, env={"RELAUNCH_KEEP": str(KEEP)}, name=f"crash{tally.runs}")
+    env = {"RELAUNCH_KEEP": str(KEEP)}
+    if kind == "write":
+        target = target or rng.choice(WRITE_TARGETS)
+        env.update(HOLD_WRITE, RELAUNCH_TEST_HOLD_WRITE=target)
+    live = Live(workdir, "-i", inventory, playbook=playbook, env=env, name=f"crash{tally.runs}")
     tally.runs += 1
     if kind == "random":
         time.sleep(rng.uniform(0.05, max(tally.duration, 1.0) * 1.1))
     else:
-        target = target or rng.choice(WRITE_TARGETS)
         deadline = time.monotonic() + 600
         while live.process.poll() is None and time.monotonic() < deadline:
             if any(target in name for name in _in_flight(run_dir)):
