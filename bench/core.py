@@ -135,20 +135,22 @@ def run_speed(hosts: int, tasks: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="relaunch-bench-") as tmp:
         directory = os.path.join(tmp, "site")
         store.ensure_run_directory(directory)
+        # As the callback does: a snapshot of the recorder, published host by host.
         start = _clock()
-        manifest = recorder.manifest(complete=True, finished=store.utc_now())
+        snapshot = recorder.snapshot(complete=True, finished=store.utc_now())
         build_time = _clock() - start
         start = _clock()
-        path = store.publish(directory, manifest, keep=20)
+        path = store.publish(directory, snapshot, keep=20)
         publish_time = _clock() - start
         size = os.path.getsize(path)
         limit_names = sorted(name for name in os.listdir(directory) if name.endswith(store.LIMIT))
         # The limit files alone (publish writes them beside latest.json), to tell the two costs apart.
         start = _clock()
         with recorder_gc_paused():
-            store.limit_files(manifest)
+            store.limit_files(snapshot)
         limit_time = _clock() - start
-        # Baseline writer: the same manifest through one json.dumps, written and fsynced once.
+        # Baseline writer: the same manifest, as one dict, through one json.dumps, written and fsynced once.
+        manifest = snapshot.manifest()
         start = _clock()
         data = json.dumps(manifest).encode("utf-8")
         with open(os.path.join(tmp, "plain.json"), "wb") as handle:
@@ -206,9 +208,9 @@ def run_memory(hosts: int, tasks: int) -> dict:
             directory = os.path.join(tmp, "site")
             store.ensure_run_directory(directory)
             tracemalloc.reset_peak()
-            manifest = recorder.manifest(complete=True, finished=store.utc_now())
-            store.publish(directory, manifest, keep=20)
-            del manifest
+            snapshot = recorder.snapshot(complete=True, finished=store.utc_now())
+            store.publish(directory, snapshot, keep=20)
+            del snapshot
             _current, write_peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -83,7 +83,7 @@ from ansible.release import __version__ as ansible_version
 
 from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
 from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.module_utils.recorder import COUNTERS, Recorder
+from ansible_collections.relaunch.status.plugins.module_utils.recorder import COUNTERS, Recorder, Snapshot
 from ansible_collections.relaunch.status.plugins.module_utils.summary import relaunch_summary
 from ansible_collections.relaunch.status.plugins.plugin_utils.caller import calling_object
 from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, source_directories
@@ -356,21 +356,21 @@ class CallbackModule(CallbackBase):
         for name in stats.processed:
             counters[name] = {key: getattr(stats, _STATS_ATTRIBUTES.get(key, key)).get(name, 0) for key in COUNTERS}
         self._emit({"e": "stats", "hosts": counters})
-        manifest = self._finish(complete=True)
-        if manifest is not None and self._summary_wanted():
+        snapshot = self._finish(complete=True)
+        if snapshot is not None and self._summary_wanted():
             has_limit_file = os.path.isfile(os.path.join(run.directory, "failed" + store.LIMIT))
             command = relaunch_command(run.directory, run.playbook) if has_limit_file else None
-            self._display.display(relaunch_summary(manifest, run.directory, command))
+            self._display.display(relaunch_summary(snapshot.head, snapshot.hosts("failed"), run.directory, command))
 
     # --- the end ---------------------------------------------------------------------------
 
-    def _finish(self, complete: bool) -> dict | None:
+    def _finish(self, complete: bool) -> Snapshot | None:
         run, self._run = self._run, None
         if run is None:
             return None
-        manifest = run.recorder.manifest(complete=complete, finished=store.utc_now())
+        snapshot = run.recorder.snapshot(complete=complete, finished=store.utc_now())
         try:
-            store.publish(run.directory, manifest, self.get_option("keep"), run.groups, self._inventory_hosts)
+            store.publish(run.directory, snapshot, self.get_option("keep"), run.groups, self._inventory_hosts)
         except (RelaunchError, OSError) as exc:
             run.journal.close(remove=False)
             self._warn_once(f"manifest not written: {_describe(exc, run.directory)}")
@@ -380,7 +380,7 @@ class CallbackModule(CallbackBase):
             self._warn_once(
                 f"journal {run.journal.path} could not be written ({run.journal_error}); the manifest was written at the end, but a crash would have lost it"
             )
-        return manifest
+        return snapshot
 
     def _finish_interrupted(self) -> None:
         if self._run is not None and os.getpid() == self._pid:

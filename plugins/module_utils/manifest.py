@@ -26,10 +26,11 @@ import os
 import re
 import secrets
 import stat
+from collections.abc import Iterable, Iterator
 
 from .errors import RelaunchError, brief
-from .recorder import COUNTERS, STATUSES, Recorder, gc_paused
-from .selection import CurrentHost, HostIndex, limit_file_text, select
+from .recorder import COUNTERS, STATUSES, Recorder, Snapshot, gc_paused
+from .selection import CurrentHost, HostIndex, Selector, limit_file_text
 
 SCHEMA_VERSION = 1
 LATEST = "latest.json"
@@ -40,6 +41,7 @@ RUN_ID = re.compile(r"^\d{8}T\d{12}Z-\d+-[0-9a-f]{4}$")
 _RUN_ID_HEAD = re.compile(rb'"run_id":\s*"([^"]+)"')
 # One encoder for every host line: json.dumps() with options builds a new one per call.
 _HOST_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+_JSON_STRING = json.encoder.encode_basestring  # one str, as _HOST_JSON writes it (ensure_ascii=False)
 _EVENT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _OPEN_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -85,31 +87,83 @@ def ensure_run_directory(path: str) -> None:
         raise RelaunchError(f"manifest directory {path} is a symlink or not a directory; remove it or set RELAUNCH_MANIFEST_DIR")
 
 
-def encode(manifest: dict) -> bytes:
-    """JSON with one host a line: fast to write (C encoder) and readable in a diff."""
-    head = {key: value for key, value in manifest.items() if key != "hosts"}
+def encode(manifest: dict | Snapshot) -> bytes:
+    """A manifest as the bytes of its file."""
+    return b"".join(encode_chunks(manifest))
+
+
+def encode_chunks(manifest: dict | Snapshot, hosts_per_chunk: int = 2000) -> Iterator[bytes]:
+    """A manifest's file in pieces, so a large one is never held whole in memory.
+
+    JSON with one host a line: fast to write (C encoder) and readable in a diff.
+    """
+    head, hosts = _parts(manifest)
     text = json.dumps(head, ensure_ascii=False)[:-1]
-    if not manifest["hosts"]:
-        return (text + ', "hosts": []}\n').encode("utf-8")
-    # Encoded line by line and joined once: the lines, the whole text and its bytes are
-    # never alive together (a third less peak memory at 100,000 hosts).
-    parts = [(text + ', "hosts": [\n').encode("utf-8")]
-    for host in manifest["hosts"]:
-        parts.append(_HOST_JSON(host).encode("utf-8"))
-        parts.append(b",\n")
-    parts[-1] = b"\n]}\n"
-    return b"".join(parts)
+    lines = []
+    for line in _snapshot_lines(manifest) if isinstance(manifest, Snapshot) else map(_HOST_JSON, hosts):
+        lines.append(line)
+        if len(lines) == hosts_per_chunk:
+            yield ((text + ', "hosts": [\n') if text else ",\n").encode("utf-8") + ",\n".join(lines).encode("utf-8")
+            text = ""
+            lines = []
+    if lines:
+        yield ((text + ', "hosts": [\n') if text else ",\n").encode("utf-8") + ",\n".join(lines).encode("utf-8")
+        text = ""
+    yield (text + ', "hosts": []}\n' if text else "\n]}\n").encode("utf-8")
 
 
-def write_atomic(directory: str, name: str, data: bytes) -> None:
-    """Write ``directory/name`` so that readers see the old file or the new one, never a mix."""
+def _snapshot_lines(snapshot: Snapshot) -> Iterator[str]:
+    """The host lines of a Snapshot, the same text as ``_HOST_JSON`` of each entry, without building
+    the entries: status lists and counters repeat from host to host, so each is encoded once
+    (a third of the time to write a 100,000-host manifest, docs/performance.md)."""
+    statuses_json: dict[tuple, str] = {}
+    counters_json: dict[tuple, str] = {}
+    for name, statuses, record, failed in snapshot.rows():
+        key = tuple(statuses)
+        statuses_text = statuses_json.get(key)
+        if statuses_text is None:
+            statuses_text = statuses_json[key] = _HOST_JSON(statuses)
+        key = tuple(record.counters)
+        counters_text = counters_json.get(key)
+        if counters_text is None:
+            counters_text = counters_json[key] = _HOST_JSON(dict(zip(COUNTERS, key)))
+        provisioned_by = record.provisioned_by
+        yield (
+            f'{{"name": {_json_value(name)}, "identity": {_json_value(record.identity)}, "identity_var": {_json_value(record.identity_var)}, '
+            f'"statuses": {statuses_text}, "counters": {counters_text}, "provisioned": {"false" if provisioned_by is None else "true"}, '
+            f'"provisioned_by": {_HOST_JSON(sorted(provisioned_by)) if provisioned_by else "[]"}, '
+            f'"first_failure": {_HOST_JSON(record.first_failure) if failed else "null"}}}'
+        )
+
+
+def _json_value(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return _JSON_STRING(value)
+    return _HOST_JSON(value)
+
+
+def _parts(manifest: dict | Snapshot) -> tuple[dict, Iterable[dict]]:
+    """A manifest's keys but "hosts", and its host entries."""
+    if isinstance(manifest, Snapshot):
+        return manifest.head, manifest.hosts()
+    return {key: value for key, value in manifest.items() if key != "hosts"}, manifest["hosts"]
+
+
+def write_atomic(directory: str, name: str, data: bytes | Iterable[bytes]) -> None:
+    """Write ``directory/name`` so that readers see the old file or the new one, never a mix.
+
+    ``data`` is the content, or its pieces in order.
+    """
     tmp = os.path.join(directory, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, _OPEN_NEW, 0o600)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            for piece in (data,) if isinstance(data, bytes) else data:
+                view = memoryview(piece)
+                while view:
+                    view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -121,6 +175,15 @@ def write_atomic(directory: str, name: str, data: bytes) -> None:
             pass
         raise
     _fsync_directory(directory)
+
+
+def _read_chunks(path: str, size: int = 1 << 20) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        while True:
+            chunk = handle.read(size)
+            if not chunk:
+                return
+            yield chunk
 
 
 def _fsync_directory(directory: str) -> None:
@@ -225,7 +288,7 @@ def replay(path: str) -> Recorder:
     return recorder
 
 
-def limit_files(manifest: dict, group_names: list[str] | tuple = (), inventory_names: set[str] | None = None) -> dict[str, str]:
+def limit_files(manifest: dict | Snapshot, group_names: list[str] | tuple = (), inventory_names: set[str] | None = None) -> dict[str, str]:
     """The limit file text of each non-empty status of a manifest.
 
     The run's own host names are the inventory here: the files are written at
@@ -233,20 +296,20 @@ def limit_files(manifest: dict, group_names: list[str] | tuple = (), inventory_n
     the hosts the inventory had before the run, leaves out the implicit
     localhost, which a limit file cannot select on its own.
     """
-    # One index of the run's hosts for every status: building it per status was most of the cost.
-    inventory = HostIndex(
-        [
-            CurrentHost(host["name"], host.get("identity"))
-            for host in manifest["hosts"]
-            if not host.get("provisioned") and (inventory_names is None or host["name"] in inventory_names)
-        ]
+    selector = Selector([("", manifest)], (), group_names)
+    # The run's own hosts are the inventory, taken from what the selector kept of them:
+    # the manifest's host entries are never all in memory at once.
+    selector.index = HostIndex(
+        CurrentHost(name, identity)
+        for name, (identity, _statuses, provisioned_by) in selector.recorded.items()
+        if provisioned_by is None and (inventory_names is None or name in inventory_names)
     )
     files = {}
     for status in STATUSES:
-        if status == "all" or not manifest["retry_counts"].get(status):
+        if status == "all" or not selector.counts.get(status):
             continue  # "all" relaunches with the original --limit, recorded in the manifest
         try:
-            selection = select([("", manifest)], [status], inventory, group_names)
+            selection = selector.select([status])
         except RelaunchError:
             continue
         files[status] = limit_file_text(selection.patterns)
@@ -265,7 +328,7 @@ def _latest_run_id(directory: str) -> str | None:
     return match.group(1).decode("utf-8", "replace") if match else None
 
 
-def publish(directory: str, manifest: dict, keep: int, group_names: list[str] | tuple = (), inventory_names: set[str] | None = None) -> str:
+def publish(directory: str, manifest: dict | Snapshot, keep: int, group_names: list[str] | tuple = (), inventory_names: set[str] | None = None) -> str:
     """Write a run's manifest; make it latest.json (with limit files) if it is the newest; prune.
 
     Returns the path of the run's manifest.
@@ -274,11 +337,11 @@ def publish(directory: str, manifest: dict, keep: int, group_names: list[str] | 
         return _publish(directory, manifest, keep, group_names, inventory_names)
 
 
-def _publish(directory: str, manifest: dict, keep: int, group_names: list[str] | tuple, inventory_names: set[str] | None) -> str:
-    run_id = manifest["run_id"]
-    data = encode(manifest)
+def _publish(directory: str, manifest: dict | Snapshot, keep: int, group_names: list[str] | tuple, inventory_names: set[str] | None) -> str:
+    run_id = _parts(manifest)[0]["run_id"]
+    path = os.path.join(directory, run_id + ".json")
     with _DirectoryLock(directory):
-        write_atomic(directory, run_id + ".json", data)
+        write_atomic(directory, run_id + ".json", encode_chunks(manifest))
         latest = _latest_run_id(directory)
         if latest is None or not RUN_ID.match(latest) or latest <= run_id:
             for name in (LATEST, *(status + LIMIT for status in STATUSES)):
@@ -290,10 +353,10 @@ def _publish(directory: str, manifest: dict, keep: int, group_names: list[str] |
                     write_atomic(directory, name, files[status].encode("utf-8"))
                 else:
                     _remove(os.path.join(directory, name))
-            write_atomic(directory, LATEST, data)
+            write_atomic(directory, LATEST, _read_chunks(path))  # a copy of the file just written
             latest = run_id
         prune(directory, keep, latest)
-    return os.path.join(directory, run_id + ".json")
+    return path
 
 
 def _refuse_foreign(directory: str, name: str) -> None:
@@ -355,11 +418,11 @@ def recover(directory: str, keep: int = 20) -> list[str]:
             if os.fstat(fd).st_nlink == 0:
                 continue  # recovered meanwhile by another reader
             run_id = name[: -len(JOURNAL)]
-            manifest = _written_manifest(directory, run_id)
+            manifest: dict | Snapshot | None = _written_manifest(directory, run_id)
             if manifest is None:
                 recorder = replay(path)
                 if recorder.meta.get("run_id") == run_id:
-                    manifest = recorder.manifest(complete=False, finished=None)
+                    manifest = recorder.snapshot(complete=False, finished=None)
             if manifest is not None:
                 try:
                     recovered.append(publish(directory, manifest, keep))

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from collections.abc import Iterator
 
 STATUSES = ("all", "failed", "unreachable", "changed", "ok", "skipped", "rescued", "ignored", "not_run")
 COUNTERS = ("ok", "changed", "failures", "unreachable", "skipped", "rescued", "ignored")
@@ -191,21 +192,27 @@ class Recorder:
         return self._verdict | self._failed_since_verdict
 
     def manifest(self, complete: bool, finished: str | None) -> dict:
-        """The manifest (schema version 1) of what was recorded so far.
+        """The manifest (schema version 1) of what was recorded so far, as one dict."""
+        return self.snapshot(complete, finished).manifest()
+
+    def snapshot(self, complete: bool, finished: str | None) -> Snapshot:
+        """How every host ended so far: the manifest, with its host entries built on demand.
 
         An incomplete run also counts the hosts of its unfinished batch as
         ``not_run``: they never got to the end of their play.
         """
         with gc_paused():
-            return self._manifest(complete, finished)
+            return self._snapshot(complete, finished)
 
-    def _manifest(self, complete: bool, finished: str | None) -> dict:
+    def _snapshot(self, complete: bool, finished: str | None) -> Snapshot:
         failed = self.failed_hosts()
         not_run = self._not_run | self._pending
         if not complete:
             not_run = not_run | self._batch
         not_run = not_run - failed
-        hosts = []
+        names = []
+        statuses_of = []
+        shared: dict[tuple, list[str]] = {}  # a few distinct status lists, shared by every host that has one
         counts = dict.fromkeys(STATUSES, 0)
         for name in sorted(self.hosts):
             record = self.hosts[name]
@@ -219,27 +226,88 @@ class Recorder:
                     statuses.append(status)
             if name in not_run:
                 statuses.append("not_run")
-            statuses.sort()
-            for status in statuses:
+            key = tuple(statuses)
+            if key not in shared:
+                statuses.sort()
+                shared[key] = statuses
+            for status in key:
                 counts[status] += 1
-            hosts.append(
-                {
-                    "name": name,
-                    "identity": record.identity,
-                    "identity_var": record.identity_var,
-                    "statuses": statuses,
-                    "counters": dict(zip(COUNTERS, record.counters)),
-                    "provisioned": record.provisioned_by is not None,
-                    "provisioned_by": sorted(record.provisioned_by or ()),
-                    "first_failure": record.first_failure if name in failed else None,
-                }
-            )
-        manifest = {"schema_version": 1}
-        manifest.update(self.meta)
-        manifest["finished"] = finished
-        manifest["complete"] = complete
-        manifest["retry_counts"] = counts
-        manifest["hosts"] = hosts
+            names.append(name)
+            statuses_of.append(shared[key])
+        head = {"schema_version": 1}
+        head.update(self.meta)
+        head["finished"] = finished
+        head["complete"] = complete
+        head["retry_counts"] = counts
+        return Snapshot(head, names, statuses_of, self.hosts, failed)
+
+
+class Snapshot:
+    """A manifest whose host entries are built one at a time, when read.
+
+    Held as one dict, a 100,000-host manifest takes about 700 B per host on top
+    of the recorder; the store writes it from here host by host instead
+    (docs/performance.md). Status lists are shared among hosts: read them, never change them.
+    """
+
+    __slots__ = ("head", "_names", "_statuses", "_records", "_failed")
+
+    def __init__(self, head: dict, names: list[str], statuses: list[list[str]], records: dict[str, HostRecord], failed: set[str]) -> None:
+        self.head = head  # every key of the manifest but "hosts"
+        self._names = names
+        self._statuses = statuses
+        self._records = records
+        self._failed = failed
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def rows(self) -> Iterator[tuple[str, list[str], HostRecord, bool]]:
+        """(name, statuses, record, failed) of each host, in name order: the parts of its entry."""
+        records, failed = self._records, self._failed
+        for name, statuses in zip(self._names, self._statuses):
+            yield name, statuses, records[name], name in failed
+
+    def hosts(self, status: str | None = None) -> Iterator[dict]:
+        """The host entries in name order; only those with ``status`` when given."""
+        for name, statuses, record, failed in self.rows():
+            if status is not None and status not in statuses:
+                continue
+            ok, changed, failures, unreachable, skipped, rescued, ignored = record.counters
+            provisioned_by = record.provisioned_by
+            yield {
+                "name": name,
+                "identity": record.identity,
+                "identity_var": record.identity_var,
+                "statuses": statuses,
+                "counters": {
+                    "ok": ok,
+                    "changed": changed,
+                    "failures": failures,
+                    "unreachable": unreachable,
+                    "skipped": skipped,
+                    "rescued": rescued,
+                    "ignored": ignored,
+                },
+                "provisioned": provisioned_by is not None,
+                "provisioned_by": sorted(provisioned_by) if provisioned_by else [],
+                "first_failure": record.first_failure if failed else None,
+            }
+
+    def entries(self) -> Iterator[tuple[str, str | None, list[str], list[str] | None]]:
+        """What selecting reads of each host, without building its entry: (name, identity,
+        statuses, the hosts that provisioned it or None when add_host did not create it)."""
+        for name, statuses, record, _failed in self.rows():
+            provisioned_by = record.provisioned_by
+            yield name, record.identity, statuses, None if provisioned_by is None else sorted(provisioned_by)
+
+    def manifest(self) -> dict:
+        manifest = dict(self.head)
+        hosts = manifest["hosts"] = []
+        with gc_paused():
+            for host in self.hosts():
+                host["statuses"] = list(host["statuses"])  # a list of its own, free to change
+                hosts.append(host)
         return manifest
 
 

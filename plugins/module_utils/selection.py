@@ -19,9 +19,11 @@ that escapes every character other than ASCII letters and digits.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 
 from .errors import RelaunchError, brief
-from .recorder import STATUSES
+from .recorder import STATUSES, Snapshot
 
 # Names ansible-core treats as the implicit localhost when the inventory lacks them.
 IMPLICIT_LOCALHOST = frozenset(("localhost", "127.0.0.1", "::1"))
@@ -38,19 +40,31 @@ class CurrentHost:
 
 
 class HostIndex:
-    """The current hosts by name and by identity; pass it to :func:`select` in place of the
-    host list to share it among several calls (one per status, as for the limit files)."""
+    """The current hosts by name and by identity; pass it to :func:`select` or :class:`Selector`
+    in place of the host list to share it among several of them."""
 
-    __slots__ = ("by_name", "by_identity", "names")
+    __slots__ = ("identities", "by_identity", "shared_identities")
 
-    def __init__(self, current_hosts: list[CurrentHost]) -> None:
-        self.by_name: dict[str, CurrentHost] = {}
-        self.by_identity: dict[str, list[str]] = {}
+    def __init__(self, current_hosts: Iterable[CurrentHost]) -> None:
+        self.identities: dict[str, str | None] = {}  # every current host name -> its identity
+        self.by_identity: dict[str, str] = {}  # identity -> the one current host that holds it
+        self.shared_identities: dict[str, list[str]] = {}  # identity -> its holders, when there are several
         for host in current_hosts:
-            self.by_name[host.name] = host
-            if host.identity is not None:
-                self.by_identity.setdefault(host.identity, []).append(host.name)
-        self.names = frozenset(self.by_name)
+            self.identities[host.name] = host.identity
+            if host.identity is None:
+                continue
+            holder = self.by_identity.pop(host.identity, None)
+            if holder is not None:
+                self.shared_identities[host.identity] = [holder, host.name]
+            elif host.identity in self.shared_identities:
+                self.shared_identities[host.identity].append(host.name)
+            else:
+                self.by_identity[host.identity] = host.name
+
+    @property
+    def names(self) -> AbstractSet[str]:
+        """The current host names."""
+        return self.identities.keys()
 
 
 class Selection:
@@ -160,7 +174,7 @@ def regex_pattern(name: str) -> str:
     return "~^" + "".join(escaped) + "\\Z"
 
 
-def host_patterns(names: list[str], inventory_names: set[str] | frozenset[str], group_names: list[str] | tuple = ()) -> list[str]:
+def host_patterns(names: list[str], inventory_names: AbstractSet[str], group_names: list[str] | tuple = ()) -> list[str]:
     """Patterns that select exactly ``names`` under ansible-core's rules.
 
     A name of a current inventory host is written as itself unless
@@ -230,9 +244,9 @@ def merge_limits(limits: set[str]) -> str | None:
 
 
 def select(
-    manifests: list[tuple[str, dict]],
+    manifests: list[tuple[str, dict | Snapshot]],
     statuses: list[str],
-    current_hosts: list[CurrentHost] | HostIndex,
+    current_hosts: Iterable[CurrentHost] | HostIndex,
     group_names: list[str] | tuple = (),
     allow_empty: bool = False,
     in_play: bool = False,
@@ -240,127 +254,182 @@ def select(
 ) -> Selection:
     """Resolve ``statuses`` of one or more manifests against the current inventory.
 
-    ``manifests`` holds (path, validated manifest) pairs; their hosts are merged.
+    ``manifests`` holds (path, validated manifest or Snapshot) pairs; their hosts are merged.
     Raises :class:`RelaunchError` when nothing is selected (unless
     ``allow_empty``), so an empty selection never turns into "all hosts".
     ``in_play`` (the role) also counts the implicit localhost and hosts that
     add_host will create, which a play can select but a ``--limit`` cannot.
     ``build_limit=False`` skips the limit (the inventory groups need only names).
     """
-    selection = Selection()
-    selection.statuses = list(statuses)
-    wanted = set(statuses)
-    index = current_hosts if isinstance(current_hosts, HostIndex) else HostIndex(current_hosts)
-    by_name, by_identity = index.by_name, index.by_identity
+    return Selector(manifests, current_hosts, group_names).select(statuses, allow_empty, in_play, build_limit)
 
-    counts = dict.fromkeys(STATUSES, 0)
-    passwords: set[str] = set()
-    limits = set()
-    recorded: dict[str, dict] = {}
-    for _path, manifest in manifests:
-        for status, count in manifest["retry_counts"].items():
-            counts[status] = counts.get(status, 0) + count
-        passwords.update(manifest["passwords_needed_to_start"])
-        limits.add(manifest["invocation"]["limit"])
-        for host in manifest["hosts"]:
-            recorded.setdefault(host["name"], host)
-    selection.retry_counts = counts
-    selection.passwords_needed_to_start = sorted(passwords)
-    paths = ", ".join(path for path, _manifest in manifests)
-    selection.original_limit = merge_limits(limits)
 
-    selected: set[str] = set()
-    provisioned: set[str] = set()
+def _selection_view(manifest: dict | Snapshot) -> tuple[dict, Iterable[tuple]]:
+    """A manifest's keys, and (name, identity, statuses, provisioned_by or None) of each host.
 
-    def resolve(host: dict) -> str | None:
-        """The current name of a recorded host, or None (and why, in unresolved)."""
-        name, identity = host["name"], host.get("identity")
-        if identity is not None:
-            names = by_identity.get(identity, [])
-            if len(names) == 1:
-                if names[0] != name:
-                    selection.renamed[name] = names[0]
-                return names[0]
-            if len(names) > 1:
-                reason = f"identity {identity!r} is held by {len(names)} current hosts: {', '.join(sorted(names)[:5])}"
-            elif name in by_name:
-                reason = f"current host {name!r} has identity {by_name[name].identity!r}, not {identity!r}: a different machine"
-                selection.warnings.append(f"not selecting {name!r}: {reason}")
-            else:
-                reason = f"no current host has identity {identity!r}"
-        elif name in by_name:
-            return name
-        else:
-            reason = "not in the current inventory"
-        selection.unresolved.append({"name": name, "identity": identity, "reason": reason})
-        return None
+    A Snapshot (the run being published) gives these without building its host entries.
+    """
+    if isinstance(manifest, Snapshot):
+        return manifest.head, manifest.entries()
+    entries = (
+        (host["name"], host.get("identity"), host["statuses"], (host.get("provisioned_by") or []) if host.get("provisioned") else None)
+        for host in manifest["hosts"]
+    )
+    return manifest, entries
 
-    def resolve_provisioner(name: str) -> str | None:
-        if name not in by_name and name in IMPLICIT_LOCALHOST:
-            implicit.add(name)
-            return None
-        if name in recorded:
-            return resolve(recorded[name])
-        return name if name in by_name else None
 
-    implicit: set[str] = set()
-    for host in recorded.values():
-        if wanted.isdisjoint(host["statuses"]):
-            continue
-        if host.get("provisioned") and host["name"] not in by_name:
-            # The relaunch must re-create it: select its provisioners, and name it too.
-            provisioned.add(host["name"])
-            for provisioner in host.get("provisioned_by", []):
-                current = resolve_provisioner(provisioner)
-                if current is not None:
-                    selected.add(current)
-            continue
-        current = resolve(host)
-        if current is not None:
-            selected.add(current)
+class Selector:
+    """Manifests merged and set against the current inventory once, for any number of selections.
 
-    selection.hosts = sorted(selected)
-    selection.provisioned = sorted(provisioned - selected)
-    selection.implicit_provisioners = sorted(implicit)
-    wanted_text = ",".join(statuses)
-    if "all" in wanted:
-        if selection.original_limit is None:
-            raise RelaunchError(
-                f"status all: the manifests {paths} were run with limits that cannot be merged "
-                f"({', '.join(sorted(map(repr, limits)))}); relaunch each manifest on its own"
-            )
-        selection.limit = selection.original_limit or "all"
-    elif build_limit and (selection.hosts or selection.provisioned):
-        try:
-            patterns = host_patterns(selection.hosts + selection.provisioned, index.names, group_names)
-        except RelaunchError:
-            if not in_play:
-                raise
-            patterns = []  # a play selects by name; no exact limit exists, so none is given
-        # The implicit localhost matches only its literal name, and only beside a real host;
-        # ansible-core would take a group of that name, or a localhost-like inventory host, instead.
-        if selection.hosts and patterns:
-            local = sorted(IMPLICIT_LOCALHOST & index.names)
-            for name in selection.implicit_provisioners:
-                if name in group_names or local:
-                    stand_in = f"group {name!r}" if name in group_names else f"inventory host {local[0]!r}"
-                    selection.warnings.append(
-                        f"not selecting the implicit {name!r} that provisioned hosts: ansible-core would take {stand_in} for it; "
-                        "use the relaunch.status.select role"
-                    )
+    One selection per status (the limit files, the inventory groups) reads the
+    manifests once instead of once per status.
+    """
+
+    def __init__(
+        self,
+        manifests: list[tuple[str, dict | Snapshot]],
+        current_hosts: Iterable[CurrentHost] | HostIndex,
+        group_names: list[str] | tuple = (),
+    ) -> None:
+        self.index = current_hosts if isinstance(current_hosts, HostIndex) else HostIndex(current_hosts)
+        self.group_names = group_names
+        counts = dict.fromkeys(STATUSES, 0)
+        passwords: set[str] = set()
+        self.limits: set[str] = set()
+        # name -> (identity, statuses, provisioned_by or None): what selecting needs, not the whole entry.
+        self.recorded: dict[str, tuple] = {}
+        recorded = self.recorded
+        self.by_status: dict[str, list[str]] = {status: [] for status in STATUSES}  # names, in recorded order
+        by_status = self.by_status
+        for _path, manifest in manifests:
+            head, entries = _selection_view(manifest)
+            for status, count in head["retry_counts"].items():
+                counts[status] = counts.get(status, 0) + count
+            passwords.update(head["passwords_needed_to_start"])
+            self.limits.add(head["invocation"]["limit"])
+            for name, identity, statuses, provisioned_by in entries:
+                if name not in recorded:  # the first manifest that lists a host has the say
+                    recorded[name] = (identity, statuses, provisioned_by)
+                    for status in statuses:
+                        by_status[status].append(name)
+        self.counts = counts
+        self.passwords = sorted(passwords)
+        self.paths = ", ".join(path for path, _manifest in manifests)
+        self.original_limit = merge_limits(self.limits)
+
+    def select(self, statuses: list[str], allow_empty: bool = False, in_play: bool = False, build_limit: bool = True) -> Selection:
+        """What :func:`select` returns for ``statuses``."""
+        selection = Selection()
+        selection.statuses = list(statuses)
+        wanted = set(statuses)
+        index = self.index
+        identities, by_identity = index.identities, index.by_identity
+        recorded = self.recorded
+        counts = self.counts
+        paths = self.paths
+        selection.retry_counts = dict(counts)
+        selection.passwords_needed_to_start = list(self.passwords)
+        selection.original_limit = self.original_limit
+
+        # Names in recorded order (a dict keeps it): sorting names that are mostly in order already is quick.
+        selected: dict[str, None] = {}
+        provisioned: set[str] = set()
+
+        def resolve(name: str, identity: str | None) -> str | None:
+            """The current name of a recorded host, or None (and why, in unresolved)."""
+            if identity is not None:
+                holder = by_identity.get(identity)
+                if holder is not None:
+                    if holder != name:
+                        selection.renamed[name] = holder
+                    return holder
+                holders = index.shared_identities.get(identity)
+                if holders:
+                    reason = f"identity {identity!r} is held by {len(holders)} current hosts: {', '.join(sorted(holders)[:5])}"
+                elif name in identities:
+                    reason = f"current host {name!r} has identity {identities[name]!r}, not {identity!r}: a different machine"
+                    selection.warnings.append(f"not selecting {name!r}: {reason}")
                 else:
-                    patterns.append(name)
-        selection.patterns = patterns
-        selection.limit = limit_string(patterns)
+                    reason = f"no current host has identity {identity!r}"
+            elif name in identities:
+                return name
+            else:
+                reason = "not in the current inventory"
+            selection.unresolved.append({"name": name, "identity": identity, "reason": reason})
+            return None
 
-    if allow_empty or selection.hosts or (in_play and selection.targets()):
-        return selection
-    counts_text = ", ".join(f"{status}={counts.get(status, 0)}" for status in STATUSES)
-    if selection.provisioned and selection.implicit_provisioners:
-        raise RelaunchError(
-            f"status {wanted_text} in {paths} selects only hosts that the implicit localhost provisioned "
-            f"({', '.join(selection.provisioned[:5])}; {counts_text}), and a --limit cannot select the implicit localhost alone; "
-            "use the relaunch.status.select role in the play instead"
-        )
-    detail = f"; {len(selection.unresolved)} recorded hosts are not in the current inventory" if selection.unresolved else ""
-    raise RelaunchError(f"status {wanted_text} selects 0 hosts in {paths} ({counts_text}){detail}; nothing to relaunch")
+        def resolve_provisioner(name: str) -> str | None:
+            if name not in identities and name in IMPLICIT_LOCALHOST:
+                implicit.add(name)
+                return None
+            if name in recorded:
+                return resolve(name, recorded[name][0])
+            return name if name in identities else None
+
+        implicit: set[str] = set()
+        # One status: only its own hosts, in the order they were recorded.
+        one_status = len(wanted) == 1
+        for name in self.by_status.get(statuses[0], ()) if one_status else recorded:
+            identity, host_statuses, provisioned_by = recorded[name]
+            if not one_status and wanted.isdisjoint(host_statuses):
+                continue
+            if provisioned_by is None and (by_identity.get(identity) == name if identity is not None else name in identities):
+                selected[name] = None  # the common case, in short: the host is current under its recorded name
+                continue
+            if provisioned_by is not None and name not in identities:
+                # The relaunch must re-create it: select its provisioners, and name it too.
+                provisioned.add(name)
+                for provisioner in provisioned_by:
+                    current = resolve_provisioner(provisioner)
+                    if current is not None:
+                        selected[current] = None
+                continue
+            current = resolve(name, identity)
+            if current is not None:
+                selected[current] = None
+
+        selection.hosts = sorted(selected)
+        selection.provisioned = sorted(provisioned.difference(selected))
+        selection.implicit_provisioners = sorted(implicit)
+        wanted_text = ",".join(statuses)
+        if "all" in wanted:
+            if selection.original_limit is None:
+                raise RelaunchError(
+                    f"status all: the manifests {paths} were run with limits that cannot be merged "
+                    f"({', '.join(sorted(map(repr, self.limits)))}); relaunch each manifest on its own"
+                )
+            selection.limit = selection.original_limit or "all"
+        elif build_limit and (selection.hosts or selection.provisioned):
+            try:
+                patterns = host_patterns(selection.hosts + selection.provisioned, index.names, self.group_names)
+            except RelaunchError:
+                if not in_play:
+                    raise
+                patterns = []  # a play selects by name; no exact limit exists, so none is given
+            # The implicit localhost matches only its literal name, and only beside a real host;
+            # ansible-core would take a group of that name, or a localhost-like inventory host, instead.
+            if selection.hosts and patterns:
+                local = sorted(IMPLICIT_LOCALHOST & index.names)
+                for name in selection.implicit_provisioners:
+                    if name in self.group_names or local:
+                        stand_in = f"group {name!r}" if name in self.group_names else f"inventory host {local[0]!r}"
+                        selection.warnings.append(
+                            f"not selecting the implicit {name!r} that provisioned hosts: ansible-core would take {stand_in} for it; "
+                            "use the relaunch.status.select role"
+                        )
+                    else:
+                        patterns.append(name)
+            selection.patterns = patterns
+            selection.limit = limit_string(patterns)
+
+        if allow_empty or selection.hosts or (in_play and selection.targets()):
+            return selection
+        counts_text = ", ".join(f"{status}={counts.get(status, 0)}" for status in STATUSES)
+        if selection.provisioned and selection.implicit_provisioners:
+            raise RelaunchError(
+                f"status {wanted_text} in {paths} selects only hosts that the implicit localhost provisioned "
+                f"({', '.join(selection.provisioned[:5])}; {counts_text}), and a --limit cannot select the implicit localhost alone; "
+                "use the relaunch.status.select role in the play instead"
+            )
+        detail = f"; {len(selection.unresolved)} recorded hosts are not in the current inventory" if selection.unresolved else ""
+        raise RelaunchError(f"status {wanted_text} selects 0 hosts in {paths} ({counts_text}){detail}; nothing to relaunch")

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 from .recorder import STATUSES
 
@@ -12,10 +13,10 @@ NAMES_SHOWN = 10
 NO_TASK_OF_ITS_OWN = "no failed task of its own (any_errors_fatal, max_fail_percentage or a failed run_once task)"
 
 
-def failure_groups(manifest: dict) -> list[tuple[str, list[str]]]:
+def failure_groups(hosts: Iterable[dict]) -> list[tuple[str, list[str]]]:
     """Failed hosts grouped by their first failure (task and message), largest group first."""
     groups: dict[str, list[str]] = {}
-    for host in manifest["hosts"]:
+    for host in hosts:
         if "failed" not in host["statuses"]:
             continue
         failure = host.get("first_failure")
@@ -30,14 +31,17 @@ def failure_groups(manifest: dict) -> list[tuple[str, list[str]]]:
     return sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
 
 
-def relaunch_summary(manifest: dict, directory: str, command: str | None) -> str:
-    """The summary; ``command`` is None when no limit file can select the failed hosts."""
-    counts = manifest["retry_counts"]
+def relaunch_summary(head: dict, hosts: Iterable[dict], directory: str, command: str | None) -> str:
+    """The summary of a manifest (``head``, its keys but the hosts, and its host entries).
+
+    ``command`` is None when no limit file can select the failed hosts.
+    """
+    counts = head["retry_counts"]
     lines = [
-        f"RELAUNCH SUMMARY: {os.path.relpath(os.path.join(directory, 'latest.json'))}" + ("" if manifest["complete"] else " (interrupted)"),
+        f"RELAUNCH SUMMARY: {os.path.relpath(os.path.join(directory, 'latest.json'))}" + ("" if head["complete"] else " (interrupted)"),
         "  " + "  ".join(f"{status}={counts.get(status, 0)}" for status in STATUSES),
     ]
-    for cause, names in failure_groups(manifest):
+    for cause, names in failure_groups(hosts):
         shown = ", ".join(names[:NAMES_SHOWN]) + (f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else "")
         lines.append(f"  {len(names)} host{'s' if len(names) != 1 else ''} {cause}")
         lines.append(f"      {shown}")

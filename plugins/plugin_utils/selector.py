@@ -16,7 +16,7 @@ from ansible import context
 
 from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
 from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.module_utils.selection import IMPLICIT_LOCALHOST, CurrentHost, Selection, select
+from ansible_collections.relaunch.status.plugins.module_utils.selection import IMPLICIT_LOCALHOST, CurrentHost, Selection, Selector, select
 from ansible_collections.relaunch.status.plugins.plugin_utils.caller import calling_object
 from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, current_inventory, inventory_of, source_directories
 
@@ -217,7 +217,8 @@ def select_each(
     manifests = load_manifests(paths)
     playbook = playbooks()[0] if len(playbooks()) == 1 else None
     hosts, groups = inventory_hosts(inventory, loader, identity_vars, os.path.dirname(playbook) if playbook else None, extra_dirs)
-    selections = {status: select(manifests, [status], hosts, groups, allow_empty=True, build_limit=False) for status in statuses}
+    selector = Selector(manifests, hosts, groups)
+    selections = {status: selector.select([status], allow_empty=True, build_limit=False) for status in statuses}
     return selections, paths
 
 
