@@ -496,6 +496,12 @@ def load(path: str) -> dict:
     return manifest
 
 
+_STATUS_SET = frozenset(STATUSES)
+_COUNTER_SET = frozenset(COUNTERS)
+_STR_ONLY = frozenset((str,))
+_INT_ONLY = frozenset((int,))
+
+
 def _fail(path: str, problem: str) -> RelaunchError:
     return RelaunchError(f"manifest {path} is not a relaunch.status manifest: {problem}")
 
@@ -526,21 +532,45 @@ def validate(manifest: object, path: str) -> None:
         if status not in STATUSES or not _is_int(count) or count < 0:
             raise _fail(path, f"retry_counts has a bad entry {brief(status)}: {brief(count)}")
     for index, host in enumerate(manifest["hosts"]):
-        where = f"hosts[{index}]"
-        if not isinstance(host, dict):
-            raise _fail(path, f"{where} is not an object")
-        if not isinstance(host.get("name"), str) or not host["name"]:
-            raise _fail(path, f"{where}.name is missing or not a string")
-        if host.get("identity") is not None and not isinstance(host["identity"], str):
-            raise _fail(path, f"{where}.identity is not a string or null")
-        statuses = host.get("statuses")
-        if not isinstance(statuses, list) or not all(isinstance(status, str) and status in STATUSES for status in statuses):
-            raise _fail(path, f"{where}.statuses must be a list of {', '.join(STATUSES)}")
-        if not isinstance(host.get("provisioned", False), bool):
-            raise _fail(path, f"{where}.provisioned is not true or false")
-        provisioned_by = host.get("provisioned_by", [])
-        if not isinstance(provisioned_by, list) or not all(isinstance(name, str) for name in provisioned_by):
-            raise _fail(path, f"{where}.provisioned_by is not a list of host names")
-        counters = host.get("counters", {})
-        if not isinstance(counters, dict) or not all(key in COUNTERS and _is_int(value) for key, value in counters.items()):
-            raise _fail(path, f"{where}.counters is not a map of {', '.join(COUNTERS)} to numbers")
+        if not _valid_host(host):
+            _explain(host, f"hosts[{index}]", path)
+
+
+def _valid_host(host: object) -> bool:
+    """Whether a host entry holds what readers rely on: the quick check, run on every host of a manifest."""
+    try:
+        return (
+            isinstance(host, dict)
+            and isinstance(host.get("name"), str)
+            and bool(host["name"])
+            and (host.get("identity") is None or isinstance(host["identity"], str))
+            and isinstance(host.get("statuses"), list)
+            and _STATUS_SET.issuperset(host["statuses"])
+            and isinstance(host.get("provisioned", False), bool)
+            and isinstance(host.get("provisioned_by", []), list)
+            and set(map(type, host.get("provisioned_by", []))) <= _STR_ONLY
+            and isinstance(host.get("counters", {}), dict)
+            and _COUNTER_SET.issuperset(host.get("counters", {}))
+            and set(map(type, host.get("counters", {}).values())) <= _INT_ONLY  # not bool, which is an int too
+        )
+    except TypeError:  # an unhashable status or counter name
+        return False
+
+
+def _explain(host: object, where: str, path: str) -> None:
+    """Raise the error that names what is wrong with a host entry that failed :func:`_valid_host`."""
+    if not isinstance(host, dict):
+        raise _fail(path, f"{where} is not an object")
+    if not isinstance(host.get("name"), str) or not host["name"]:
+        raise _fail(path, f"{where}.name is missing or not a string")
+    if host.get("identity") is not None and not isinstance(host["identity"], str):
+        raise _fail(path, f"{where}.identity is not a string or null")
+    statuses = host.get("statuses")
+    if not isinstance(statuses, list) or not all(isinstance(status, str) and status in STATUSES for status in statuses):
+        raise _fail(path, f"{where}.statuses must be a list of {', '.join(STATUSES)}")
+    if not isinstance(host.get("provisioned", False), bool):
+        raise _fail(path, f"{where}.provisioned is not true or false")
+    provisioned_by = host.get("provisioned_by", [])
+    if not isinstance(provisioned_by, list) or not all(isinstance(name, str) for name in provisioned_by):
+        raise _fail(path, f"{where}.provisioned_by is not a list of host names")
+    raise _fail(path, f"{where}.counters is not a map of {', '.join(COUNTERS)} to numbers")
