@@ -139,12 +139,15 @@ def needs_regex(name: str) -> bool:
     A leading ``@`` names a limit file, a leading ``-`` reads as an option to
     ``ansible-playbook --limit``, and a NUL cannot be in a command-line argument.
     A glob, a subscript or a leading ``~`` is exact only while the host exists:
-    once a limit file outlives it, such a name would match other hosts.
+    once a limit file outlives it, such a name would match other hosts; and a
+    lone ``!`` or ``&`` is then an empty exclusion or intersection, on which
+    ansible-core fails with a traceback.
     """
     # Chained "in" tests: twice as fast as one regex search, and limit files of 100,000 hosts call this per status.
     return (
         not name
         or name[0] in "@-~"
+        or name in ("!", "&")
         or name != name.strip()
         or "," in name
         or "\n" in name
