@@ -141,13 +141,15 @@ def needs_regex(name: str) -> bool:
     A glob, a subscript or a leading ``~`` is exact only while the host exists:
     once a limit file outlives it, such a name would match other hosts; and a
     lone ``!`` or ``&`` is then an empty exclusion or intersection, on which
-    ansible-core fails with a traceback.
+    ansible-core fails with a traceback; and for a name of the implicit localhost,
+    ansible-core takes another localhost-like inventory host (``127.0.0.1``).
     """
     # Chained "in" tests: twice as fast as one regex search, and limit files of 100,000 hosts call this per status.
     return (
         not name
         or name[0] in "@-~"
         or name in ("!", "&")
+        or name in IMPLICIT_LOCALHOST
         or name != name.strip()
         or "," in name
         or "\n" in name

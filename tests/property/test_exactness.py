@@ -154,6 +154,8 @@ def check_stale(limit: str, text: str, limit_path, inventory: list[str], groups:
 CASES = [
     pytest.param(["a", "b", "all"], {}, ["all"], {}, id="host named all"),
     pytest.param(["localhost", "a"], {}, ["localhost"], {}, id="host named localhost"),
+    pytest.param(["localhost", "a", "127.0.0.1"], {}, ["localhost"], {}, id="host named localhost beside 127.0.0.1"),
+    pytest.param(["::1", "a", "localhost"], {}, ["::1", "a"], {}, id="host named ::1 beside localhost"),
     pytest.param(["a", "ungrouped"], {}, ["ungrouped"], {}, id="host named ungrouped"),
     pytest.param(["web", "w1"], {"web": ["w1"]}, ["web"], {}, id="host named like a group"),
     pytest.param(["a", "a1", "ab"], {}, ["a"], {}, id="prefix of other names"),
