@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import errno
 import fcntl
+import itertools
 import json
 import os
 import re
@@ -97,19 +98,22 @@ def encode_chunks(manifest: dict | Snapshot, hosts_per_chunk: int = 2000) -> Ite
 
     JSON with one host a line: fast to write (C encoder) and readable in a diff.
     """
-    head, hosts = _parts(manifest)
-    text = json.dumps(head, ensure_ascii=False)[:-1]
-    lines = []
-    for line in _snapshot_lines(manifest) if isinstance(manifest, Snapshot) else map(_HOST_JSON, hosts):
-        lines.append(line)
-        if len(lines) == hosts_per_chunk:
-            yield ((text + ', "hosts": [\n') if text else ",\n").encode("utf-8") + ",\n".join(lines).encode("utf-8")
-            text = ""
-            lines = []
-    if lines:
-        yield ((text + ', "hosts": [\n') if text else ",\n").encode("utf-8") + ",\n".join(lines).encode("utf-8")
-        text = ""
-    yield (text + ', "hosts": []}\n' if text else "\n]}\n").encode("utf-8")
+    if isinstance(manifest, Snapshot):
+        head, lines = manifest.head, _snapshot_lines(manifest)
+    else:
+        head, hosts = _parts(manifest)
+        lines = map(_HOST_JSON, hosts)
+    head_text = json.dumps(head, ensure_ascii=False)[:-1]
+    chunk = list(itertools.islice(lines, hosts_per_chunk))
+    if not chunk:
+        yield (head_text + ', "hosts": []}\n').encode("utf-8")
+        return
+    opening = head_text + ', "hosts": [\n'
+    while chunk:
+        yield (opening + ",\n".join(chunk)).encode("utf-8")
+        opening = ",\n"
+        chunk = list(itertools.islice(lines, hosts_per_chunk))
+    yield b"\n]}\n"
 
 
 def _snapshot_lines(snapshot: Snapshot) -> Iterator[str]:

@@ -247,7 +247,8 @@ class Snapshot:
 
     Held as one dict, a 100,000-host manifest takes about 700 B per host on top
     of the recorder; the store writes it from here host by host instead
-    (docs/performance.md). Status lists are shared among hosts: read them, never change them.
+    (docs/performance.md). It reads the recorder's own host records, so take it
+    once recording is over. Status lists are shared among hosts: read them, never change them.
     """
 
     __slots__ = ("head", "_names", "_statuses", "_records", "_failed")
@@ -258,9 +259,6 @@ class Snapshot:
         self._statuses = statuses
         self._records = records
         self._failed = failed
-
-    def __len__(self) -> int:
-        return len(self._names)
 
     def rows(self) -> Iterator[tuple[str, list[str], HostRecord, bool]]:
         """(name, statuses, record, failed) of each host, in name order: the parts of its entry."""

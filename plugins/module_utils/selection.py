@@ -139,10 +139,10 @@ def needs_regex(name: str) -> bool:
     A leading ``@`` names a limit file, a leading ``-`` reads as an option to
     ``ansible-playbook --limit``, and a NUL cannot be in a command-line argument.
     A glob, a subscript or a leading ``~`` is exact only while the host exists:
-    once a limit file outlives it, such a name would match other hosts; and a
-    lone ``!`` or ``&`` is then an empty exclusion or intersection, on which
-    ansible-core fails with a traceback; and for a name of the implicit localhost,
-    ansible-core takes another localhost-like inventory host (``127.0.0.1``).
+    once a limit file outlives it, such a name would match other hosts. So would
+    a name of the implicit localhost (ansible-core then takes a localhost-like
+    inventory host such as ``127.0.0.1`` for it), and a lone ``!`` or ``&``
+    becomes an empty exclusion or intersection, on which ansible-core fails.
     """
     # Chained "in" tests: twice as fast as one regex search, and limit files of 100,000 hosts call this per status.
     return (
