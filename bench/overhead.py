@@ -15,9 +15,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .common import MAIN_BIN, RunFailed, ansible_env, median, timed
+from .common import MAIN_BIN, ROOT, RunFailed, ansible_env, median, timed
 
-ARA_VENV = Path("/work/venvs/ara-bench")
+ARA_VENV = ROOT / "build" / "venvs" / "ara-bench"  # git-ignored, beside the lint venv
 
 
 def write_project(workdir: Path, hosts: int, tasks: int, python: Path) -> None:
