@@ -94,9 +94,18 @@ _STATS_ATTRIBUTES = {"unreachable": "dark"}
 _ADD_HOST_ACTIONS = frozenset(("add_host", "ansible.builtin.add_host", "ansible.legacy.add_host"))
 
 
+def _public_result(result) -> bool:
+    """Whether a task result has the public ``host``/``task``/``result`` attributes (2.19 on).
+
+    Asked of the type, never of the instance: on 2.21 reading the deprecated
+    ``task_fields`` property of a result warns and walks the call stack.
+    """
+    return hasattr(type(result), "host")
+
+
 def _host_task(result):
     """(host, task) of a task result: public attributes from 2.19 on, private before."""
-    if hasattr(result, "task_fields"):
+    if _public_result(result):
         return result.host, result.task
     return result._host, result._task
 
@@ -108,7 +117,7 @@ def _result_data(result) -> dict:
     the whole dict for this callback alone: most of this callback's cost per
     result (see docs/performance.md), so only failures and add_host read it.
     """
-    return result.result if hasattr(result, "task_fields") else result._result
+    return result.result if _public_result(result) else result._result
 
 
 def _find_task_queue_manager():
