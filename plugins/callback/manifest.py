@@ -87,6 +87,7 @@ from ansible_collections.relaunch.status.plugins.module_utils.recorder import CO
 from ansible_collections.relaunch.status.plugins.module_utils.summary import relaunch_summary
 from ansible_collections.relaunch.status.plugins.plugin_utils.caller import calling_object
 from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, source_directories
+from ansible_collections.relaunch.status.plugins.plugin_utils.selector import selected_limit
 
 # AggregateStats attribute for each manifest counter.
 _STATS_ATTRIBUTES = {"unreachable": "dark"}
@@ -223,6 +224,15 @@ class CallbackModule(CallbackBase):
         run.resolver = IdentityResolver(
             playbook.get_loader(), self.get_option("identity_vars"), source_directories(args.get("inventory"), os.path.dirname(playbook_path))
         )
+        given_limit = to_text(args.get("subset") or "")
+        # What the limit selected, not a path to a limit file that the end of this run rewrites.
+        limit = selected_limit(given_limit)
+        if limit is None:
+            limit = given_limit
+            self._display.warning(
+                f"relaunch.status.manifest: --limit {given_limit}: a limit file holds a line with a comma or cannot be read; "
+                "the manifest records the limit as given"
+            )
         self._emit(
             {
                 "e": "start",
@@ -232,7 +242,8 @@ class CallbackModule(CallbackBase):
                 "check_mode": bool(args.get("check")),
                 "ansible_version": ansible_version,
                 "invocation": {
-                    "limit": args.get("subset") or "",
+                    "limit": limit,
+                    "limit_given": given_limit,
                     "inventory": [to_text(source) for source in args.get("inventory") or ()],
                     "tags": [to_text(tag) for tag in args.get("tags") or ()],
                     "skip_tags": [to_text(tag) for tag in args.get("skip_tags") or ()],

@@ -17,7 +17,7 @@ from ansible import context
 from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
 from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.module_utils.recorder import gc_paused
-from ansible_collections.relaunch.status.plugins.module_utils.selection import IMPLICIT_LOCALHOST, CurrentHost, Selection, Selector, select
+from ansible_collections.relaunch.status.plugins.module_utils.selection import IMPLICIT_LOCALHOST, CurrentHost, Selection, Selector, limit_string, select
 from ansible_collections.relaunch.status.plugins.plugin_utils.caller import calling_object
 from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, current_inventory, inventory_of, source_directories
 
@@ -27,6 +27,36 @@ SETTINGS_PLUGIN = "relaunch.status.limit"
 
 class ManifestMissing(RelaunchError):
     """No manifest exists yet where one was looked for (the role runs on every host then)."""
+
+
+def selected_limit(given: str) -> str | None:
+    """What a ``--limit`` selected, as a limit string that no longer depends on any file; None if it cannot be said.
+
+    Each ``@file`` part is replaced by the patterns the file holds now, read as ansible-core's
+    ``InventoryManager.subset()`` reads them (lines stripped, each taken whole, empty ones skipped),
+    so that "relaunch all" later selects what this run selected even once the file is rewritten.
+    None when a line holds a comma (a comma-separated limit cannot carry it) or a file cannot be read.
+    """
+    from ansible.inventory.manager import split_host_pattern
+
+    parts = split_host_pattern(given)
+    if not any(part.startswith("@") for part in parts):
+        return given
+    patterns: list[str] = []
+    for part in parts:
+        if not part.startswith("@"):
+            patterns.append(part)
+            continue
+        try:
+            with open(part[1:]) as handle:  # text mode, as ansible-core opens it: "\r\n" ends a line too
+                patterns.extend(line.strip() for line in handle.read().split("\n"))
+        except (OSError, UnicodeDecodeError):
+            return None
+    patterns = [pattern for pattern in patterns if pattern]
+    if any("," in pattern for pattern in patterns):
+        return None
+    # With no plain pattern ansible-core adds "all"; an empty string would mean no limit at all.
+    return limit_string(patterns) if patterns else "all"
 
 
 def configured(name: str):
