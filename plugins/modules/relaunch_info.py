@@ -163,14 +163,14 @@ limit:
   description:
     - The exact limit for C(--limit) or a play's C(hosts:); for status C(all), the original C(--limit) of the run.
     - Empty when nothing is selected (O(allow_empty=true)), when only a play can select the hosts, or for status
-      C(all) of a run without C(--limit) (then RV(limited) is false). Never pass an empty limit to C(--limit):
+      C(all) of a run without C(--limit) (then RV(limited) is false). Never pass an empty limit to C(--limit);
       ansible-core takes C(--limit '') as every host.
   returned: when a manifest was found
   type: str
   sample: "web1,web3"
 limited:
   description:
-    - Whether the relaunch takes a C(--limit). False only for status C(all) of a run that had no C(--limit):
+    - Whether the relaunch takes a C(--limit). False only for status C(all) of a run that had no C(--limit);
       relaunch without one then (C(--limit all) would skip plays on the implicit C(localhost)).
     - True with an empty RV(limit) means there is nothing a C(--limit) can select.
   returned: when a manifest was found
