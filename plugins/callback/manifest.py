@@ -87,7 +87,7 @@ from ansible_collections.relaunch.status.plugins.module_utils.recorder import CO
 from ansible_collections.relaunch.status.plugins.module_utils.summary import relaunch_summary
 from ansible_collections.relaunch.status.plugins.plugin_utils.caller import calling_object
 from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, source_directories
-from ansible_collections.relaunch.status.plugins.plugin_utils.selector import selected_limit
+from ansible_collections.relaunch.status.plugins.plugin_utils.selector import selected_limit, stale_limit_file
 
 # AggregateStats attribute for each manifest counter.
 _STATS_ATTRIBUTES = {"unreachable": "dark"}
@@ -206,6 +206,14 @@ class CallbackModule(CallbackBase):
         if self._tqm is None:
             self._tqm = _find_task_queue_manager()
         self._finish_interrupted()  # a previous playbook that never reached its stats
+        inventory = getattr(self._tqm, "_inventory", None)
+        if inventory is not None:
+            # A limit file means the hosts of its manifest; once the inventory changed, its names may mean others.
+            playbook_dir = os.path.dirname(os.path.abspath(to_text(playbook._file_name)))
+            stale = stale_limit_file(to_text(args.get("subset") or ""), inventory, playbook.get_loader(), self.get_option("identity_vars"), playbook_dir)
+            if stale:
+                self._display.error(f"relaunch.status.manifest: {stale}", wrap_text=False)
+                raise SystemExit(1)  # passes the callback dispatcher's "except Exception": nothing runs
         playbook_path = os.path.abspath(to_text(playbook._file_name))
         root = self._manifest_root(playbook_path)
         directory = store.run_directory(root, playbook_path)

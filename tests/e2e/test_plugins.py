@@ -195,7 +195,6 @@ def lookup_value(project: Workdir, expression: str, *args: str):
         ("lookup('relaunch.status.limit', 'unreachable,skipped', manifest='.relaunch')", "down,ok1,ok2"),
         ("query('relaunch.status.limit', 'unreachable', manifest='.relaunch')", ["down,"]),
         ("lookup('relaunch.status.limit', 'rescued', manifest='.relaunch', allow_empty=true)", ""),
-        ("lookup('relaunch.status.limit', 'all', manifest='.relaunch')", "all"),
     ],
 )
 def test_lookup_values(failed_project: Workdir, expression: str, expected) -> None:
@@ -226,6 +225,8 @@ def test_lookup_default_manifest_is_the_latest_of_the_playbook_being_run(project
         ("lookup('relaunch.status.limit', 'rescued', manifest='.relaunch')", "status rescued selects 0 hosts"),
         ("lookup('relaunch.status.limit', manifest=['.relaunch', 3])", "option manifest"),
         ("lookup('relaunch.status.limit', manifest='missing')", "does not exist"),
+        # The run had no --limit: no host pattern means that ("all" skips the implicit localhost).
+        ("lookup('relaunch.status.limit', 'all', manifest='.relaunch')", "status all: the run recorded in"),
     ],
 )
 def test_lookup_errors_are_one_line(failed_project: Workdir, expression: str, message: str) -> None:

@@ -295,6 +295,48 @@ def test_relaunch_after_a_rename_targets_the_new_name_and_not_another_machine(tm
     assert "not selecting 'other'" in flat(output) and "a different machine" in flat(output), output
 
 
+STALE_BEFORE = """
+all:
+  vars:
+    ansible_connection: local
+  hosts:
+    sp: {relaunch_id: id-sp, should_fail: true}
+    web03: {relaunch_id: srv-3, should_fail: true}
+    steady: {relaunch_id: id-steady}
+"""
+# sp is gone and a group has its name; web03 (srv-3) is now web05, and a new machine (srv-99) took its name.
+STALE_AFTER = """
+all:
+  vars:
+    ansible_connection: local
+  hosts:
+    web05: {relaunch_id: srv-3}
+    web03: {relaunch_id: srv-99}
+    steady: {relaunch_id: id-steady}
+  children:
+    sp:
+      hosts:
+        sp1: {relaunch_id: id-sp1}
+        sp2: {relaunch_id: id-sp2}
+        sp3: {relaunch_id: id-sp3}
+"""
+
+
+def test_a_limit_file_never_selects_a_group_or_another_machine_after_the_inventory_changed(tmp_path: Path) -> None:
+    project = Workdir(tmp_path, STALE_BEFORE)
+    first = project.run()
+    assert first.with_status("failed") == {"sp", "web03"}
+    assert set(first.limit_file("failed").read_text().split()) == {"sp", "web03"}
+    write_files(tmp_path, {"inventory.yml": STALE_AFTER})
+    everyone = {"sp", "sp1", "sp2", "sp3", "web03", "web05", "steady"}
+    refused = project.relaunch("limit_file")
+    assert_clean_error(refused, "failed.limit would now select 4 hosts", "'sp1'", "'web03'", "relaunch.status.groups")
+    # The ways that follow identities select the renamed machine only (their runs record elsewhere, leaving the first run latest).
+    for way in ("groups", "lookup"):
+        again = project.relaunch(way, env={"RELAUNCH_MANIFEST_DIR": str(tmp_path / "later")})
+        assert ran(again, everyone) == {"web05"}, again.stdout + again.stderr
+
+
 def test_renames_in_the_module_result(tmp_path: Path) -> None:
     project = Workdir(tmp_path, RENAME_BEFORE)
     project.run()
