@@ -17,7 +17,11 @@ description:
   - C(failed) holds exactly the hosts of ansible-core's own C(.retry) file, read from ansible-core's
     failed and unreachable host sets when each playbook ends.
   - Beside C(latest.json) it writes one limit file per non-empty status (C(failed.limit), ...), to relaunch
-    with C(--limit @<file>).
+    with C(--limit @<file>). When a run starts with such a file as its C(--limit) and the file would now select
+    a host that the manifest beside it does not select for that status by identity (the inventory changed), the
+    run stops before anything runs, with one error line naming the file.
+  - C(invocation.limit) records what the C(--limit) selected, each C(@file) part as the patterns the file held
+    when the run started; C(invocation.limit_given) keeps it as given.
   - Events are appended to a journal while the run goes on; a run stopped by Ctrl-C or SIGTERM writes an
     interrupted manifest (C(complete=false)), and the journal of a run killed outright is recovered by the
     next reader.
