@@ -31,7 +31,9 @@ def recorded_hosts(draw) -> dict:
 
 
 manifests = st.lists(recorded_hosts(), max_size=8, unique_by=lambda host: host["name"]).flatmap(
-    lambda hosts: st.builds(make_manifest, st.just(hosts), st.sampled_from(LIMITS), passwords=st.lists(st.sampled_from(("become_password", "vault_password"))))
+    lambda hosts: st.builds(
+        make_manifest, st.just(hosts), st.sampled_from(LIMITS), passwords=st.lists(st.sampled_from(("become_password", "vault_password")), unique=True)
+    )
 )
 current_inventories = st.lists(st.builds(CurrentHost, names, identities), max_size=8, unique_by=lambda host: host.name)
 
@@ -113,7 +115,8 @@ def test_selection_never_widens(manifest_list, current, statuses, extra_groups, 
     if "all" in wanted:
         if len(limits) == 1:
             assert probe.original_limit == next(iter(limits))
-        assert probe.limit == (probe.original_limit or "all")
+        # No limit stays no limit (never "all", which would skip plays on the implicit localhost).
+        assert probe.limit == probe.original_limit and probe.limited == bool(probe.original_limit)
     elif probe.limit:
         inventory = build_inventory(sorted(current_names), groups)
         inventory.subset(probe.limit)
