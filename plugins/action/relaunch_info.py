@@ -92,6 +92,7 @@ class ActionModule(ActionBase):
             provisioned=data["provisioned"],
             targets=data["targets"],
             limit=data["limit"],
+            limited=data["limited"],
             original_limit=data["original_limit"],
             unresolved=data["unresolved"],
             renamed=data["renamed"],

@@ -17,7 +17,11 @@ description:
   - C(failed) holds exactly the hosts of ansible-core's own C(.retry) file, read from ansible-core's
     failed and unreachable host sets when each playbook ends.
   - Beside C(latest.json) it writes one limit file per non-empty status (C(failed.limit), ...), to relaunch
-    with C(--limit @<file>).
+    with C(--limit @<file>). When a run starts with such a file as its C(--limit) and the file would now select
+    a host that the manifest beside it does not select for that status by identity (the inventory changed), the
+    run stops before anything runs, with one error line naming the file.
+  - C(invocation.limit) records what the C(--limit) selected, each C(@file) part as the patterns the file held
+    when the run started; C(invocation.limit_given) keeps it as given.
   - Events are appended to a journal while the run goes on; a run stopped by Ctrl-C or SIGTERM writes an
     interrupted manifest (C(complete=false)), and the journal of a run killed outright is recovered by the
     next reader.
@@ -87,6 +91,7 @@ from ansible_collections.relaunch.status.plugins.module_utils.recorder import CO
 from ansible_collections.relaunch.status.plugins.module_utils.summary import relaunch_summary
 from ansible_collections.relaunch.status.plugins.plugin_utils.caller import calling_object
 from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, source_directories
+from ansible_collections.relaunch.status.plugins.plugin_utils.selector import selected_limit, stale_limit_file
 
 # AggregateStats attribute for each manifest counter.
 _STATS_ATTRIBUTES = {"unreachable": "dark"}
@@ -205,6 +210,14 @@ class CallbackModule(CallbackBase):
         if self._tqm is None:
             self._tqm = _find_task_queue_manager()
         self._finish_interrupted()  # a previous playbook that never reached its stats
+        inventory = getattr(self._tqm, "_inventory", None)
+        if inventory is not None:
+            # A limit file means the hosts of its manifest; once the inventory changed, its names may mean others.
+            playbook_dir = os.path.dirname(os.path.abspath(to_text(playbook._file_name)))
+            stale = stale_limit_file(to_text(args.get("subset") or ""), inventory, playbook.get_loader(), self.get_option("identity_vars"), playbook_dir)
+            if stale:
+                self._display.error(f"relaunch.status.manifest: {stale}", wrap_text=False)
+                raise SystemExit(1)  # passes the callback dispatcher's "except Exception": nothing runs
         playbook_path = os.path.abspath(to_text(playbook._file_name))
         root = self._manifest_root(playbook_path)
         directory = store.run_directory(root, playbook_path)
@@ -223,6 +236,15 @@ class CallbackModule(CallbackBase):
         run.resolver = IdentityResolver(
             playbook.get_loader(), self.get_option("identity_vars"), source_directories(args.get("inventory"), os.path.dirname(playbook_path))
         )
+        given_limit = to_text(args.get("subset") or "")
+        # What the limit selected, not a path to a limit file that the end of this run rewrites.
+        limit = selected_limit(given_limit)
+        if limit is None:
+            limit = given_limit
+            self._display.warning(
+                f"relaunch.status.manifest: --limit {given_limit}: a limit file holds a line with a comma or cannot be read; "
+                "the manifest records the limit as given"
+            )
         self._emit(
             {
                 "e": "start",
@@ -232,7 +254,8 @@ class CallbackModule(CallbackBase):
                 "check_mode": bool(args.get("check")),
                 "ansible_version": ansible_version,
                 "invocation": {
-                    "limit": args.get("subset") or "",
+                    "limit": limit,
+                    "limit_given": given_limit,
                     "inventory": [to_text(source) for source in args.get("inventory") or ()],
                     "tags": [to_text(tag) for tag in args.get("tags") or ()],
                     "skip_tags": [to_text(tag) for tag in args.get("skip_tags") or ()],

@@ -35,5 +35,7 @@ notes:
   - A host that add_host created during the run is re-created by the relaunch, so the selection holds the
     hosts that provisioned it. The implicit C(localhost) cannot be selected by a limit on its own; when it is
     the only provisioner, use the P(relaunch.status.select#role) role, which selects inside the play.
-  - Status C(all) is the original C(--limit) of the run, exactly as given (empty when there was none).
+  - Status C(all) relaunches limited exactly as the run was, and not limited when the run had no C(--limit).
+    The run's C(--limit) is recorded as what it selected (a C(@file) part as the patterns the file then held).
+    No limit is not C(--limit all), which skips plays on the implicit C(localhost).
 """

@@ -15,8 +15,6 @@ description:
     (C(-i inventory -i relaunch.yml)), whose hosts it sorts into groups.
   - The configuration file name must end in C(relaunch.yml) or C(relaunch.yaml)
     (C(relaunch.yml), C(site.relaunch.yml), ...).
-  - C(relaunch_all) holds every recorded host the run targeted; to relaunch with the run's original limit,
-    use the P(relaunch.status.limit#lookup) lookup or the module with status C(all).
 version_added: 1.0.0
 author: relaunch.status contributors (@relaunch-status)
 extends_documentation_fragment:
@@ -47,8 +45,15 @@ notes:
     the relaunch re-creates it. The implicit C(localhost) is not an inventory host and cannot be put in a
     group; when it provisioned hosts, a warning points to the P(relaunch.status.select#role) role.
   - A group C(relaunch_<status>) that the inventory already has is an error, since joining it would widen the selection.
-  - A configuration error is one line naming this file, shown by ansible-core as a warning about this inventory
-    source, followed by the error that this source failed to parse; the run stops and nothing runs.
+  - A configuration error (a missing manifest, an unknown status, a group C(relaunch_<status>) the inventory already
+    has, this file given before the real inventory) is one error line naming this file, and the command stops
+    there, before anything runs. Other inventory sources keep ansible-core's own handling (a source that fails to
+    parse is a warning unless C(inventory.any_unparsed_is_failed) is set).
+  - C(relaunch_all) holds the current hosts of every host the run recorded (the hosts its plays targeted, after its
+    C(--limit)). It is not the same as the run's C(--limit) (a pattern that may match hosts added since) nor as no
+    limit (C(--limit relaunch_all) never selects the implicit C(localhost)); to relaunch limited exactly as the run was,
+    and not at all when it had no C(--limit), use status C(all) of the P(relaunch.status.relaunch_info#module) module
+    or the P(relaunch.status.select#role) role.
 """
 
 EXAMPLES = r"""
@@ -65,8 +70,6 @@ plugin: relaunch.status.groups
 
 import os
 
-from ansible import constants as C
-from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin
 from ansible.utils.display import Display
 
@@ -91,11 +94,11 @@ class InventoryModule(BaseInventoryPlugin):
             self._read_config_data(path)
             self._add_groups(path)
         except RelaunchError as exc:
-            # ansible-core turns a failing inventory source into a warning and goes on; then
-            # "--limit relaunch_failed" could match a group of the same name from elsewhere.
-            # Make the failure of this source stop the run, as the documentation promises.
-            C.INVENTORY_ANY_UNPARSED_IS_FAILED = True
-            raise AnsibleParserError(f"{path}: {exc}") from None
+            # Raised as a parse error, ansible-core would try every other inventory plugin on this file (a screen
+            # of fallback warnings), then only warn and go on, and "--limit relaunch_failed" could match a group of
+            # that name from elsewhere. SystemExit passes its "except Exception" and leaves other sources alone.
+            display.error(f"{path}: {exc}", wrap_text=False)
+            raise SystemExit(1) from None
 
     def _add_groups(self, path: str) -> None:
         statuses = parse_statuses(self.get_option("statuses"), option="statuses")

@@ -13,7 +13,10 @@ description:
   - Every host name is written so that ansible-core's own pattern rules select that host and no other;
     names with commas, spaces, brackets, globs, a leading C(!), C(&), C(~) or C(@), or equal to a group
     name are all exact.
-  - Status C(all) returns the original C(--limit) of the run exactly as recorded; C(all) when there was none.
+  - Status C(all) returns the original C(--limit) of the run as recorded (see C(invocation.limit) in the manifest).
+    When the run had no C(--limit), no host pattern means the same (C(all) would skip a play on the implicit
+    C(localhost), an empty C(hosts:) runs nothing), so the lookup fails with a message saying to relaunch
+    without C(--limit) instead.
 version_added: 1.0.0
 author: relaunch.status contributors (@relaunch-status)
 extends_documentation_fragment:
@@ -59,7 +62,7 @@ _raw:
   description:
     - One string, the limit; a pattern for every selected host joined by commas (always with one comma so
       that ansible-core splits it on commas only).
-    - For status C(all), the original C(--limit), or C(all) when the run had none.
+    - For status C(all), the original C(--limit) of the run; never returned for a run without one (an error instead).
     - Empty only when O(allow_empty=true) and nothing is selected.
   type: list
   elements: str
@@ -87,7 +90,7 @@ class LookupModule(LookupBase):
             inventory = find_inventory(variables)
             playbook_dir = variables.get("playbook_dir")
             base_dirs = [os.getcwd()] + ([str(playbook_dir)] if playbook_dir else [])
-            selection, _paths = select_from_options(
+            selection, paths = select_from_options(
                 self.get_option("manifest"),
                 statuses,
                 inventory,
@@ -98,6 +101,11 @@ class LookupModule(LookupBase):
                 base_dirs=base_dirs,
                 playbook_dir=str(playbook_dir) if playbook_dir else None,
             )
+            if not selection.limited:
+                raise RelaunchError(
+                    f"status all: the run recorded in {', '.join(paths)} had no --limit, which no host pattern can express "
+                    "('all' skips plays on the implicit localhost); relaunch without --limit, or keep the play's own hosts"
+                )
         except RelaunchError as exc:
             raise AnsibleLookupError(f"relaunch.status.limit: {exc}") from None
         for line in limit_messages(selection):

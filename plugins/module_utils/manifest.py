@@ -30,7 +30,7 @@ import stat
 from collections.abc import Iterable, Iterator
 
 from .errors import RelaunchError, brief
-from .recorder import COUNTERS, STATUSES, Recorder, Snapshot, gc_paused
+from .recorder import COUNTERS, MESSAGE_MAX, STATUSES, Recorder, Snapshot, gc_paused
 from .selection import CurrentHost, HostIndex, Selector, limit_file_text
 
 SCHEMA_VERSION = 1
@@ -500,81 +500,147 @@ def load(path: str) -> dict:
     return manifest
 
 
+# The rules of a valid manifest, each stated once; docs/manifest.schema.json says the same
+# (tests/property/test_schema_agreement.py checks that both accept and reject the same documents).
+# Patterns are matched with re.search, as JSON Schema validators match "pattern".
 _STATUS_SET = frozenset(STATUSES)
 _COUNTER_SET = frozenset(COUNTERS)
-_STR_ONLY = frozenset((str,))
-_INT_ONLY = frozenset((int,))
+_TOP_KEYS = frozenset(
+    (
+        "schema_version", "run_id", "playbook", "started", "finished", "complete", "check_mode",
+        "ansible_version", "invocation", "passwords_needed_to_start", "retry_counts", "hosts",
+    )
+)  # fmt: skip
+_INVOCATION_KEYS = frozenset(("limit", "inventory", "tags", "skip_tags"))
+_INVOCATION_OPTIONAL = frozenset(("limit_given",))
+_HOST_KEYS = frozenset(("name", "identity", "identity_var", "statuses", "counters", "provisioned", "provisioned_by", "first_failure"))
+_FAILURE_KEYS = frozenset(("play", "task", "action", "unreachable", "message"))
+_RUN_ID_PATTERN = re.compile(r"^[0-9]{8}T[0-9]{12}Z-[0-9]+-[0-9a-f]+$")
+_TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$")
+_PASSWORD = re.compile(r"^(ssh_password|become_password|vault_password(\..+)?)$")
 
 
 def _fail(path: str, problem: str) -> RelaunchError:
     return RelaunchError(f"manifest {path} is not a relaunch.status manifest: {problem}")
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _is_count(value: object) -> bool:
+    """A JSON Schema integer of at least 0: 2.0 is the number 2, true is not a number."""
+    return (type(value) is int or (type(value) is float and value.is_integer())) and value >= 0  # type: ignore[operator]
+
+
+def _is_str_list(value: object) -> bool:
+    return type(value) is list and all(type(item) is str for item in value)
+
+
+def _optional_str(value: object) -> bool:
+    return value is None or type(value) is str
+
+
+def _keys_problem(value: dict, required: frozenset, optional: frozenset = frozenset()) -> str | None:
+    """What is wrong with an object's keys: a required one missing, or one that is not known."""
+    keys = value.keys()
+    if keys == required:
+        return None
+    missing = sorted(required - keys)
+    if missing:
+        return f"{missing[0]} is missing"
+    unknown = sorted(keys - required - optional)
+    return f"has an unknown key {brief(unknown[0])}" if unknown else None
 
 
 def validate(manifest: object, path: str) -> None:
-    """Check the structure every reader relies on; raise one clear RelaunchError otherwise."""
-    if not isinstance(manifest, dict):
+    """Check every rule of a manifest; raise one clear RelaunchError naming the first broken one."""
+    if type(manifest) is not dict:
         raise _fail(path, f"top level is a {type(manifest).__name__}, not an object")
     version = manifest.get("schema_version")
-    if not _is_int(version):
+    if type(version) not in (int, float) or version != version:  # not bool; NaN
         raise _fail(path, "schema_version is missing or not a number")
     if version > SCHEMA_VERSION:
         raise RelaunchError(f"manifest {path} has schema version {version}, newer than this collection reads ({SCHEMA_VERSION}); upgrade relaunch.status")
-    if version < 1:
+    if version != SCHEMA_VERSION:
         raise _fail(path, f"unknown schema version {version}")
-    for key, kind in (("run_id", str), ("invocation", dict), ("passwords_needed_to_start", list), ("retry_counts", dict), ("hosts", list), ("complete", bool)):
-        if not isinstance(manifest.get(key), kind):
-            raise _fail(path, f"{key} is missing or not a{'n' if kind.__name__[0] in 'aeiou' else ''} {kind.__name__}")
-    if not isinstance(manifest["invocation"].get("limit"), str):
-        raise _fail(path, "invocation.limit is missing or not a string")
-    if not all(isinstance(item, str) for item in manifest["passwords_needed_to_start"]):
-        raise _fail(path, "passwords_needed_to_start holds a non-string")
-    for status, count in manifest["retry_counts"].items():
-        if status not in STATUSES or not _is_int(count) or count < 0:
+    problem = _keys_problem(manifest, _TOP_KEYS)
+    if problem:
+        raise _fail(path, problem)
+    for key, kind in (("run_id", str), ("playbook", str), ("started", str), ("ansible_version", str), ("invocation", dict)):
+        if type(manifest[key]) is not kind:
+            raise _fail(path, f"{key} is not a{'n' if kind.__name__[0] in 'aeiou' else ''} {kind.__name__}")
+    for key in ("complete", "check_mode"):
+        if type(manifest[key]) is not bool:
+            raise _fail(path, f"{key} is not true or false")
+    if not _RUN_ID_PATTERN.search(manifest["run_id"]):
+        raise _fail(path, f"run_id {brief(manifest['run_id'])} is not a run id")
+    if not manifest["playbook"]:
+        raise _fail(path, "playbook is empty")
+    if not _TIMESTAMP.search(manifest["started"]):
+        raise _fail(path, "started is not an ISO 8601 time")
+    finished = manifest["finished"]
+    if finished is not None and (type(finished) is not str or not _TIMESTAMP.search(finished)):
+        raise _fail(path, "finished is not an ISO 8601 time or null")
+    invocation = manifest["invocation"]
+    problem = _keys_problem(invocation, _INVOCATION_KEYS, _INVOCATION_OPTIONAL)
+    if problem:
+        raise _fail(path, f"invocation.{problem}" if "missing" in problem else f"invocation {problem}")
+    for key in ("limit", "limit_given"):
+        if key in invocation and type(invocation[key]) is not str:
+            raise _fail(path, f"invocation.{key} is not a string")
+    for key in ("inventory", "tags", "skip_tags"):
+        if not _is_str_list(invocation[key]):
+            raise _fail(path, f"invocation.{key} is not a list of strings")
+    passwords = manifest["passwords_needed_to_start"]
+    if not _is_str_list(passwords) or not all(_PASSWORD.search(item) for item in passwords) or len(set(passwords)) != len(passwords):
+        raise _fail(path, "passwords_needed_to_start must list each of ssh_password, become_password, vault_password, vault_password.<id> at most once")
+    counts = manifest["retry_counts"]
+    if type(counts) is not dict:
+        raise _fail(path, "retry_counts is not an object")
+    problem = _keys_problem(counts, _STATUS_SET)
+    if problem:
+        raise _fail(path, f"retry_counts {problem}")
+    for status, count in counts.items():
+        if not _is_count(count):
             raise _fail(path, f"retry_counts has a bad entry {brief(status)}: {brief(count)}")
-    for index, host in enumerate(manifest["hosts"]):
-        if not _valid_host(host):
-            _explain(host, f"hosts[{index}]", path)
+    hosts = manifest["hosts"]
+    if type(hosts) is not list:
+        raise _fail(path, "hosts is not a list")
+    for index, host in enumerate(hosts):
+        problem = _host_problem(host)
+        if problem:
+            raise _fail(path, f"hosts[{index}]{problem}")
 
 
-def _valid_host(host: object) -> bool:
-    """Whether a host entry holds what readers rely on: the quick check, run on every host of a manifest."""
-    try:
-        return (
-            isinstance(host, dict)
-            and isinstance(host.get("name"), str)
-            and bool(host["name"])
-            and (host.get("identity") is None or isinstance(host["identity"], str))
-            and isinstance(host.get("statuses"), list)
-            and _STATUS_SET.issuperset(host["statuses"])
-            and isinstance(host.get("provisioned", False), bool)
-            and isinstance(host.get("provisioned_by", []), list)
-            and set(map(type, host.get("provisioned_by", []))) <= _STR_ONLY
-            and isinstance(host.get("counters", {}), dict)
-            and _COUNTER_SET.issuperset(host.get("counters", {}))
-            and set(map(type, host.get("counters", {}).values())) <= _INT_ONLY  # not bool, which is an int too
-        )
-    except TypeError:  # an unhashable status or counter name
-        return False
-
-
-def _explain(host: object, where: str, path: str) -> None:
-    """Raise the error that names what is wrong with a host entry that failed :func:`_valid_host`."""
-    if not isinstance(host, dict):
-        raise _fail(path, f"{where} is not an object")
-    if not isinstance(host.get("name"), str) or not host["name"]:
-        raise _fail(path, f"{where}.name is missing or not a string")
-    if host.get("identity") is not None and not isinstance(host["identity"], str):
-        raise _fail(path, f"{where}.identity is not a string or null")
-    statuses = host.get("statuses")
-    if not isinstance(statuses, list) or not all(isinstance(status, str) and status in STATUSES for status in statuses):
-        raise _fail(path, f"{where}.statuses must be a list of {', '.join(STATUSES)}")
-    if not isinstance(host.get("provisioned", False), bool):
-        raise _fail(path, f"{where}.provisioned is not true or false")
-    provisioned_by = host.get("provisioned_by", [])
-    if not isinstance(provisioned_by, list) or not all(isinstance(name, str) for name in provisioned_by):
-        raise _fail(path, f"{where}.provisioned_by is not a list of host names")
-    raise _fail(path, f"{where}.counters is not a map of {', '.join(COUNTERS)} to numbers")
+def _host_problem(host: object) -> str | None:
+    """What is wrong with a host entry (after its place, e.g. ".name is empty"), or None."""
+    if type(host) is not dict:
+        return " is not an object"
+    problem = _keys_problem(host, _HOST_KEYS)
+    if problem:
+        return f".{problem}" if "missing" in problem else f" {problem}"
+    if type(host["name"]) is not str or not host["name"]:
+        return ".name is not a non-empty string"
+    if not _optional_str(host["identity"]):
+        return ".identity is not a string or null"
+    if not _optional_str(host["identity_var"]):
+        return ".identity_var is not a string or null"
+    statuses = host["statuses"]
+    if not _is_str_list(statuses) or not _STATUS_SET.issuperset(statuses) or "all" not in statuses or len(set(statuses)) != len(statuses):
+        return f".statuses must list all and any of {', '.join(STATUSES[1:])}, each once"
+    counters = host["counters"]
+    if type(counters) is not dict or counters.keys() != _COUNTER_SET or not all(map(_is_count, counters.values())):
+        return f".counters is not a map of {', '.join(COUNTERS)} to numbers"
+    if type(host["provisioned"]) is not bool:
+        return ".provisioned is not true or false"
+    if not _is_str_list(host["provisioned_by"]):
+        return ".provisioned_by is not a list of host names"
+    failure = host["first_failure"]
+    if failure is None:
+        return None
+    if (
+        type(failure) is not dict
+        or failure.keys() != _FAILURE_KEYS
+        or not all(_optional_str(failure[key]) for key in ("play", "task", "action", "message"))
+        or type(failure["unreachable"]) is not bool
+        or (failure["message"] is not None and len(failure["message"]) > MESSAGE_MAX)
+    ):
+        return f".first_failure is not null or an object of {', '.join(sorted(_FAILURE_KEYS))} (message at most {MESSAGE_MAX} characters)"
+    return None

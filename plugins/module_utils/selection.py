@@ -83,6 +83,9 @@ class Selection:
         self.original_limit: str | None = ""  # None when merged manifests' limits cannot be combined
         self.patterns: list[str] = []  # one host pattern per selected name (not for "all")
         self.limit: str = ""
+        # False only for status all of a run without --limit: relaunch with no --limit then, since
+        # "--limit all" would skip plays on the implicit localhost and "--limit ''" is no limit only by accident.
+        self.limited: bool = True
 
     def targets(self) -> list[str]:
         """Every name the relaunch targets, for in-play selection (the role)."""
@@ -104,6 +107,7 @@ class Selection:
             "passwords_needed_to_start": self.passwords_needed_to_start,
             "original_limit": self.original_limit,
             "limit": self.limit,
+            "limited": self.limited,
         }
 
 
@@ -403,7 +407,8 @@ class Selector:
                     f"status all: the manifests {paths} were run with limits that cannot be merged "
                     f"({', '.join(sorted(map(repr, self.limits)))}); relaunch each manifest on its own"
                 )
-            selection.limit = selection.original_limit or "all"
+            selection.limit = selection.original_limit
+            selection.limited = bool(selection.original_limit)
         elif build_limit and (selection.hosts or selection.provisioned):
             try:
                 patterns = host_patterns(selection.hosts + selection.provisioned, index.names, self.group_names)

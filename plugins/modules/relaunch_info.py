@@ -33,7 +33,7 @@ options:
     description:
       - The statuses to select, a status or a list (or comma-separated statuses); several select their union.
       - One of C(all), C(failed), C(unreachable), C(changed), C(ok), C(skipped), C(rescued), C(ignored), C(not_run).
-      - C(all) selects the original C(--limit) of the run.
+      - C(all) selects the original C(--limit) of the run, and no limit when the run had none (see RV(limited)).
     type: raw
     default: failed
   identity_vars:
@@ -96,9 +96,15 @@ EXAMPLES = r"""
   register: relaunch
   run_once: true
 
+# --limit only when the relaunch is limited: for status all of a run without --limit, RV(limited) is false
+# and the relaunch takes no --limit. An empty RV(limit) of a limited relaunch means nothing a --limit can
+# select: never print "--limit ''", which ansible-core would take as every host.
 - name: Print the command
   ansible.builtin.debug:
-    msg: "ansible-playbook site.yml --limit '{{ relaunch.limit }}' {{ '-K' if 'become_password' in relaunch.passwords_needed_to_start else '' }}"
+    msg: >-
+      {{ 'nothing to relaunch' if relaunch.limited and not relaunch.limit else
+         'ansible-playbook site.yml' ~ ((' --limit ' ~ (relaunch.limit | quote)) if relaunch.limited else '') ~
+         (' -K' if 'become_password' in relaunch.passwords_needed_to_start else '') }}
   run_once: true
 
 - name: Failed and unreachable hosts of two controllers' manifests, empty allowed
@@ -155,11 +161,21 @@ targets:
   sample: [localhost, vm-17, web1]
 limit:
   description:
-    - The exact limit for C(--limit) or a play's C(hosts:); for status C(all), the original limit or C(all).
-    - Empty when nothing is selected (O(allow_empty=true)), or when only a play can select the hosts.
+    - The exact limit for C(--limit) or a play's C(hosts:); for status C(all), the original C(--limit) of the run.
+    - Empty when nothing is selected (O(allow_empty=true)), when only a play can select the hosts, or for status
+      C(all) of a run without C(--limit) (then RV(limited) is false). Never pass an empty limit to C(--limit);
+      ansible-core takes C(--limit '') as every host.
   returned: when a manifest was found
   type: str
   sample: "web1,web3"
+limited:
+  description:
+    - Whether the relaunch takes a C(--limit). False only for status C(all) of a run that had no C(--limit);
+      relaunch without one then (C(--limit all) would skip plays on the implicit C(localhost)).
+    - True with an empty RV(limit) means there is nothing a C(--limit) can select.
+  returned: when a manifest was found
+  type: bool
+  sample: true
 original_limit:
   description: The C(--limit) of the run exactly as given; empty when it had none; null when merged manifests' limits cannot be combined.
   returned: when a manifest was found

@@ -27,23 +27,27 @@ from ansible_collections.relaunch.status.plugins.module_utils.selection import C
 
 
 def source_directories(sources: list | tuple | None, playbook_dir: str | None = None) -> list[str]:
-    """Directories whose group_vars/ and host_vars/ apply: those of inventory sources, then the playbook's."""
+    """Directories whose group_vars/ and host_vars/ apply: those of inventory sources, then the playbook's.
+
+    A source's directory is the one ansible-core's ``get_vars_from_inventory_sources`` passes to the vars
+    plugins (the same rule in 2.16 to 2.21): a directory source itself, a host list ("a,b," that is not a
+    path) none, any other source the directory it is in; a directory of several sources counts where it
+    comes last, as it does for ansible-core. The resolver needs the directories rather than
+    that function's merged variables: it asks the vars plugins about many hosts per directory at once.
+    tests/unit/test_inventory_glue.py checks that both give the same variables.
+    """
     directories = []
     for source in sources or ():
         if not isinstance(source, str):
             continue
-        path = os.path.abspath(os.path.expanduser(source))
-        if "," in source and not os.path.exists(path):
-            continue  # a host list such as "a,b,"
-        if not os.path.isdir(path):
-            path = os.path.dirname(path)
-        if path not in directories:
-            directories.append(path)
+        if "," in source and not os.path.exists(source):
+            continue
+        directories.append(os.path.abspath(source if os.path.isdir(source) else os.path.dirname(source)))
     if playbook_dir:
-        path = os.path.abspath(playbook_dir)
-        if path not in directories:
-            directories.append(path)
-    return directories
+        directories.append(os.path.abspath(playbook_dir))
+    # ansible-core asks a directory again for each source in it, and the last time wins:
+    # keep each directory once, at its last place.
+    return list(reversed(dict.fromkeys(reversed(directories))))
 
 
 class IdentityResolver:

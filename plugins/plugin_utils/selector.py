@@ -16,8 +16,8 @@ from ansible import context
 
 from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
 from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.module_utils.recorder import gc_paused
-from ansible_collections.relaunch.status.plugins.module_utils.selection import IMPLICIT_LOCALHOST, CurrentHost, Selection, Selector, select
+from ansible_collections.relaunch.status.plugins.module_utils.recorder import STATUSES, gc_paused
+from ansible_collections.relaunch.status.plugins.module_utils.selection import IMPLICIT_LOCALHOST, CurrentHost, Selection, Selector, limit_string, select
 from ansible_collections.relaunch.status.plugins.plugin_utils.caller import calling_object
 from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, current_inventory, inventory_of, source_directories
 
@@ -27,6 +27,70 @@ SETTINGS_PLUGIN = "relaunch.status.limit"
 
 class ManifestMissing(RelaunchError):
     """No manifest exists yet where one was looked for (the role runs on every host then)."""
+
+
+def selected_limit(given: str) -> str | None:
+    """What a ``--limit`` selected, as a limit string that no longer depends on any file; None if it cannot be said.
+
+    Each ``@file`` part is replaced by the patterns the file holds now, read as ansible-core's
+    ``InventoryManager.subset()`` reads them (lines stripped, each taken whole, empty ones skipped),
+    so that "relaunch all" later selects what this run selected even once the file is rewritten.
+    None when a line holds a comma (a comma-separated limit cannot carry it) or a file cannot be read.
+    """
+    from ansible.inventory.manager import split_host_pattern
+
+    parts = split_host_pattern(given)
+    if not any(part.startswith("@") for part in parts):
+        return given
+    patterns: list[str] = []
+    for part in parts:
+        if not part.startswith("@"):
+            patterns.append(part)
+            continue
+        try:
+            with open(part[1:]) as handle:  # text mode, as ansible-core opens it: "\r\n" ends a line too
+                patterns.extend(line.strip() for line in handle.read().split("\n"))
+        except (OSError, UnicodeDecodeError):
+            return None
+    patterns = [pattern for pattern in patterns if pattern]
+    if any("," in pattern for pattern in patterns):
+        return None
+    # With no plain pattern ansible-core adds "all"; an empty string would mean no limit at all.
+    return limit_string(patterns) if patterns else "all"
+
+
+def stale_limit_file(given_limit: str, inventory, loader, identity_vars: list[str], playbook_dir: str | None) -> str | None:
+    """Why a ``--limit @<dir>/<status>.limit`` (a limit file the callback wrote) would now select hosts
+    that its manifest does not select for that status in the current inventory; None when it would not.
+
+    A limit file holds names, and no host pattern can tell a host from a group of the same name or one
+    machine from another that took its name: once the inventory changes, only the manifest beside the
+    file, resolved by identity, says which hosts the file meant. ``inventory`` has the limit applied.
+    """
+    from ansible.inventory.manager import split_host_pattern
+
+    parts = split_host_pattern(given_limit)
+    if len(parts) != 1 or not parts[0].startswith("@"):
+        return None
+    directory, name = os.path.split(os.path.abspath(parts[0][1:]))
+    status = name[: -len(store.LIMIT)] if name.endswith(store.LIMIT) else ""
+    latest = os.path.join(directory, store.LATEST)
+    if status not in STATUSES or not os.path.isfile(latest):
+        return None
+    try:
+        manifest = store.load(latest)
+    except RelaunchError as exc:
+        return f"--limit {parts[0]} cannot be checked against its manifest: {exc}"
+    hosts, groups = inventory_hosts(inventory, loader, identity_vars, playbook_dir)
+    selection = select([(latest, manifest)], [status], hosts, groups, allow_empty=True, build_limit=False)
+    extra = sorted({host.name for host in inventory.get_hosts("all")}.difference(selection.hosts))
+    if not extra:
+        return None
+    return (
+        f"--limit {parts[0]} would now select {len(extra)} hosts that are not its {status} hosts ({', '.join(map(repr, extra[:5]))}): "
+        f"the inventory changed since {latest} was written (a group, or another machine, now has a recorded name); "
+        "relaunch with the relaunch.status.groups inventory or the relaunch.status.limit lookup, which follow identities"
+    )
 
 
 def configured(name: str):

@@ -195,7 +195,6 @@ def lookup_value(project: Workdir, expression: str, *args: str):
         ("lookup('relaunch.status.limit', 'unreachable,skipped', manifest='.relaunch')", "down,ok1,ok2"),
         ("query('relaunch.status.limit', 'unreachable', manifest='.relaunch')", ["down,"]),
         ("lookup('relaunch.status.limit', 'rescued', manifest='.relaunch', allow_empty=true)", ""),
-        ("lookup('relaunch.status.limit', 'all', manifest='.relaunch')", "all"),
     ],
 )
 def test_lookup_values(failed_project: Workdir, expression: str, expected) -> None:
@@ -226,6 +225,8 @@ def test_lookup_default_manifest_is_the_latest_of_the_playbook_being_run(project
         ("lookup('relaunch.status.limit', 'rescued', manifest='.relaunch')", "status rescued selects 0 hosts"),
         ("lookup('relaunch.status.limit', manifest=['.relaunch', 3])", "option manifest"),
         ("lookup('relaunch.status.limit', manifest='missing')", "does not exist"),
+        # The run had no --limit: no host pattern means that ("all" skips the implicit localhost).
+        ("lookup('relaunch.status.limit', 'all', manifest='.relaunch')", "status all: the run recorded in"),
     ],
 )
 def test_lookup_errors_are_one_line(failed_project: Workdir, expression: str, message: str) -> None:
@@ -290,6 +291,53 @@ def test_inventory_plugin_errors_name_the_file_and_nothing_runs(failed_project: 
     }[sources]
     run = failed_project.run("--limit", "relaunch_failed", inventory=order)
     assert_clean_error(run, "x.relaunch.yml: ", message)
+    # One line, not ansible-core's fallback through every other inventory plugin.
+    output = run.stdout + run.stderr
+    assert [line for line in output.splitlines() if line.strip()] == [line for line in output.splitlines() if "x.relaunch.yml: " in line], output
+    assert "Failed to parse" not in output, output
+
+
+BROKEN_SOURCE = "[web\nnot an ini inventory ::::\n"
+
+
+def test_another_broken_inventory_source_still_only_warns(failed_project: Workdir) -> None:
+    write_files(failed_project.path, {"broken.ini": BROKEN_SOURCE})
+    run = failed_project.run("--limit", "relaunch_failed", inventory=(failed_project.inventory, "broken.ini", "groups.relaunch.yml"))
+    output = run.stdout + run.stderr
+    assert "Unable to parse" in flat(output) and "broken.ini" in output, output
+    assert ran(run, ALL_HOSTS) == {"fail1", "fail2"}, output
+
+
+# The Python API in one process, as ansible-runner or a test harness uses it: an error of the groups
+# configuration must not turn later failing sources of the same process into fatal ones.
+ONE_PROCESS = """
+import sys
+from ansible.plugins.loader import init_plugin_loader
+init_plugin_loader([sys.argv[1]])
+from ansible.inventory.manager import InventoryManager
+from ansible.parsing.dataloader import DataLoader
+try:
+    InventoryManager(DataLoader(), sources=["inventory.yml", "x.relaunch.yml"])
+except (SystemExit, Exception) as exc:
+    print("groups error:", type(exc).__name__)
+inventory = InventoryManager(DataLoader(), sources=["inventory.yml", "broken.ini"])
+print("hosts:", len(inventory.hosts))
+"""
+
+
+def test_a_groups_error_leaves_the_other_sources_of_the_process_alone(failed_project: Workdir) -> None:
+    write_files(failed_project.path, {"broken.ini": BROKEN_SOURCE, "x.relaunch.yml": "plugin: relaunch.status.groups\nmanifest: nowhere\n"})
+    env = ansible_env(failed_project.path)
+    result = subprocess.run(
+        [str(ANSIBLE_BIN / "python"), "-c", ONE_PROCESS, env["ANSIBLE_COLLECTIONS_PATH"]],
+        cwd=failed_project.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert "groups error:" in result.stdout and "hosts: 5" in result.stdout, result.stdout + result.stderr
 
 
 # --- the role ------------------------------------------------------------------------------------------

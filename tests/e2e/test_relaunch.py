@@ -295,6 +295,48 @@ def test_relaunch_after_a_rename_targets_the_new_name_and_not_another_machine(tm
     assert "not selecting 'other'" in flat(output) and "a different machine" in flat(output), output
 
 
+STALE_BEFORE = """
+all:
+  vars:
+    ansible_connection: local
+  hosts:
+    sp: {relaunch_id: id-sp, should_fail: true}
+    web03: {relaunch_id: srv-3, should_fail: true}
+    steady: {relaunch_id: id-steady}
+"""
+# sp is gone and a group has its name; web03 (srv-3) is now web05, and a new machine (srv-99) took its name.
+STALE_AFTER = """
+all:
+  vars:
+    ansible_connection: local
+  hosts:
+    web05: {relaunch_id: srv-3}
+    web03: {relaunch_id: srv-99}
+    steady: {relaunch_id: id-steady}
+  children:
+    sp:
+      hosts:
+        sp1: {relaunch_id: id-sp1}
+        sp2: {relaunch_id: id-sp2}
+        sp3: {relaunch_id: id-sp3}
+"""
+
+
+def test_a_limit_file_never_selects_a_group_or_another_machine_after_the_inventory_changed(tmp_path: Path) -> None:
+    project = Workdir(tmp_path, STALE_BEFORE)
+    first = project.run()
+    assert first.with_status("failed") == {"sp", "web03"}
+    assert set(first.limit_file("failed").read_text().split()) == {"sp", "web03"}
+    write_files(tmp_path, {"inventory.yml": STALE_AFTER})
+    everyone = {"sp", "sp1", "sp2", "sp3", "web03", "web05", "steady"}
+    refused = project.relaunch("limit_file")
+    assert_clean_error(refused, "failed.limit would now select 4 hosts", "'sp1'", "'web03'", "relaunch.status.groups")
+    # The ways that follow identities select the renamed machine only (their runs record elsewhere, leaving the first run latest).
+    for way in ("groups", "lookup"):
+        again = project.relaunch(way, env={"RELAUNCH_MANIFEST_DIR": str(tmp_path / "later")})
+        assert ran(again, everyone) == {"web05"}, again.stdout + again.stderr
+
+
 def test_renames_in_the_module_result(tmp_path: Path) -> None:
     project = Workdir(tmp_path, RENAME_BEFORE)
     project.run()
@@ -341,17 +383,81 @@ def module_result(project: Workdir, *args: str, **options) -> dict:
 # --- all = the original limit -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("limit", ["ok1,fail1", ""])
-def test_all_is_the_original_limit(project: Workdir, limit: str) -> None:
-    first = project.run(*(["--limit", limit] if limit else []))
-    assert first.manifest()["invocation"]["limit"] == limit
+def test_all_of_a_limited_run_is_its_limit(project: Workdir) -> None:
+    first = project.run("--limit", "ok1,fail1")
+    assert first.manifest()["invocation"]["limit"] == "ok1,fail1"
     write_files(project.path, {"info.yml": INFO_PLAYBOOK})
     info = module_result(project, statuses="all")
-    assert info["original_limit"] == limit
-    assert info["limit"] == (limit or "all")
-    again = project.relaunch("lookup", "all")
-    expected = {"ok1", "fail1"} if limit else {"ok1", "ok2", "fail1", "fail2"}
-    assert ran(again, ALL_HOSTS) == expected
+    assert (info["original_limit"], info["limit"], info["limited"]) == ("ok1,fail1", "ok1,fail1", True)
+    for way in ("lookup", "role"):
+        again = project.relaunch(way, "all")
+        assert ran(again, ALL_HOSTS) == {"ok1", "fail1"}, again.stdout + again.stderr
+
+
+# The implicit localhost is in no group: "--limit all" skips this play ("no hosts matched"), no --limit runs it.
+LOCALHOST_PLAYBOOK = """
+- name: On the controller
+  hosts: localhost
+  gather_facts: false
+  roles:
+    - role: relaunch.status.select
+  tasks:
+    - name: The work
+      ansible.builtin.import_tasks: tasks.yml
+- name: Site
+  hosts: all
+  gather_facts: false
+  roles:
+    - role: relaunch.status.select
+  tasks:
+    - name: The work
+      ansible.builtin.import_tasks: tasks.yml
+"""
+
+
+def test_all_of_a_run_without_limit_is_no_limit(project: Workdir) -> None:
+    write_files(project.path, {"local.yml": LOCALHOST_PLAYBOOK, "info.yml": INFO_PLAYBOOK})
+    everything = ALL_HOSTS | {"localhost"}
+    first = project.run("-e", "should_fail=false", playbook="local.yml")
+    assert ran(first, everything) == everything - {"down"}, first.stdout + first.stderr
+    info = module_result(project, statuses="all", manifest=".relaunch/local")
+    # Not "all", which would skip the localhost play: no limit, and a field that says so.
+    assert (info["original_limit"], info["limit"], info["limited"]) == ("", "", False)
+    # The role keeps every host, the implicit localhost included.
+    again = project.run("-e", "should_fail=false", "-e", "relaunch_hosts=all", playbook="local.yml")
+    assert ran(again, everything) == everything - {"down"}, again.stdout + again.stderr
+    # No host pattern means "no limit": the lookup refuses in one line rather than return "all".
+    write_files(project.path, {"local_retry.yml": PLAYBOOKS["retry.yml"]})
+    refused = project.run("-e", "statuses=all", "-e", "manifest=.relaunch/local", playbook="local_retry.yml")
+    assert_clean_error(refused, "status all:", "had no --limit", "relaunch without --limit")
+
+
+def test_all_after_a_limit_file_relaunch_is_what_that_relaunch_selected(failed_project: Workdir) -> None:
+    project = failed_project
+    # The relaunch from failed.limit fixes fail1 and fail2; the end of the run rewrites failed.limit to hold only "down".
+    again = project.relaunch("limit_file", "failed", "-e", "should_fail=false")
+    assert again.with_status("failed") == {"down"}
+    assert again.limit_file("failed").read_text() == "down\n"
+    invocation = again.manifest()["invocation"]
+    assert invocation["limit_given"] == "@.relaunch/site/failed.limit"
+    assert sorted(invocation["limit"].split(",")) == ["down", "fail1", "fail2"]
+    info = module_result(project, statuses="all")
+    assert info["hosts"] == ["down", "fail1", "fail2"] and info["limited"]
+    # "Relaunch all" selects what the limit file selected when that relaunch started, not what it holds now.
+    rerun = project.relaunch("lookup", "all")
+    assert ran(rerun, ALL_HOSTS) == {"fail1", "fail2"}, rerun.stdout + rerun.stderr
+    assert unreachable(rerun) == {"down"}
+
+
+def test_the_example_never_prints_a_limit_of_every_host(project: Workdir) -> None:
+    """docs/examples/relaunch_info.yml with 0 selected hosts must not print "--limit ''" (every host)."""
+    project.run("-e", "should_fail=false", "--limit", "ok1,ok2")
+    example = Path(__file__).parents[2] / "docs" / "examples" / "relaunch_info.yml"
+    shutil.copy(example, project.path / "example.yml")
+    run = ansible_playbook(project.path, "-i", project.inventory, "-e", "relaunch_manifest=.relaunch/site", playbook="example.yml")
+    output = run.stdout + run.stderr
+    assert run.rc == 0, output
+    assert "nothing to relaunch" in output and "ansible-playbook site.yml" not in output, output
 
 
 # --- passwords ----------------------------------------------------------------------------------

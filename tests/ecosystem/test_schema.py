@@ -11,6 +11,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.module_utils.manifest import validate
 from tests.ecosystem.collection import ROOT
 from tests.runner import ansible_playbook, write_files
 
@@ -120,6 +122,9 @@ def test_real_manifests_validate(run_dir: Path) -> None:
         (("passwords_needed_to_start",), ["my-secret"]),
         (("hosts", 0, "counters", "ok"), "1"),
         (("complete",), "yes"),
+        (("started",), "yesterday"),
+        (("hosts", 0, "first_failure"), {"message": "no play"}),
+        (("invocation", "limit_given"), 5),
     ],
 )
 def test_schema_rejects_what_readers_reject(run_dir: Path, path: tuple, value: object) -> None:
@@ -129,11 +134,14 @@ def test_schema_rejects_what_readers_reject(run_dir: Path, path: tuple, value: o
         target = target[key]
     target[path[-1]] = value
     assert errors(manifest)
+    with pytest.raises(RelaunchError):
+        validate(manifest, "latest.json")
 
 
 def test_documented_example_validates() -> None:
     text = (ROOT / "docs" / "manifest.md").read_text()
     example = json.loads(text.split("```json\n", 1)[1].split("```", 1)[0])
     assert errors(example) == []
+    validate(example, "docs/manifest.md")
     counts = {status: sum(status in host["statuses"] for host in example["hosts"]) for status in example["retry_counts"]}
     assert counts == example["retry_counts"]

@@ -140,7 +140,8 @@ def test_limit_is_exact_for_any_names(limit_path, data):
 
 def check_stale(limit: str, text: str, limit_path, inventory: list[str], groups: dict[str, list[str]], gone: set[str]) -> None:
     """A limit file outlives the inventory it was written for. Once its hosts are gone, it
-    selects no other host, but for the members of a group named exactly like a gone host."""
+    selects no other host, but for the members of a group named exactly like a gone host (no host
+    pattern can avoid those: the callback refuses such a file, test_never_widen checks that)."""
     rest = [name for name in inventory if name not in gone]
     rest_groups = {group: [member for member in members if member not in gone] for group, members in groups.items()}
     now = build_inventory(rest, rest_groups)

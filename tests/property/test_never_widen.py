@@ -31,7 +31,9 @@ def recorded_hosts(draw) -> dict:
 
 
 manifests = st.lists(recorded_hosts(), max_size=8, unique_by=lambda host: host["name"]).flatmap(
-    lambda hosts: st.builds(make_manifest, st.just(hosts), st.sampled_from(LIMITS), passwords=st.lists(st.sampled_from(("become_password", "vault_password"))))
+    lambda hosts: st.builds(
+        make_manifest, st.just(hosts), st.sampled_from(LIMITS), passwords=st.lists(st.sampled_from(("become_password", "vault_password")), unique=True)
+    )
 )
 current_inventories = st.lists(st.builds(CurrentHost, names, identities), max_size=8, unique_by=lambda host: host.name)
 
@@ -113,7 +115,8 @@ def test_selection_never_widens(manifest_list, current, statuses, extra_groups, 
     if "all" in wanted:
         if len(limits) == 1:
             assert probe.original_limit == next(iter(limits))
-        assert probe.limit == (probe.original_limit or "all")
+        # No limit stays no limit (never "all", which would skip plays on the implicit localhost).
+        assert probe.limit == probe.original_limit and probe.limited == bool(probe.original_limit)
     elif probe.limit:
         inventory = build_inventory(sorted(current_names), groups)
         inventory.subset(probe.limit)
@@ -137,3 +140,65 @@ def test_selection_never_widens(manifest_list, current, statuses, extra_groups, 
     else:
         assert not refused
         assert selection.as_dict() == probe.as_dict()
+
+
+# --- limit files that outlive their inventory ------------------------------------------------------
+
+STALE_NAMES = ("a", "b", "c", "sp", "web", "all", "ungrouped", "a b", "w*", "127.0.0.1")
+
+
+@st.composite
+def inventory_changes(draw) -> tuple:
+    """A run's hosts (name -> identity) and what the inventory became: hosts gone, renamed, names reused, groups added."""
+    before_names = draw(st.lists(st.sampled_from(STALE_NAMES) | host_names, min_size=1, max_size=5, unique=True))
+    before = {name: f"id-{index}" for index, name in enumerate(before_names)}
+    failed = draw(st.lists(st.sampled_from(before_names), min_size=1, unique=True))
+    after: dict[str, str] = {}
+    for name, identity in before.items():
+        fate = draw(st.sampled_from(("kept", "gone", "renamed", "reused")))
+        if fate == "kept":
+            after[name] = identity
+        elif fate == "renamed":
+            after[draw(st.sampled_from(STALE_NAMES) | host_names)] = identity
+        elif fate == "reused":
+            after[name] = f"new-{name}"  # another machine under the recorded name
+    extra = draw(st.lists(st.sampled_from(STALE_NAMES) | host_names, max_size=3))
+    after.update({name: f"new-{name}" for name in extra if name not in after})
+    if not after:
+        after["z"] = "id-z"
+    group_names = draw(st.lists(st.sampled_from((*before_names, *STALE_NAMES)), max_size=3, unique=True))
+    groups = {
+        group: draw(st.lists(st.sampled_from(sorted(after)), min_size=1, unique=True))
+        for group in group_names
+        if group not in after and group not in ("all", "ungrouped")
+    }
+    return before, failed, after, groups
+
+
+@given(inventory_changes())
+def test_a_stale_limit_file_is_refused_or_selects_only_its_hosts(tmp_path_factory, change):
+    """The callback's check of a limit file, against a real InventoryManager with the file as its limit:
+    it refuses exactly when the file would select a host that is not, by identity, one of the file's hosts."""
+    from ansible.parsing.dataloader import DataLoader
+
+    from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
+    from ansible_collections.relaunch.status.plugins.plugin_utils.selector import stale_limit_file
+
+    before, failed, after, groups = change
+    directory = tmp_path_factory.mktemp("stale")
+    manifest = make_manifest([host_entry(name, ("failed",) if name in failed else ("ok",), identity) for name, identity in before.items()])
+    store.publish(str(directory), manifest, keep=2, group_names=["all", "ungrouped"], inventory_names=set(before))
+    limit = "@" + str(directory / "failed.limit")
+    inventory = build_inventory(sorted(after), groups)
+    for name, identity in after.items():
+        inventory.get_host(name).set_variable("relaunch_id", identity)
+    inventory.subset(limit)
+    selected = {host.name for host in inventory.get_hosts("all")}
+    holders = {identity: name for name, identity in after.items()}
+    meant = {holders[before[name]] for name in failed if before[name] in holders}
+    problem = stale_limit_file(limit, inventory, DataLoader(), ["relaunch_id"], None)
+    if problem is None:
+        assert selected <= meant, (selected, meant)
+    else:
+        assert "\n" not in problem
+        assert not selected <= meant, problem

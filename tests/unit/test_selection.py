@@ -278,11 +278,13 @@ def test_implicit_localhost_is_not_named_when_a_group_has_its_name():
     assert any("group 'localhost'" in warning for warning in selection.warnings)
 
 
-@pytest.mark.parametrize(("limit", "expected"), [("", "all"), ("web", "web"), ("!db", "!db"), ("@/srv/x.limit", "@/srv/x.limit")])
+@pytest.mark.parametrize(("limit", "expected"), [("", ""), ("web", "web"), ("!db", "!db"), ("@/srv/x.limit", "@/srv/x.limit")])
 def test_all_relaunches_with_the_original_limit(limit, expected):
     selection = selected([host_entry("web", ("ok",))], [CurrentHost("web")], ("all",), limit=limit)
     assert selection.original_limit == limit
     assert selection.limit == expected
+    # No limit is not "all" (which skips plays on the implicit localhost): the relaunch is not limited either.
+    assert selection.limited == bool(limit)
     assert selection.patterns == []
 
 
