@@ -81,17 +81,22 @@ def manifest_root(configured: str | None, playbook: str) -> str:
     return os.path.join(os.path.dirname(os.path.abspath(playbook)), ".relaunch")
 
 
-def same_playbook(root: str, recorded: str, playbook: str) -> bool:
-    """Whether a manifest or run directory recorded for ``recorded`` belongs to ``playbook``.
+def _beside(root: str, playbook: str) -> bool:
+    """Whether a manifest directory is the default kind, beside the playbook (so it moves with its checkout)."""
+    return os.path.dirname(os.path.abspath(root)) == os.path.dirname(os.path.abspath(playbook))
 
-    In the default ``.relaunch`` beside the playbook, the file name decides: a
-    project checkout moved to another path keeps its manifests. In a shared
-    manifest directory, the whole path does.
+
+def same_playbook(root: str, recorded: str, playbook: str) -> bool:
+    """Whether a manifest recorded for the playbook ``recorded`` belongs to ``playbook``.
+
+    The same path; or, in the ``.relaunch`` beside the playbook, the same file
+    name at a path that no longer exists: the project checkout was moved.
     """
     playbook = os.path.abspath(playbook)
-    if os.path.dirname(os.path.abspath(root)) == os.path.dirname(playbook):
-        return os.path.basename(recorded) == os.path.basename(playbook)
-    return os.path.normpath(recorded) == playbook
+    recorded = os.path.normpath(recorded)
+    if recorded == playbook:
+        return True
+    return _beside(root, playbook) and os.path.basename(recorded) == os.path.basename(playbook) and not os.path.exists(recorded)
 
 
 def _owner(directory: str) -> str | None:
@@ -110,15 +115,18 @@ def _owner(directory: str) -> str | None:
 def run_directory(root: str, playbook: str) -> str:
     """The run directory of a playbook in a manifest directory; the one place that computes it.
 
-    ``<root>/<playbook stem>``, unless another playbook of the same stem owns it
-    (appA/site.yml and appB/site.yml sharing a manifest_dir): then
+    ``<root>/<playbook stem>``, unless ``root`` is a shared manifest directory in
+    which another playbook of the same stem owns it (appA/site.yml and
+    appB/site.yml sharing a manifest_dir): then
     ``<root>/<stem>-<8 hex digits of the playbook's path>``.
     """
     playbook = os.path.abspath(playbook)
     stem = playbook_stem(playbook)
     plain = os.path.join(root, stem)
+    if _beside(root, playbook):
+        return plain  # only the playbooks beside it use it: a moved checkout keeps its manifests
     owner = _owner(plain)
-    if owner is None or same_playbook(root, owner, playbook):
+    if owner is None or os.path.normpath(owner) == playbook:
         return plain
     return os.path.join(root, f"{stem}-{hashlib.sha256(playbook.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}")
 

@@ -398,9 +398,15 @@ def test_the_default_directory_beside_a_moved_checkout_stays_the_playbooks(tmp_p
 
 
 def test_check_playbook_refuses_a_manifest_of_another_playbook(tmp_path, run_dir):
-    store.publish(run_dir, manifest_of(1), keep=5)  # recorded for /srv/site.yml
+    recorded = tmp_path / "appB" / "site.yml"
+    recorded.parent.mkdir()
+    recorded.write_text("[]\n")
+    store.publish(run_dir, dict(manifest_of(1), playbook=str(recorded)), keep=5)
     latest = os.path.join(run_dir, store.LATEST)
-    root = os.path.dirname(run_dir)
-    store.check_playbook(latest, root, "/srv/site.yml")
-    with pytest.raises(RelaunchError, match=r"written by playbook /srv/site.yml, not /elsewhere/site.yml"):
-        store.check_playbook(latest, root, "/elsewhere/site.yml")
+    store.check_playbook(latest, os.path.dirname(run_dir), str(recorded))
+    running = tmp_path / "appA" / "site.yml"
+    for root in (os.path.dirname(run_dir), str(running.parent / ".relaunch")):  # shared, or copied beside appA
+        with pytest.raises(RelaunchError, match=f"written by playbook {recorded}, not {running}"):
+            store.check_playbook(latest, root, str(running))
+    recorded.unlink()  # gone: appB's checkout was moved to appA
+    store.check_playbook(latest, str(running.parent / ".relaunch"), str(running))
