@@ -162,7 +162,8 @@ def test_a_run_that_stops_before_any_host_ran_keeps_the_limit_files(tmp_path: Pa
 # --- C: overlapping runs each print their own relaunch command ---------------------------------------
 
 
-GATED = """
+GATED = (
+    """
 - name: Deploy
   hosts: web
   gather_facts: false
@@ -173,7 +174,9 @@ GATED = """
         timeout: 120
       when: gate is defined
       run_once: true
-""" + WORK
+"""
+    + WORK
+)
 
 
 def relaunch_words(run_stdout: str) -> list[str]:
