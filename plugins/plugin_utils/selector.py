@@ -75,6 +75,9 @@ def stale_limit_file(given_limit: str, inventory, loader, identity_vars: list[st
     directory, name = os.path.split(os.path.abspath(parts[0][1:]))
     status = name[: -len(store.LIMIT)] if name.endswith(store.LIMIT) else ""
     latest = os.path.join(directory, store.LATEST)
+    run_id = name[: -len(store.FAILED_LIMIT)]
+    if name.endswith(store.FAILED_LIMIT) and store.RUN_ID.match(run_id):  # one run's own failed hosts (the summary's command)
+        status, latest = "failed", os.path.join(directory, run_id + ".json")
     if status not in STATUSES or not os.path.isfile(latest):
         return None
     try:

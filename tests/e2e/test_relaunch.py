@@ -329,6 +329,10 @@ def test_a_limit_file_never_selects_a_group_or_another_machine_after_the_invento
     everyone = {"sp", "sp1", "sp2", "sp3", "web03", "web05", "steady"}
     refused = project.relaunch("limit_file")
     assert_clean_error(refused, "failed.limit would now select 4 hosts", "'sp1'", "'web03'", "relaunch.status.groups")
+    # So does the run's own limit file, the one its summary names.
+    own = f".relaunch/site/{first.manifest()['run_id']}.failed.limit"
+    assert re.search(re.escape(f"--limit @{own}"), first.stdout)
+    assert_clean_error(project.run("--limit", f"@{own}"), f"{own} would now select 4 hosts", "'sp1'", "'web03'")
     # The ways that follow identities select the renamed machine only (their runs record elsewhere, leaving the first run latest).
     for way in ("groups", "lookup"):
         again = project.relaunch(way, env={"RELAUNCH_MANIFEST_DIR": str(tmp_path / "later")})
