@@ -55,6 +55,11 @@ class Run:
     def manifest(self) -> dict:
         return json.loads((self.run_dir / "latest.json").read_text())
 
+    def run_manifest(self) -> dict:
+        """The newest run's own manifest (``<run id>.json``), also when it did not become latest.json."""
+        runs = sorted(path for path in self.run_dir.glob("*.json") if path.name != "latest.json")
+        return json.loads(runs[-1].read_text())
+
     def retry(self) -> set[str]:
         """Names in ansible-core's own .retry file; empty when it wrote none."""
         path = self.workdir / f"{self.stem}.retry"
@@ -65,6 +70,10 @@ class Run:
 
     def limit_file(self, status: str) -> Path:
         return self.run_dir / f"{status}.limit"
+
+
+# The limit file of one run's failed hosts, as the summary of that run names it.
+RUN_LIMIT_FILE = r"\d{8}T\d{12}Z-\d+-[0-9a-f]{4}\.failed\.limit"
 
 
 def write_files(workdir: Path, files: dict[str, str]) -> None:

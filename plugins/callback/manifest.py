@@ -16,17 +16,23 @@ description:
     and its first failure.
   - C(failed) holds exactly the hosts of ansible-core's own C(.retry) file, read from ansible-core's
     failed and unreachable host sets when each playbook ends.
-  - Beside C(latest.json) it writes one limit file per non-empty status (C(failed.limit), ...), to relaunch
-    with C(--limit @<file>). When a run starts with such a file as its C(--limit) and the file would now select
+  - Beside C(latest.json) it writes one limit file per status (C(failed.limit), ...), to relaunch
+    with C(--limit @<file>); the file of a status with 0 hosts selects no host, and ansible-playbook stops
+    with a warning that says so. When a run starts with such a file as its C(--limit) and the file would now select
     a host that the manifest beside it does not select for that status by identity (the inventory changed), the
     run stops before anything runs, with one error line naming the file.
   - C(invocation.limit) records what the C(--limit) selected, each C(@file) part as the patterns the file held
     when the run started; C(invocation.limit_given) keeps it as given.
+  - A run in which no host ran a task other than the relaunch selection (a refused relaunch, an error before
+    any host ran) keeps its C(<run id>.json) but leaves C(latest.json) and the limit files as they were.
+  - When C(<manifest_dir>/<playbook stem>) belongs to another playbook of the same file name (a shared
+    C(manifest_dir)), the run directory is C(<manifest_dir>/<playbook stem>-<hash of the playbook path>).
   - Events are appended to a journal while the run goes on; a run stopped by Ctrl-C or SIGTERM writes an
     interrupted manifest (C(complete=false)), and the journal of a run killed outright is recovered by the
-    next reader.
+    next run (readers replay it in memory).
   - At the end of each playbook it prints the counts, the failed hosts grouped by failure, and the command
-    that relaunches on the failed hosts; never with a JSON stdout callback.
+    that relaunches on the failed hosts of that run (through C(<run id>.failed.limit), so runs that overlap
+    each print their own); never with a JSON stdout callback.
   - Writes nothing for C(--syntax-check) and C(--list-*) runs. A manifest directory that cannot be written
     gives one warning and never fails the playbook.
 version_added: 1.0.0
@@ -97,6 +103,19 @@ from ansible_collections.relaunch.status.plugins.plugin_utils.selector import se
 _STATS_ATTRIBUTES = {"unreachable": "dark"}
 # The action whose results carry "add_host" (the host it creates), by every name it runs under.
 _ADD_HOST_ACTIONS = frozenset(("add_host", "ansible.builtin.add_host", "ansible.legacy.add_host"))
+# The relaunch selection itself: its results are no work of the run (the recorder's tasks_ran).
+_SELECTION_ACTION = "relaunch.status.relaunch_info"
+_SELECT_ROLE = os.path.realpath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "roles", "select")) + os.sep
+
+
+def _is_selection(task) -> bool:
+    """Whether a task is part of the relaunch selection: the relaunch_info action, or a task of the
+    select role (with the validation of its arguments that ansible-core adds to it)."""
+    if (task.resolved_action or task.action) == _SELECTION_ACTION:
+        return True
+    context = task.args.get("validate_args_context") if isinstance(task.args, dict) else None
+    path = str(context.get("path") or "") if isinstance(context, dict) else (task.get_path() or "").rsplit(":", 1)[0]
+    return bool(path) and (os.path.realpath(path) + os.sep).startswith(_SELECT_ROLE)
 
 
 def _public_result(result) -> bool:
@@ -169,6 +188,7 @@ class CallbackModule(CallbackBase):
         self._warned = False
         self._previous_sigterm = None
         self._adds_hosts: dict[str, bool] = {}
+        self._selection_tasks: dict[str, bool] = {}
         # Host names of the inventory before any task ran: add_host on one of them creates nothing.
         self._inventory_hosts: set[str] | None = None
         atexit.register(self._finish_interrupted)
@@ -179,12 +199,6 @@ class CallbackModule(CallbackBase):
         if not self._warned:
             self._warned = True
             self._display.warning(f"relaunch.status.manifest: {message}")
-
-    def _manifest_root(self, playbook: str) -> str:
-        configured = self.get_option("manifest_dir")
-        if configured:
-            return os.path.abspath(os.path.expanduser(configured))
-        return os.path.join(os.path.dirname(os.path.abspath(playbook)), ".relaunch")
 
     def _install_sigterm_handler(self) -> None:
         # ansible-core's own handler forwards SIGTERM to workers and then dies
@@ -219,10 +233,10 @@ class CallbackModule(CallbackBase):
                 self._display.error(f"relaunch.status.manifest: {stale}", wrap_text=False)
                 raise SystemExit(1)  # passes the callback dispatcher's "except Exception": nothing runs
         playbook_path = os.path.abspath(to_text(playbook._file_name))
-        root = self._manifest_root(playbook_path)
+        root = store.manifest_root(self.get_option("manifest_dir"), playbook_path)
         directory = store.run_directory(root, playbook_path)
         try:
-            store.ensure_run_directory(directory)  # the manifest root too, 0700
+            directory = store.claim_run_directory(root, playbook_path)  # the manifest root too, 0700
             store.recover(directory, self.get_option("keep"))
             run_id = store.new_run_id()
             journal = store.Journal(directory, run_id)
@@ -320,6 +334,11 @@ class CallbackModule(CallbackBase):
         if host.name not in run.seen_hosts:
             self._see_hosts([host])
         event = {"e": "result", "host": host.name, "outcome": outcome}
+        selection = self._selection_tasks.get(task._uuid)
+        if selection is None:
+            selection = self._selection_tasks[task._uuid] = _is_selection(task)
+        if selection:
+            event["selection"] = True
         if outcome in ("failed", "unreachable"):
             data = _result_data(result)
             rescued = False
@@ -390,8 +409,9 @@ class CallbackModule(CallbackBase):
         self._emit({"e": "stats", "hosts": counters})
         snapshot = self._finish(complete=True)
         if snapshot is not None and self._summary_wanted():
-            has_limit_file = os.path.isfile(os.path.join(run.directory, "failed" + store.LIMIT))
-            command = relaunch_command(run.directory, run.playbook) if has_limit_file else None
+            run_id = snapshot.head["run_id"]
+            limit_file = store.run_limit_file(run.directory, run_id)
+            command = relaunch_command(run.playbook, limit_file) if os.path.isfile(limit_file) else None
             self._display.display(relaunch_summary(snapshot.head, snapshot.hosts("failed"), run.directory, command))
 
     # --- the end ---------------------------------------------------------------------------
@@ -447,8 +467,8 @@ def passwords_needed_to_start(args) -> list[str]:
     return needed
 
 
-def relaunch_command(directory: str, playbook: str) -> str:
-    """The command that reruns this playbook on the failed hosts, without extra vars' values."""
+def relaunch_command(playbook: str, limit_file: str) -> str:
+    """The command that reruns this playbook on the failed hosts of ``limit_file``, without extra vars' values."""
     args = context.CLIARGS
     words = ["ansible-playbook"]
     for source in args.get("inventory") or ():
@@ -464,7 +484,7 @@ def relaunch_command(directory: str, playbook: str) -> str:
             words.append(flag)
     for vault_id in args.get("vault_ids") or ():
         words += ["--vault-id", to_text(vault_id)]
-    words += ["--limit", "@" + os.path.relpath(os.path.join(directory, "failed" + store.LIMIT))]
+    words += ["--limit", "@" + os.path.relpath(limit_file)]
     command = " ".join(shlex.quote(word) for word in words)
     if args.get("extra_vars"):
         command += "  (plus your -e options)"

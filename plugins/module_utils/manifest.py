@@ -6,14 +6,23 @@ Layout of a manifest directory::
 
     <dir>/<playbook stem>/<run id>.json      one manifest per run (the newest N are kept)
     <dir>/<playbook stem>/<run id>.journal   the append-only journal of a run in progress
-    <dir>/<playbook stem>/latest.json        a copy of the newest finished or interrupted run
-    <dir>/<playbook stem>/<status>.limit     limit files of latest.json, one per non-empty status
+    <dir>/<playbook stem>/<run id>.failed.limit  the failed hosts of that run, for the command its summary prints
+    <dir>/<playbook stem>/latest.json        a copy of the newest finished or interrupted run in which a host ran a task
+    <dir>/<playbook stem>/<status>.limit     limit files of latest.json, one per status
+    <dir>/<playbook stem>/.playbook          the playbook that owns the directory
     <dir>/<playbook stem>/.lock              serialises publishing among concurrent runs
 
 A run holds an exclusive lock on its journal while it runs, so a journal whose
-lock can be taken belongs to a run that died; readers replay it into an
-interrupted manifest (:func:`recover`). Every file is written to a temporary
-name, flushed to disk and renamed into place, so no reader ever sees half a file.
+lock can be taken belongs to a run that died; the next run turns it into an
+interrupted manifest (:func:`recover`), and readers replay it in memory
+without writing anything (:func:`locate`, :func:`load`). Every file is written
+to a temporary name, flushed to disk and renamed into place, so no reader ever
+sees half a file.
+
+A run in which no host ran a task (other than the relaunch selection itself,
+see the recorder's ``tasks_ran``) keeps its ``<run id>.json`` but never
+replaces latest.json or the limit files: a relaunch that was refused or that
+failed before any host ran leaves what the last useful run recorded.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from __future__ import annotations
 import datetime
 import errno
 import fcntl
+import hashlib
 import itertools
 import json
 import os
@@ -38,8 +48,11 @@ LATEST = "latest.json"
 JOURNAL = ".journal"
 LIMIT = ".limit"
 LOCK = ".lock"
+OWNER = ".playbook"
+FAILED_LIMIT = ".failed" + LIMIT  # <run id>.failed.limit: the failed hosts of one run
 RUN_ID = re.compile(r"^\d{8}T\d{12}Z-\d+-[0-9a-f]{4}$")
 _RUN_ID_HEAD = re.compile(rb'"run_id":\s*"([^"]+)"')
+_PLAYBOOK_HEAD = re.compile(rb'"playbook":\s*("(?:[^"\\]|\\.)*")')
 # One encoder for every host line: json.dumps() with options builds a new one per call.
 _HOST_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 _JSON_STRING = json.encoder.encode_basestring  # one str, as _HOST_JSON writes it (ensure_ascii=False)
@@ -61,8 +74,81 @@ def playbook_stem(playbook: str) -> str:
     return os.path.splitext(os.path.basename(playbook))[0] or "playbook"
 
 
+def manifest_root(configured: str | None, playbook: str) -> str:
+    """The manifest directory: the configured one, or ``.relaunch`` beside the playbook."""
+    if configured:
+        return os.path.abspath(os.path.expanduser(str(configured)))
+    return os.path.join(os.path.dirname(os.path.abspath(playbook)), ".relaunch")
+
+
+def _beside(root: str, playbook: str) -> bool:
+    """Whether a manifest directory is the default kind, beside the playbook (so it moves with its checkout)."""
+    return os.path.dirname(os.path.abspath(root)) == os.path.dirname(os.path.abspath(playbook))
+
+
+def same_playbook(root: str, recorded: str, playbook: str) -> bool:
+    """Whether a manifest recorded for the playbook ``recorded`` belongs to ``playbook``.
+
+    The same path; or, in the ``.relaunch`` beside the playbook, the same file
+    name at a path that no longer exists: the project checkout was moved.
+    """
+    playbook = os.path.abspath(playbook)
+    recorded = os.path.normpath(recorded)
+    if recorded == playbook:
+        return True
+    return _beside(root, playbook) and os.path.basename(recorded) == os.path.basename(playbook) and not os.path.exists(recorded)
+
+
+def _owner(directory: str) -> str | None:
+    """The playbook that owns a run directory (its .playbook file), None when it names none."""
+    try:
+        fd = os.open(os.path.join(directory, OWNER), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        text = os.read(fd, 65536).decode("utf-8", "replace").strip()
+    finally:
+        os.close(fd)
+    return text or None
+
+
 def run_directory(root: str, playbook: str) -> str:
-    return os.path.join(root, playbook_stem(playbook))
+    """The run directory of a playbook in a manifest directory; the one place that computes it.
+
+    ``<root>/<playbook stem>``, unless ``root`` is a shared manifest directory in
+    which another playbook of the same stem owns it (appA/site.yml and
+    appB/site.yml sharing a manifest_dir): then
+    ``<root>/<stem>-<8 hex digits of the playbook's path>``.
+    """
+    playbook = os.path.abspath(playbook)
+    stem = playbook_stem(playbook)
+    plain = os.path.join(root, stem)
+    if _beside(root, playbook):
+        return plain  # only the playbooks beside it use it: a moved checkout keeps its manifests
+    owner = _owner(plain)
+    if owner is None or os.path.normpath(owner) == playbook:
+        return plain
+    return os.path.join(root, f"{stem}-{hashlib.sha256(playbook.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}")
+
+
+def claim_run_directory(root: str, playbook: str) -> str:
+    """Create the run directory of a playbook (0700) and make the playbook its owner if it has none; returns it."""
+    playbook = os.path.abspath(playbook)
+    for _attempt in range(2):
+        directory = run_directory(root, playbook)
+        ensure_run_directory(directory)
+        if _owner(directory) is None:
+            try:
+                fd = os.open(os.path.join(directory, OWNER), _OPEN_NEW, 0o600)
+            except FileExistsError:
+                continue  # another playbook claimed it meanwhile: look again
+            try:
+                os.write(fd, playbook.encode("utf-8", "surrogateescape") + b"\n")
+            finally:
+                os.close(fd)
+        if directory == run_directory(root, playbook):
+            return directory
+    return run_directory(root, playbook)
 
 
 def ensure_run_directory(path: str) -> None:
@@ -292,8 +378,20 @@ def replay(path: str) -> Recorder:
     return recorder
 
 
+def empty_limit_text(status: str, run_id: str) -> str:
+    """A limit file that selects no host and says why, for a status with 0 hosts.
+
+    An empty limit file would select every host; this regex never matches, and
+    ansible-playbook shows it in its warning before it stops with "no hosts to target".
+    """
+    return f"~(?#relaunch.status found 0 {status} hosts in run {run_id} so there is nothing to relaunch)(?!)\n"
+
+
 def limit_files(manifest: dict | Snapshot, group_names: list[str] | tuple = (), inventory_names: set[str] | None = None) -> dict[str, str]:
-    """The limit file text of each non-empty status of a manifest.
+    """The limit file text of each status of a manifest (:func:`empty_limit_text` for a status with 0 hosts).
+
+    A status whose hosts no limit can select (hosts created by add_host from the
+    implicit localhost) has none.
 
     The run's own host names are the inventory here: the files are written at
     the end of the run, when every recorded name is current. ``inventory_names``,
@@ -309,9 +407,13 @@ def limit_files(manifest: dict | Snapshot, group_names: list[str] | tuple = (), 
         if provisioned_by is None and (inventory_names is None or name in inventory_names)
     )
     files = {}
+    run_id = _parts(manifest)[0]["run_id"]
     for status in STATUSES:
-        if status == "all" or not selector.counts.get(status):
+        if status == "all":
             continue  # "all" relaunches with the original --limit, recorded in the manifest
+        if not selector.counts.get(status):
+            files[status] = empty_limit_text(status, run_id)
+            continue
         try:
             selection = selector.select([status])
         except RelaunchError:
@@ -332,8 +434,22 @@ def _latest_run_id(directory: str) -> str | None:
     return match.group(1).decode("utf-8", "replace") if match else None
 
 
-def publish(directory: str, manifest: dict | Snapshot, keep: int, group_names: list[str] | tuple = (), inventory_names: set[str] | None = None) -> str:
-    """Write a run's manifest; make it latest.json (with limit files) if it is the newest; prune.
+def promoted(manifest: dict | Snapshot) -> bool:
+    """Whether a run may become latest.json: a host ran a task other than the relaunch selection.
+
+    Manifests written before ``tasks_ran`` existed always could.
+    """
+    return _parts(manifest)[0].get("tasks_ran", True) is not False
+
+
+def run_limit_file(directory: str, run_id: str) -> str:
+    """The path of ``<run id>.failed.limit``: the failed hosts of that run alone."""
+    return os.path.join(directory, run_id + FAILED_LIMIT)
+
+
+def publish(directory: str, manifest: dict | Snapshot, keep: int | None, group_names: list[str] | tuple = (), inventory_names: set[str] | None = None) -> str:
+    """Write a run's manifest (and its failed hosts' limit file); make it latest.json (with limit
+    files) if it is the newest run in which a host ran a task; prune to ``keep`` runs (None: never).
 
     Returns the path of the run's manifest.
     """
@@ -341,16 +457,19 @@ def publish(directory: str, manifest: dict | Snapshot, keep: int, group_names: l
         return _publish(directory, manifest, keep, group_names, inventory_names)
 
 
-def _publish(directory: str, manifest: dict | Snapshot, keep: int, group_names: list[str] | tuple, inventory_names: set[str] | None) -> str:
+def _publish(directory: str, manifest: dict | Snapshot, keep: int | None, group_names: list[str] | tuple, inventory_names: set[str] | None) -> str:
     run_id = _parts(manifest)[0]["run_id"]
     path = os.path.join(directory, run_id + ".json")
+    useful = promoted(manifest)
+    files = limit_files(manifest, group_names, inventory_names) if useful else {}
     with _DirectoryLock(directory):
         write_atomic(directory, run_id + ".json", encode_chunks(manifest))
+        if _parts(manifest)[0]["retry_counts"].get("failed") and "failed" in files:
+            write_atomic(directory, run_id + FAILED_LIMIT, files["failed"].encode("utf-8"))
         latest = _latest_run_id(directory)
-        if latest is None or not RUN_ID.match(latest) or latest <= run_id:
+        if useful and (latest is None or not RUN_ID.match(latest) or latest <= run_id):
             for name in (LATEST, *(status + LIMIT for status in STATUSES)):
                 _refuse_foreign(directory, name)
-            files = limit_files(manifest, group_names, inventory_names)
             for status in STATUSES:
                 name = status + LIMIT
                 if status in files:
@@ -359,7 +478,8 @@ def _publish(directory: str, manifest: dict | Snapshot, keep: int, group_names: 
                     _remove(os.path.join(directory, name))
             write_atomic(directory, LATEST, _read_chunks(path))  # a copy of the file just written
             latest = run_id
-        prune(directory, keep, latest)
+        if keep is not None:
+            prune(directory, keep, latest)
     return path
 
 
@@ -392,18 +512,26 @@ def prune(directory: str, keep: int, newest: str) -> None:
         if name.startswith(".") and name.endswith(".tmp"):
             _remove(os.path.join(directory, name))
     runs = sorted(name[:-5] for name in names if name.endswith(".json") and RUN_ID.match(name[:-5]))
+    kept = set(runs)
+    for name in names:
+        if name.endswith(FAILED_LIMIT) and RUN_ID.match(name[: -len(FAILED_LIMIT)]) and name[: -len(FAILED_LIMIT)] not in kept:
+            _remove(os.path.join(directory, name))  # its run's manifest is gone
     for run_id in runs[: max(len(runs) - max(keep, 1), 0)]:
         if run_id != newest:
             _remove(os.path.join(directory, run_id + ".json"))
+            _remove(os.path.join(directory, run_id + FAILED_LIMIT))
 
 
-def recover(directory: str, keep: int = 20) -> list[str]:
-    """Turn the journals of runs that died into interrupted manifests; returns their paths."""
-    recovered = []
+def _dead_journals(directory: str) -> Iterator[tuple[str, str, int]]:
+    """(run id, path, an open descriptor holding its lock) of each journal whose run died, oldest first.
+
+    The caller closes the descriptor (which releases the lock); a journal whose
+    run is alive holds its lock and is passed over.
+    """
     try:
         names = sorted(os.listdir(directory))
     except OSError:
-        return recovered
+        return
     for name in names:
         if not name.endswith(JOURNAL) or not RUN_ID.match(name[: -len(JOURNAL)]):
             continue
@@ -413,25 +541,43 @@ def recover(directory: str, keep: int = 20) -> list[str]:
         except OSError:
             continue
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                    continue  # its run is alive
-                raise
-            if os.fstat(fd).st_nlink == 0:
-                continue  # recovered meanwhile by another reader
-            run_id = name[: -len(JOURNAL)]
-            manifest: dict | Snapshot | None = _written_manifest(directory, run_id)
-            if manifest is None:
-                recorder = replay(path)
-                if recorder.meta.get("run_id") == run_id:
-                    manifest = recorder.snapshot(complete=False, finished=None)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                continue  # its run is alive
+            raise
+        if os.fstat(fd).st_nlink == 0:
+            os.close(fd)
+            continue  # recovered meanwhile by another run
+        yield name[: -len(JOURNAL)], path, fd
+
+
+def _recovered_manifest(directory: str, run_id: str, journal: str) -> dict | Snapshot | None:
+    """The interrupted manifest of a dead run: the one it had written, or its journal replayed."""
+    manifest: dict | Snapshot | None = _written_manifest(directory, run_id)
+    if manifest is None:
+        recorder = replay(journal)
+        if recorder.meta.get("run_id") == run_id:
+            manifest = recorder.snapshot(complete=False, finished=None)
+    return manifest
+
+
+def recover(directory: str, keep: int) -> list[str]:
+    """Turn the journals of runs that died into interrupted manifests; returns their paths.
+
+    Only a run recovers (with its own ``keep``): readers replay a dead journal
+    in memory instead (:func:`locate`, :func:`load`) and never write or prune.
+    """
+    recovered = []
+    for run_id, path, fd in _dead_journals(directory):
+        try:
+            manifest = _recovered_manifest(directory, run_id, path)
             if manifest is not None:
                 try:
                     recovered.append(publish(directory, manifest, keep))
                 except OSError:
-                    continue  # a reader that cannot write leaves the journal to one that can
+                    continue  # a run that cannot write leaves the journal to one that can
             _remove(path)
         finally:
             os.close(fd)
@@ -451,6 +597,30 @@ def _written_manifest(directory: str, run_id: str) -> dict | None:
 # --- reading -------------------------------------------------------------------------------
 
 
+def latest_manifest(directory: str) -> str | None:
+    """The file that holds a run directory's latest manifest, None when there is none.
+
+    latest.json, unless a run that died since would replace it once recovered:
+    then that run's journal, which :func:`load` replays in memory. Nothing is
+    written, so a reader never removes or prunes anything.
+    """
+    latest = os.path.join(directory, LATEST)
+    latest_id = _latest_run_id(directory)
+    found = None
+    for run_id, path, fd in _dead_journals(directory):
+        try:
+            if latest_id is not None and RUN_ID.match(latest_id) and run_id <= latest_id:
+                continue
+            manifest = _recovered_manifest(directory, run_id, path)
+            if manifest is not None and promoted(manifest):
+                found = path  # the newest such journal wins
+        finally:
+            os.close(fd)
+    if found is not None:
+        return found
+    return latest if os.path.isfile(latest) else None
+
+
 def locate(location: str, playbook: str | None = None) -> str:
     """The manifest file a user named: a file, a run directory, or a manifest directory.
 
@@ -463,28 +633,61 @@ def locate(location: str, playbook: str | None = None) -> str:
         return path
     if not os.path.isdir(path):
         raise RelaunchError(f"manifest {path} does not exist; run the playbook with the relaunch.status.manifest callback enabled first")
-    recover(path)
-    if os.path.isfile(os.path.join(path, LATEST)):
-        return os.path.join(path, LATEST)
+    found = latest_manifest(path)
+    if found is not None:
+        return found
     if playbook:
-        candidate = os.path.join(path, playbook_stem(playbook))
-        recover(candidate)
-        if os.path.isfile(os.path.join(candidate, LATEST)):
-            return os.path.join(candidate, LATEST)
+        found = latest_manifest(run_directory(path, playbook))
+        if found is not None:
+            return found
         raise RelaunchError(f"no manifest for playbook {playbook_stem(playbook)!r} in {path}; run it with the relaunch.status.manifest callback enabled first")
-    for name in os.listdir(path):
+    found_in = {}
+    for name in sorted(os.listdir(path)):
         if os.path.isdir(os.path.join(path, name)):
-            recover(os.path.join(path, name))  # a playbook whose only run died has a journal, no latest.json
-    stems = sorted(name for name in os.listdir(path) if os.path.isfile(os.path.join(path, name, LATEST)))
-    if len(stems) == 1:
-        return os.path.join(path, stems[0], LATEST)
-    if not stems:
+            found = latest_manifest(os.path.join(path, name))  # a playbook whose only run died has a journal, no latest.json
+            if found is not None:
+                found_in[name] = found
+    if len(found_in) == 1:
+        return next(iter(found_in.values()))
+    if not found_in:
         raise RelaunchError(f"no manifest in {path}; run the playbook with the relaunch.status.manifest callback enabled first")
+    stems = sorted(found_in)
     raise RelaunchError(f"manifest directory {path} holds several playbooks ({', '.join(stems[:5])}); name one, e.g. {os.path.join(path, stems[0])}")
 
 
+def recorded_playbook(path: str) -> str | None:
+    """The ``playbook`` a manifest (or journal) records, read from its head; None when it names none."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except (OSError, ValueError):
+        return None
+    try:
+        match = _PLAYBOOK_HEAD.search(os.read(fd, 65536))
+    finally:
+        os.close(fd)
+    try:
+        return json.loads(match.group(1)) if match else None
+    except ValueError:
+        return None
+
+
+def check_playbook(path: str, root: str, playbook: str) -> None:
+    """Refuse the manifest found for the running playbook when it records another playbook."""
+    recorded = recorded_playbook(path)
+    if isinstance(recorded, str) and recorded and not same_playbook(root, recorded, playbook):
+        raise RelaunchError(
+            f"manifest {path} was written by playbook {recorded}, not {os.path.abspath(playbook)}; "
+            "run this playbook with the callback first, or name that manifest explicitly to use it anyway"
+        )
+
+
 def load(path: str) -> dict:
-    """Read and validate a manifest; any problem is one RelaunchError naming the file."""
+    """Read and validate a manifest; any problem is one RelaunchError naming the file.
+
+    A journal (``<run id>.journal``) is replayed in memory into the interrupted manifest of its run.
+    """
+    if path.endswith(JOURNAL) and RUN_ID.match(os.path.basename(path)[: -len(JOURNAL)]):
+        return _load_journal(path)
     try:
         with open(path, "rb") as handle:
             data = handle.read()
@@ -500,6 +703,19 @@ def load(path: str) -> dict:
     return manifest
 
 
+def _load_journal(path: str) -> dict:
+    run_id = os.path.basename(path)[: -len(JOURNAL)]
+    try:
+        manifest = _recovered_manifest(os.path.dirname(path), run_id, path)
+    except OSError as exc:
+        raise RelaunchError(f"manifest {path} cannot be read: {exc.strerror}") from None
+    if manifest is None:
+        raise _fail(path, "the journal does not start with its run")
+    manifest = manifest.manifest() if isinstance(manifest, Snapshot) else manifest
+    validate(manifest, path)
+    return manifest
+
+
 # The rules of a valid manifest, each stated once; docs/manifest.schema.json says the same
 # (tests/property/test_schema_agreement.py checks that both accept and reject the same documents).
 # Patterns are matched with re.search, as JSON Schema validators match "pattern".
@@ -511,6 +727,7 @@ _TOP_KEYS = frozenset(
         "ansible_version", "invocation", "passwords_needed_to_start", "retry_counts", "hosts",
     )
 )  # fmt: skip
+_TOP_OPTIONAL = frozenset(("tasks_ran",))  # absent in manifests of earlier versions
 _INVOCATION_KEYS = frozenset(("limit", "inventory", "tags", "skip_tags"))
 _INVOCATION_OPTIONAL = frozenset(("limit_given",))
 _HOST_KEYS = frozenset(("name", "identity", "identity_var", "statuses", "counters", "provisioned", "provisioned_by", "first_failure"))
@@ -560,9 +777,11 @@ def validate(manifest: object, path: str) -> None:
         raise RelaunchError(f"manifest {path} has schema version {version}, newer than this collection reads ({SCHEMA_VERSION}); upgrade relaunch.status")
     if version != SCHEMA_VERSION:
         raise _fail(path, f"unknown schema version {version}")
-    problem = _keys_problem(manifest, _TOP_KEYS)
+    problem = _keys_problem(manifest, _TOP_KEYS, _TOP_OPTIONAL)
     if problem:
         raise _fail(path, problem)
+    if "tasks_ran" in manifest and type(manifest["tasks_ran"]) is not bool:
+        raise _fail(path, "tasks_ran is not true or false")
     for key, kind in (("run_id", str), ("playbook", str), ("started", str), ("ansible_version", str), ("invocation", dict)):
         if type(manifest[key]) is not kind:
             raise _fail(path, f"{key} is not a{'n' if kind.__name__[0] in 'aeiou' else ''} {kind.__name__}")

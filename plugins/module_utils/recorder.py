@@ -20,6 +20,9 @@ Event kinds:
 ``result``
     ``host``, ``outcome`` (one of OUTCOMES), ``ignored``, ``rescued``, and for
     failures ``play``, ``task``, ``action``, ``msg`` (None for no_log tasks).
+    ``selection``: true for a task of the relaunch selection itself (the
+    relaunch_info action, the select role), which is not work of the run: a
+    run whose only results are those has ``tasks_ran`` false.
 ``provision``
     ``host``, ``by``, ``identity``, ``identity_var``: add_host created a host.
 ``verdict``
@@ -91,6 +94,7 @@ class Recorder:
         self._batch: set[str] = set()
         self._pending: set[str] = set()
         self._not_run: set[str] = set()
+        self.tasks_ran = False  # a host ran a task other than the relaunch selection
         self._handlers = {
             "start": self._on_start,
             "host": self._on_host,
@@ -141,6 +145,8 @@ class Recorder:
         outcome = event["outcome"]
         if outcome not in OUTCOMES:
             return  # a newer journal's outcome: not ours to guess
+        if not event.get("selection"):
+            self.tasks_ran = True
         name = event["host"]
         record = self.hosts.get(name) or self._host(name)
         counters = record.counters
@@ -238,6 +244,7 @@ class Recorder:
         head.update(self.meta)
         head["finished"] = finished
         head["complete"] = complete
+        head["tasks_ran"] = self.tasks_ran
         head["retry_counts"] = counts
         return Snapshot(head, names, statuses_of, self.hosts, failed)
 

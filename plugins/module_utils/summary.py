@@ -34,9 +34,20 @@ def failure_groups(hosts: Iterable[dict]) -> list[tuple[str, list[str]]]:
 def relaunch_summary(head: dict, hosts: Iterable[dict], directory: str, command: str | None) -> str:
     """The summary of a manifest (``head``, its keys but the hosts, and its host entries).
 
-    ``command`` is None when no limit file can select the failed hosts.
+    ``command`` is None when no limit file can select the failed hosts. A run
+    in which no host ran a task never became latest.json: the summary says so
+    and offers no relaunch.
     """
     counts = head["retry_counts"]
+    if head.get("tasks_ran") is False:
+        return "\n".join(
+            [
+                f"RELAUNCH SUMMARY: {os.path.relpath(os.path.join(directory, head['run_id'] + '.json'))}" + ("" if head["complete"] else " (interrupted)"),
+                "  " + "  ".join(f"{status}={counts.get(status, 0)}" for status in STATUSES),
+                "  no host ran a task but the relaunch selection (refused, nothing to relaunch, or stopped before any host ran):",
+                f"    {os.path.relpath(os.path.join(directory, 'latest.json'))} and its limit files are unchanged",
+            ]
+        )
     lines = [
         f"RELAUNCH SUMMARY: {os.path.relpath(os.path.join(directory, 'latest.json'))}" + ("" if head["complete"] else " (interrupted)"),
         "  " + "  ".join(f"{status}={counts.get(status, 0)}" for status in STATUSES),

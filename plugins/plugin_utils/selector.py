@@ -75,6 +75,9 @@ def stale_limit_file(given_limit: str, inventory, loader, identity_vars: list[st
     directory, name = os.path.split(os.path.abspath(parts[0][1:]))
     status = name[: -len(store.LIMIT)] if name.endswith(store.LIMIT) else ""
     latest = os.path.join(directory, store.LATEST)
+    run_id = name[: -len(store.FAILED_LIMIT)]
+    if name.endswith(store.FAILED_LIMIT) and store.RUN_ID.match(run_id):  # one run's own failed hosts (the summary's command)
+        status, latest = "failed", os.path.join(directory, run_id + ".json")
     if status not in STATUSES or not os.path.isfile(latest):
         return None
     try:
@@ -146,12 +149,12 @@ def _absolute(location: str, base_dirs: list[str]) -> str:
 
 def _has_manifest(path: str, playbook: str | None) -> bool:
     """Whether ``path`` (a directory) holds any manifest that :func:`store.locate` could pick."""
-    if os.path.isfile(os.path.join(path, store.LATEST)):
+    if store.latest_manifest(path):
         return True
     if playbook:
-        return os.path.isfile(os.path.join(path, store.playbook_stem(playbook), store.LATEST))
+        return store.latest_manifest(store.run_directory(path, playbook)) is not None
     try:
-        return any(os.path.isfile(os.path.join(path, name, store.LATEST)) for name in os.listdir(path))
+        return any(store.latest_manifest(os.path.join(path, name)) for name in os.listdir(path))
     except OSError:
         return False
 
@@ -164,7 +167,7 @@ def locate_one(location: str, playbook: str | None, base_dirs: list[str], strict
     another name can read the manifest of the playbook it relaunches.
     """
     path = _absolute(location, base_dirs)
-    if playbook and not strict and not os.path.isfile(os.path.join(path, store.playbook_stem(playbook), store.LATEST)):
+    if playbook and not strict and (not os.path.isdir(path) or store.latest_manifest(store.run_directory(path, playbook)) is None):
         playbook = None
     try:
         return store.locate(path, playbook)
@@ -183,8 +186,10 @@ def manifest_paths(option, manifest_dir: str | None = None, base_dirs: list[str]
     base_dirs = list(base_dirs or [os.getcwd()])
     if option is None or option == "" or option == []:
         playbook = current_playbook(hint)
-        root = manifest_dir or os.path.join(os.path.dirname(playbook), ".relaunch")
-        return [locate_one(str(root), playbook, base_dirs, strict=True)]
+        root = _absolute(str(manifest_dir), base_dirs) if manifest_dir else store.manifest_root(None, playbook)
+        path = locate_one(root, playbook, base_dirs, strict=True)
+        store.check_playbook(path, root, playbook)
+        return [path]
     if isinstance(option, str):
         locations = [option]
     elif isinstance(option, (list, tuple)) and all(isinstance(item, str) and item for item in option):

@@ -16,7 +16,8 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.runner import ANSIBLE_BIN, ansible_env, ansible_playbook, write_files
+from ansible_collections.relaunch.status.plugins.module_utils.recorder import STATUSES
+from tests.runner import ANSIBLE_BIN, RUN_LIMIT_FILE, ansible_env, ansible_playbook, write_files
 
 INVENTORY = """
     all:
@@ -157,13 +158,14 @@ INVOCATIONS = [
 def test_invocation_is_recorded_as_given(workdir: Path, args: tuple, expected: dict, hosts: set) -> None:
     write_files(workdir, {"hosts.limit": "web3\ndb2\n", "more.yml": "all:\n  hosts:\n    extra1:\n"})
     run = site(workdir, *args)
-    invocation = run.manifest()["invocation"]
+    manifest = run.run_manifest()  # a run whose tags select no task never becomes latest.json
+    invocation = manifest["invocation"]
     if "inventory" in expected:
         expected = {"inventory": [str(workdir / name) for name in expected["inventory"]]}
     for key, value in expected.items():
         assert (set(invocation[key]) if isinstance(value, set) else invocation[key]) == value
     # The limit was applied as ansible-core applied it.
-    assert run.with_status("all") == hosts
+    assert {host["name"] for host in manifest["hosts"] if "all" in host["statuses"]} == hosts
 
 
 def test_check_mode_is_recorded(workdir: Path) -> None:
@@ -419,21 +421,25 @@ def test_manifest_dir_option(workdir: Path) -> None:
     assert {host["name"] for host in manifest["hosts"] if "failed" in host["statuses"]} == run.retry()
 
 
-def test_limit_files_exist_exactly_for_non_empty_statuses(workdir: Path) -> None:
+def test_limit_files_select_each_status_and_nothing_for_an_empty_one(workdir: Path) -> None:
     run = site(workdir)
     counts = run.manifest()["retry_counts"]
-    limit_files = {path.stem for path in run.run_dir.glob("*.limit")}
-    assert limit_files == {status for status, count in counts.items() if count and status != "all"}
-    assert limit_files == {"failed", "unreachable", "changed", "ok", "skipped"}
-    for status in limit_files:
+    non_empty = {status for status, count in counts.items() if count and status != "all"}
+    assert non_empty == {"failed", "unreachable", "changed", "ok", "skipped"}
+    assert {path.stem for path in run.run_dir.glob("*.limit") if "." not in path.stem} == set(STATUSES) - {"all"}
+    for status in non_empty:
         assert set(run.limit_file(status).read_text().split()) == run.with_status(status)
 
-    # All good now: files of statuses that have no host any more disappear.
+    # All good now: the files of statuses that have no host any more select none, and say so.
     write_files(workdir, {"site.yml": CLEAN})
     again = site(workdir)
     assert again.rc == 0
-    assert {path.stem for path in again.run_dir.glob("*.limit")} == {"ok"}
     assert set(again.limit_file("ok").read_text().split()) == ALL - {"dead"}
+    relaunch = site(workdir, "--limit", "@.relaunch/site/failed.limit")
+    assert relaunch.rc != 0
+    output = " ".join((relaunch.stdout + relaunch.stderr).split())
+    assert "0 failed hosts in run" in output and "no hosts to target" in output and "Unable to find limit file" not in output
+    assert "PLAY [" not in relaunch.stdout  # never widened to every host
 
 
 def test_files_are_private(workdir: Path) -> None:
@@ -464,7 +470,9 @@ def test_summary(workdir: Path) -> None:
     words = shlex.split(summary.split("relaunch on the failed hosts:\n", 1)[1].splitlines()[0])
     assert words[0] == "ansible-playbook"
     assert words[1] == "-i" and (workdir / words[2]).resolve() == workdir / "inventory.yml"
-    assert words[3:] == ["site.yml", "--limit", "@.relaunch/site/failed.limit"]
+    assert words[3:5] == ["site.yml", "--limit"]
+    assert re.fullmatch(r"@\.relaunch/site/" + RUN_LIMIT_FILE, words[5])
+    assert words[5][1:] == os.path.relpath(run.run_dir / (run.manifest()["run_id"] + ".failed.limit"), workdir)
 
 
 def test_relaunch_command_targets_exactly_the_failed_hosts(workdir: Path) -> None:

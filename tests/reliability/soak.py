@@ -25,6 +25,7 @@ runs a few kills of each kind in the normal suite.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import sys
@@ -107,7 +108,7 @@ class Tally:
         self.kills = 0  # the process was alive when SIGKILL came
         self.late = 0  # the run had already ended
         self.mid_write = 0  # killed with a temporary file of the final write on disk
-        self.recovered = 0  # journals turned into manifests by the next reader
+        self.recovered = 0  # journals turned into manifests by the next run
         self.recovered_complete = 0  # of those, runs that had written their manifest before dying
         self.duration = 0.0  # of a whole run of site.yml, measured once
 
@@ -141,7 +142,7 @@ WRITE_TARGETS = (".json.", ".limit.", "latest.json.")  # temporary files of: the
 
 
 def crash(workdir: Path, rng: random.Random, tally: Tally, kind: str, target: str | None = None) -> None:
-    """Start a run, SIGKILL it, check the store, then recover it as the next reader does.
+    """Start a run, SIGKILL it, check the store, read it as the next reader does, then recover it as the next run does.
 
     ``kind`` is "random" (after a random delay) or "write" (when a temporary file whose
     name holds ``target`` appears; a random one of WRITE_TARGETS by default).
@@ -186,18 +187,29 @@ def crash(workdir: Path, rng: random.Random, tally: Tally, kind: str, target: st
         killed = journals[0].name[: -len(store.JOURNAL)]
     written = killed is not None and killed in after
 
-    # The next reader recovers the killed run.
-    if not (run_dir / "latest.json").exists() and killed is None:
+    # A run in which no host ran a task yet never replaces latest.json, recovered or not.
+    promoted = killed is not None and (json.loads(after[killed]) if written else store.replay(str(journals[0])).snapshot(False, None).head)["tasks_ran"]
+    if not (run_dir / "latest.json").exists() and not promoted:
+        store.recover(str(run_dir), KEEP)  # nothing for a reader to read yet; the next run still recovers it
+        assert not list(run_dir.glob("*" + store.JOURNAL)), "a dead run's journal was left"
+        tally.recovered += killed is not None
         return
-    path = store.locate(str(run_dir))
-    latest = store.load(path)
+    # The next reader reads the killed run in memory and writes nothing.
+    listing = sorted(os.listdir(run_dir))
+    read = store.load(store.locate(str(run_dir)))
+    assert sorted(os.listdir(run_dir)) == listing and run_manifests(run_dir) == after, "a reader wrote in the run directory"
+    # The next run recovers it, with its own keep.
+    store.recover(str(run_dir), KEEP)
+    latest = store.load(store.locate(str(run_dir)))
     assert not list(run_dir.glob("*" + store.JOURNAL)), "a dead run's journal was left"
     assert not _in_flight(run_dir), "a dead writer's temporary file was left"
     check_store(run_dir)
     for run_id, data in before.items():
         assert run_manifests(run_dir).get(run_id, data) == data
+    assert (read["run_id"], read["complete"], read["retry_counts"]) == (latest["run_id"], latest["complete"], latest["retry_counts"])
     if killed is not None:
         tally.recovered += 1
+    if promoted:
         assert latest["run_id"] == killed, "latest.json is not the killed run, the newest"
         if written:
             tally.recovered_complete += 1

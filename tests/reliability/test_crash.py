@@ -58,7 +58,7 @@ def test_soak_crash_command_smoke(tmp_path):
 
 
 def test_the_next_run_recovers_a_killed_run(crashing):
-    """Recovery by a second ansible-playbook run of the same playbook, not only by a reader."""
+    """Recovery by a second ansible-playbook run of the same playbook (readers only replay the journal in memory)."""
     workdir, _tally = crashing
     run_dir = workdir / ".relaunch" / "site"
     live = Live(workdir, "-i", "inventory.ini", name="killed")

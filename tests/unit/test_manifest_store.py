@@ -93,11 +93,15 @@ def test_publish_writes_the_run_latest_and_limit_files(run_dir):
     assert path == os.path.join(run_dir, run_id(1) + ".json")
     assert json.loads(Path(path).read_bytes()) == manifest
     assert Path(run_dir, store.LATEST).read_bytes() == Path(path).read_bytes()
-    assert {name for name in names_in(run_dir) if name.endswith(".limit")} == {"failed.limit", "ok.limit"}
+    assert {name for name in names_in(run_dir) if name.endswith(".limit")} == {f"{status}.limit" for status in store.STATUSES if status != "all"} | {
+        run_id(1) + ".failed.limit"
+    }
     current = [CurrentHost(host["name"]) for host in manifest["hosts"]]
     expected = limit_file_text(select([("", manifest)], ["failed"], current).patterns)
     assert Path(run_dir, "failed.limit").read_text(encoding="utf-8") == expected == "web 2\nweb1\n"
+    assert Path(run_dir, run_id(1) + ".failed.limit").read_text(encoding="utf-8") == expected
     assert not Path(run_dir, "all.limit").exists()  # "all" relaunches with the original --limit
+    assert Path(run_dir, "changed.limit").read_text(encoding="utf-8") == store.empty_limit_text("changed", run_id(1))
 
 
 def test_an_older_run_published_later_does_not_replace_latest(run_dir):
@@ -114,8 +118,45 @@ def test_a_newer_run_removes_stale_limit_files(run_dir):
     assert Path(run_dir, "failed.limit").exists()
     store.publish(run_dir, manifest_of(2, failed=(), ok=("web1", "db1")), keep=5)
     assert latest_run(run_dir) == run_id(2)
-    assert not Path(run_dir, "failed.limit").exists()
+    assert Path(run_dir, "failed.limit").read_text(encoding="utf-8") == store.empty_limit_text("failed", run_id(2))
+    assert not Path(run_dir, run_id(2) + ".failed.limit").exists()
     assert Path(run_dir, "ok.limit").read_text(encoding="utf-8") == "db1\nweb1\n"
+
+
+def test_the_limit_file_of_a_status_with_0_hosts_selects_no_host(tmp_path):
+    """An empty limit file, or one of only !/& lines, selects every host in ansible-core: never write one."""
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+
+    text = store.empty_limit_text("failed", run_id(1))
+    assert "0 failed hosts" in text
+    limit = tmp_path / "failed.limit"
+    limit.write_text(text, encoding="utf-8")
+    inventory = InventoryManager(DataLoader(), sources="web1,web2,all,localhost,")
+    inventory.subset(f"@{limit}")
+    assert inventory.get_hosts("all") == []
+
+
+def test_a_run_where_no_host_ran_a_task_is_kept_but_never_becomes_latest(run_dir):
+    store.publish(run_dir, manifest_of(1, failed=("web1",), ok=("db1",)), keep=5)
+    before = {name: Path(run_dir, name).read_bytes() for name in names_in(run_dir) if name == store.LATEST or name.endswith(".limit")}
+    refused = dict(manifest_of(2, failed=("web1", "db1"), ok=()), tasks_ran=False)
+    assert store.publish(run_dir, refused, keep=5) == os.path.join(run_dir, run_id(2) + ".json")
+    assert json.loads(Path(run_dir, run_id(2) + ".json").read_bytes())["tasks_ran"] is False
+    assert not Path(run_dir, run_id(2) + ".failed.limit").exists()  # no relaunch command offered for it
+    assert {name: Path(run_dir, name).read_bytes() for name in before} == before
+    assert latest_run(run_dir) == run_id(1)
+    store.publish(run_dir, dict(manifest_of(3, failed=(), ok=("web1", "db1")), tasks_ran=True), keep=5)
+    assert latest_run(run_dir) == run_id(3)
+
+
+def test_pruning_a_run_removes_its_limit_file(run_dir):
+    for second in range(1, 5):
+        store.publish(run_dir, manifest_of(second), keep=2)
+    assert sorted(name for name in names_in(run_dir) if name.endswith(".failed.limit") and name != "failed.limit") == [
+        run_id(3) + ".failed.limit",
+        run_id(4) + ".failed.limit",
+    ]
 
 
 def test_publish_prunes_to_keep_but_never_the_newest(run_dir):
@@ -258,10 +299,10 @@ def test_recover_leaves_live_runs_alone_and_recovers_dead_ones(run_dir):
     live = start_writer(run_dir, run_id(1))
     dead = start_writer(run_dir, run_id(2))
     try:
-        assert store.recover(run_dir) == []  # both writers hold their journal's lock
+        assert store.recover(run_dir, 20) == []  # both writers hold their journal's lock
         dead.kill()
         dead.wait()
-        recovered = store.recover(run_dir)
+        recovered = store.recover(run_dir, 20)
         assert recovered == [os.path.join(run_dir, run_id(2) + ".json")]
         manifest = store.load(recovered[0])
         assert manifest["complete"] is False and manifest["finished"] is None
@@ -269,31 +310,103 @@ def test_recover_leaves_live_runs_alone_and_recovers_dead_ones(run_dir):
         assert latest_run(run_dir) == run_id(2)
         assert not Path(run_dir, run_id(2) + store.JOURNAL).exists()
         assert Path(run_dir, run_id(1) + store.JOURNAL).exists()
-        assert store.recover(run_dir) == []  # nothing twice
+        assert store.recover(run_dir, 20) == []  # nothing twice
     finally:
         for process in (live, dead):
             if process.poll() is None:
                 process.kill()
                 process.wait()
-    assert store.recover(run_dir) == [os.path.join(run_dir, run_id(1) + ".json")]
+    assert store.recover(run_dir, 20) == [os.path.join(run_dir, run_id(1) + ".json")]
     assert latest_run(run_dir) == run_id(2)  # recovered later, but older: not the latest
 
 
-def test_locate_recovers_a_dead_run(tmp_path, run_dir):
+def test_readers_replay_a_dead_run_in_memory_and_write_nothing(tmp_path, run_dir):
     dead = start_writer(run_dir, run_id(1))
     dead.kill()
     dead.wait()
-    assert store.locate(str(tmp_path / "manifests")) == os.path.join(run_dir, store.LATEST)
+    before = names_in(run_dir)
+    located = store.locate(str(tmp_path / "manifests"))
+    assert located == os.path.join(run_dir, run_id(1) + store.JOURNAL)
+    manifest = store.load(located)
+    assert manifest["run_id"] == run_id(1) and manifest["complete"] is False
+    assert statuses_by_host(manifest)["web2"] == ["all", "failed"]
+    assert names_in(run_dir) == before  # nothing recovered, written or removed
+    store.recover(run_dir, 20)  # the next run does
+    assert store.locate(run_dir) == os.path.join(run_dir, store.LATEST)
     assert latest_run(run_dir) == run_id(1)
+
+
+def test_readers_never_prune_the_runs_that_keep_keeps(tmp_path, run_dir):
+    for second in range(1, 31):
+        store.publish(run_dir, manifest_of(second), keep=100)
+    dead = start_writer(run_dir, run_id(40))
+    dead.kill()
+    dead.wait()
+    store.locate(str(tmp_path / "manifests"))
+    store.locate(run_dir)
+    store.load(store.locate(run_dir))
+    assert len([name for name in names_in(run_dir) if name.endswith(".json") and store.RUN_ID.match(name[:-5])]) == 30
+    assert Path(run_dir, run_id(40) + store.JOURNAL).exists()
+    store.recover(run_dir, 100)
+    assert len([name for name in names_in(run_dir) if name.endswith(".json") and store.RUN_ID.match(name[:-5])]) == 31
+
+
+def test_an_older_dead_run_is_not_read_instead_of_latest(run_dir):
+    dead = start_writer(run_dir, run_id(1))
+    dead.kill()
+    dead.wait()
+    store.publish(run_dir, manifest_of(2), keep=5)
+    assert store.locate(run_dir) == os.path.join(run_dir, store.LATEST)
 
 
 def test_recover_ignores_journals_of_other_names_and_foreign_content(run_dir):
     Path(run_dir, "notes.journal").write_text("{}\n", encoding="utf-8")
     Path(run_dir, run_id(1) + store.JOURNAL).write_text(json.dumps(dict(EVENTS[0], run_id=run_id(9))) + "\n", encoding="utf-8")
-    assert store.recover(run_dir) == []
+    assert store.recover(run_dir, 20) == []
     assert not Path(run_dir, store.LATEST).exists()
     assert Path(run_dir, "notes.journal").exists()
 
 
 def test_recover_of_a_missing_directory_is_empty(tmp_path):
-    assert store.recover(str(tmp_path / "missing")) == []
+    assert store.recover(str(tmp_path / "missing"), 20) == []
+
+
+# --- which run directory belongs to which playbook ---------------------------------------------
+
+
+def test_a_shared_manifest_directory_gives_each_playbook_of_a_stem_its_own_run_directory(tmp_path):
+    root = str(tmp_path / "central")
+    first, second = str(tmp_path / "appA" / "site.yml"), str(tmp_path / "appB" / "site.yml")
+    assert store.claim_run_directory(root, first) == os.path.join(root, "site")  # the public contract
+    other = store.claim_run_directory(root, second)
+    assert other.startswith(os.path.join(root, "site-")) and other != os.path.join(root, "site")
+    # Every reader computes the same directories.
+    assert store.run_directory(root, first) == os.path.join(root, "site")
+    assert store.run_directory(root, second) == other
+    assert store.claim_run_directory(root, second) == other
+
+
+def test_the_default_directory_beside_a_moved_checkout_stays_the_playbooks(tmp_path):
+    old, new = tmp_path / "old", tmp_path / "new"
+    store.claim_run_directory(str(old / ".relaunch"), str(old / "site.yml"))
+    os.rename(old, new)
+    root = str(new / ".relaunch")
+    assert store.run_directory(root, str(new / "site.yml")) == os.path.join(root, "site")
+    assert store.same_playbook(root, str(old / "site.yml"), str(new / "site.yml"))
+    assert not store.same_playbook(root, str(old / "other.yml"), str(new / "site.yml"))
+    assert not store.same_playbook(str(tmp_path / "central"), str(old / "site.yml"), str(new / "site.yml"))
+
+
+def test_check_playbook_refuses_a_manifest_of_another_playbook(tmp_path, run_dir):
+    recorded = tmp_path / "appB" / "site.yml"
+    recorded.parent.mkdir()
+    recorded.write_text("[]\n")
+    store.publish(run_dir, dict(manifest_of(1), playbook=str(recorded)), keep=5)
+    latest = os.path.join(run_dir, store.LATEST)
+    store.check_playbook(latest, os.path.dirname(run_dir), str(recorded))
+    running = tmp_path / "appA" / "site.yml"
+    for root in (os.path.dirname(run_dir), str(running.parent / ".relaunch")):  # shared, or copied beside appA
+        with pytest.raises(RelaunchError, match=f"written by playbook {recorded}, not {running}"):
+            store.check_playbook(latest, root, str(running))
+    recorded.unlink()  # gone: appB's checkout was moved to appA
+    store.check_playbook(latest, str(running.parent / ".relaunch"), str(running))

@@ -54,7 +54,10 @@ def limit_files_by_select(manifest: dict, group_names: list[str], inventory_name
     ]
     files = {}
     for status in STATUSES:
-        if status == "all" or not manifest["retry_counts"][status]:
+        if status == "all":
+            continue
+        if not manifest["retry_counts"][status]:
+            files[status] = store.empty_limit_text(status, manifest["run_id"])
             continue
         try:
             files[status] = limit_file_text(select([("", manifest)], [status], current, group_names).patterns)
@@ -109,7 +112,9 @@ def test_published_snapshot_and_its_dict_give_the_same_files(tmp_path):
         store.publish(str(directory), manifest, keep=5, group_names=["all", "ungrouped"])
         written[name] = {path.name: path.read_bytes() for path in directory.iterdir() if not path.name.startswith(".")}
     assert written["snapshot"] == written["dict"]
-    assert set(written["dict"]) == {START["run_id"] + ".json", "latest.json", "failed.limit", "unreachable.limit", "changed.limit", "ok.limit"}
+    assert set(written["dict"]) == {START["run_id"] + ".json", START["run_id"] + ".failed.limit", "latest.json"} | {
+        f"{status}.limit" for status in STATUSES if status != "all"
+    }
     assert written["dict"]["failed.limit"] == b"!x\nweb 1\n"
 
 
