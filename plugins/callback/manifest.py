@@ -80,7 +80,6 @@ import signal
 
 from ansible import constants as C
 from ansible import context
-from ansible.executor.task_queue_manager import TaskQueueManager
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ansible_version
@@ -89,7 +88,7 @@ from ansible_collections.relaunch.status.plugins.module_utils import manifest as
 from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.module_utils.recorder import COUNTERS, Recorder, Snapshot
 from ansible_collections.relaunch.status.plugins.module_utils.summary import relaunch_summary
-from ansible_collections.relaunch.status.plugins.plugin_utils.caller import calling_object
+from ansible_collections.relaunch.status.plugins.plugin_utils import compat
 from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, source_directories
 from ansible_collections.relaunch.status.plugins.plugin_utils.selector import selected_limit, stale_limit_file
 
@@ -97,41 +96,6 @@ from ansible_collections.relaunch.status.plugins.plugin_utils.selector import se
 _STATS_ATTRIBUTES = {"unreachable": "dark"}
 # The action whose results carry "add_host" (the host it creates), by every name it runs under.
 _ADD_HOST_ACTIONS = frozenset(("add_host", "ansible.builtin.add_host", "ansible.legacy.add_host"))
-
-
-def _public_result(result) -> bool:
-    """Whether a task result has the public ``host``/``task``/``result`` attributes (2.19 on).
-
-    Asked of the type, never of the instance: on 2.21 reading the deprecated
-    ``task_fields`` property of a result warns and walks the call stack.
-    """
-    return hasattr(type(result), "host")
-
-
-def _host_task(result):
-    """(host, task) of a task result: public attributes from 2.19 on, private before."""
-    if _public_result(result):
-        return result.host, result.task
-    return result._host, result._task
-
-
-def _result_data(result) -> dict:
-    """The result dict of a task result.
-
-    From 2.19 on, the first read of ``result.result`` deep-copies and converts
-    the whole dict for this callback alone: most of this callback's cost per
-    result (see docs/performance.md), so only failures and add_host read it.
-    """
-    return result.result if _public_result(result) else result._result
-
-
-def _find_task_queue_manager():
-    """The TaskQueueManager that is calling this callback.
-
-    Ansible's own failed and unreachable sets, what its .retry file lists, live
-    on it; callbacks are only ever called by its send_callback().
-    """
-    return calling_object(lambda obj: obj if isinstance(obj, TaskQueueManager) else None)
 
 
 class _PlaybookRun:
@@ -164,7 +128,8 @@ class CallbackModule(CallbackBase):
     def __init__(self, display=None, options=None) -> None:
         super().__init__(display=display, options=options)
         self._run: _PlaybookRun | None = None
-        self._tqm = None
+        self._tqm = None  # the TaskQueueManager calling back: ansible-core's own failed and unreachable sets
+        self._tqm_searched = False
         self._pid = os.getpid()
         self._warned = False
         self._previous_sigterm = None
@@ -207,18 +172,21 @@ class CallbackModule(CallbackBase):
         args = context.CLIARGS
         if args.get("syntax") or args.get("listhosts") or args.get("listtasks") or args.get("listtags"):
             return
-        if self._tqm is None:
-            self._tqm = _find_task_queue_manager()
+        if not self._tqm_searched:
+            self._tqm_searched = True
+            self._tqm = compat.find_task_queue_manager()
+            if self._tqm is None:
+                self._display.warning(f"relaunch.status.manifest: {compat.APPROXIMATE_WITHOUT_TQM}")
         self._finish_interrupted()  # a previous playbook that never reached its stats
-        inventory = getattr(self._tqm, "_inventory", None)
+        inventory = compat.tqm_inventory(self._tqm) if self._tqm is not None else None
         if inventory is not None:
             # A limit file means the hosts of its manifest; once the inventory changed, its names may mean others.
-            playbook_dir = os.path.dirname(os.path.abspath(to_text(playbook._file_name)))
+            playbook_dir = os.path.dirname(os.path.abspath(to_text(compat.playbook_file(playbook))))
             stale = stale_limit_file(to_text(args.get("subset") or ""), inventory, playbook.get_loader(), self.get_option("identity_vars"), playbook_dir)
             if stale:
                 self._display.error(f"relaunch.status.manifest: {stale}", wrap_text=False)
                 raise SystemExit(1)  # passes the callback dispatcher's "except Exception": nothing runs
-        playbook_path = os.path.abspath(to_text(playbook._file_name))
+        playbook_path = os.path.abspath(to_text(compat.playbook_file(playbook)))
         root = self._manifest_root(playbook_path)
         directory = store.run_directory(root, playbook_path)
         try:
@@ -232,7 +200,7 @@ class CallbackModule(CallbackBase):
         self._install_sigterm_handler()
         run = self._run = _PlaybookRun(directory, playbook_path, Recorder(), journal)
         if self._tqm is not None:
-            run.rescued_seen = dict(self._tqm._stats.rescued)
+            run.rescued_seen = dict(compat.tqm_rescued(self._tqm))
         run.resolver = IdentityResolver(
             playbook.get_loader(), self.get_option("identity_vars"), source_directories(args.get("inventory"), os.path.dirname(playbook_path))
         )
@@ -278,8 +246,7 @@ class CallbackModule(CallbackBase):
 
     def _verdict(self) -> None:
         if self._tqm is not None:
-            failed = set(self._tqm._failed_hosts) | set(self._tqm._unreachable_hosts)
-            self._emit({"e": "verdict", "failed": sorted(failed)})
+            self._emit({"e": "verdict", "failed": sorted(compat.tqm_failed_hosts(self._tqm))})
 
     def _see_hosts(self, hosts) -> None:
         run = self._run
@@ -295,14 +262,14 @@ class CallbackModule(CallbackBase):
         run = self._run
         if run is None:
             return
-        inventory = play.get_variable_manager()._inventory
+        inventory = compat.play_inventory(play)
         if self._inventory_hosts is None:
             self._inventory_hosts = set(inventory.hosts)
         batch = inventory.get_hosts(play.hosts, order=play.order)
         event = {"e": "play", "name": to_text(play.get_name()), "batch": [host.name for host in batch]}
         self._see_hosts(batch)
-        if play._uuid != run.play_uuid:
-            run.play_uuid = play._uuid
+        if compat.object_id(play) != run.play_uuid:
+            run.play_uuid = compat.object_id(play)
             batch_names = set(event["batch"])
             pending = [host for host in inventory.get_hosts(play.hosts, ignore_restrictions=True, order=play.order) if host.name not in batch_names]
             self._see_hosts(pending)
@@ -316,16 +283,16 @@ class CallbackModule(CallbackBase):
         run = self._run
         if run is None:
             return
-        host, task = _host_task(result)
+        host, task = compat.result_host_task(result)
         if host.name not in run.seen_hosts:
             self._see_hosts([host])
         event = {"e": "result", "host": host.name, "outcome": outcome}
         if outcome in ("failed", "unreachable"):
-            data = _result_data(result)
+            data = compat.result_data(result)
             rescued = False
             if self._tqm is not None and outcome == "failed" and not ignored:
                 # ansible-core counts a rescued failure before it calls back.
-                count = self._tqm._stats.rescued.get(host.name, 0)
+                count = compat.tqm_rescued(self._tqm).get(host.name, 0)
                 rescued = count > run.rescued_seen.get(host.name, 0)
                 run.rescued_seen[host.name] = count
             no_log = bool(task.no_log) or bool(data.get("censored"))
@@ -345,13 +312,14 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_ok(self, result) -> None:
         if self._run is None:
             return
-        host, task = _host_task(result)
+        host, task = compat.result_host_task(result)
         # Task.action is a costly field lookup; read it once per task.
-        adds_hosts = self._adds_hosts.get(task._uuid)
+        task_id = compat.object_id(task)
+        adds_hosts = self._adds_hosts.get(task_id)
         if adds_hosts is None:
-            adds_hosts = self._adds_hosts[task._uuid] = task.action in _ADD_HOST_ACTIONS
+            adds_hosts = self._adds_hosts[task_id] = task.action in _ADD_HOST_ACTIONS
         if adds_hosts:
-            data = _result_data(result)
+            data = compat.result_data(result)
             for item in [data] + [item for item in data.get("results", ()) if isinstance(item, dict)]:
                 added = item.get("add_host")
                 if isinstance(added, dict) and added.get("host_name"):
@@ -373,7 +341,7 @@ class CallbackModule(CallbackBase):
         self._result(result, "failed", ignored=bool(ignore_errors))
 
     def v2_runner_on_unreachable(self, result) -> None:
-        _host, task = _host_task(result)
+        _host, task = compat.result_host_task(result)
         self._result(result, "unreachable", ignored=bool(task.ignore_unreachable))
 
     def v2_runner_on_skipped(self, result) -> None:
