@@ -17,7 +17,7 @@ from tests.runner import ANSIBLE_BIN
 TEST_HOMES = ROOT / "build" / "ansible-test-home"
 
 
-def tested_versions() -> tuple[str, str]:
+def environment_versions() -> tuple[str, str]:
     """(ansible-core X.Y, Python X.Y) of the environment under test: the main one, or RELAUNCH_TEST_ANSIBLE_BIN's."""
     return tuple(
         subprocess.run(
@@ -84,7 +84,7 @@ def prepare_pip_bootstrap(home: Path) -> None:
 
 def test_ansible_test_sanity(tmp_path: Path) -> None:
     """ansible-test sanity of the ansible-core under test, on the Python of its environment (2.21 on 3.13 in the main suite)."""
-    core, python = tested_versions()
+    core, python = environment_versions()
     home = TEST_HOMES / f"core-{core}"
     home.mkdir(parents=True, exist_ok=True)
     prepare_pip_bootstrap(home)
