@@ -15,7 +15,8 @@ description:
     C(unreachable), C(changed), C(ok), C(skipped), C(rescued), C(ignored), C(not_run)), its counters,
     and its first failure.
   - C(failed) holds exactly the hosts of ansible-core's own C(.retry) file, read from ansible-core's
-    failed and unreachable host sets when each playbook ends.
+    failed and unreachable host sets when each playbook ends. Should those sets ever be out of reach, it warns
+    once that C(failed), C(unreachable) and C(rescued) are then derived from task results, so approximate.
   - Beside C(latest.json) it writes one limit file per non-empty status (C(failed.limit), ...), to relaunch
     with C(--limit @<file>). When a run starts with such a file as its C(--limit) and the file would now select
     a host that the manifest beside it does not select for that status by identity (the inventory changed), the
