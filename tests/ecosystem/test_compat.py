@@ -51,6 +51,7 @@ class CallbackModule(CallbackBase):
                 "name": play.get_name(),
                 "id": compat.object_id(play),
                 "inventory": isinstance(inventory, InventoryManager),
+                "tqm_inventory_is_the_play_inventory": compat.tqm_inventory(self.tqm) is inventory,
                 "hosts": sorted(inventory.hosts),
             }
         )
@@ -166,9 +167,10 @@ def test_compat_accessors_mean_what_the_code_assumes(tmp_path: Path) -> None:
     assert seen["rescued_before_failed"] == {"web02": 0, "web03": 1}
     assert seen["playbook_file"] == str(tmp_path / "site.yml")
 
-    # Every batch of the serial play: the play's inventory holds every host; the play keeps one id.
+    # Every batch of the serial play: the play's inventory (the TaskQueueManager's too) holds every host; the play keeps one id.
     assert len(seen["plays"]) == 2
     assert all(play["inventory"] and play["hosts"] == everyone for play in seen["plays"])
+    assert all(play["tqm_inventory_is_the_play_inventory"] for play in seen["plays"])
     assert seen["plays"][0]["id"] == seen["plays"][1]["id"]
 
     # The result API is told from the type: public attributes from 2.19 on, private before.
