@@ -15,7 +15,8 @@ description:
     C(unreachable), C(changed), C(ok), C(skipped), C(rescued), C(ignored), C(not_run)), its counters,
     and its first failure.
   - C(failed) holds exactly the hosts of ansible-core's own C(.retry) file, read from ansible-core's
-    failed and unreachable host sets when each playbook ends.
+    failed and unreachable host sets when each playbook ends. Should those sets ever be out of reach, it warns
+    once that C(failed), C(unreachable) and C(rescued) are then derived from task results, so approximate.
   - Beside C(latest.json) it writes one limit file per status (C(failed.limit), ...), to relaunch
     with C(--limit @<file>); the file of a status with 0 hosts selects no host, and ansible-playbook stops
     with a warning that says so. When a run starts with such a file as its C(--limit) and the file would now select
@@ -86,7 +87,6 @@ import signal
 
 from ansible import constants as C
 from ansible import context
-from ansible.executor.task_queue_manager import TaskQueueManager
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ansible_version
@@ -95,7 +95,7 @@ from ansible_collections.relaunch.status.plugins.module_utils import manifest as
 from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.module_utils.recorder import COUNTERS, Recorder, Snapshot
 from ansible_collections.relaunch.status.plugins.module_utils.summary import relaunch_summary
-from ansible_collections.relaunch.status.plugins.plugin_utils.caller import calling_object
+from ansible_collections.relaunch.status.plugins.plugin_utils import compat
 from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, source_directories
 from ansible_collections.relaunch.status.plugins.plugin_utils.selector import selected_limit, stale_limit_file
 
@@ -116,41 +116,6 @@ def _is_selection(task) -> bool:
     context = task.args.get("validate_args_context") if isinstance(task.args, dict) else None
     path = str(context.get("path") or "") if isinstance(context, dict) else (task.get_path() or "").rsplit(":", 1)[0]
     return bool(path) and (os.path.realpath(path) + os.sep).startswith(_SELECT_ROLE)
-
-
-def _public_result(result) -> bool:
-    """Whether a task result has the public ``host``/``task``/``result`` attributes (2.19 on).
-
-    Asked of the type, never of the instance: on 2.21 reading the deprecated
-    ``task_fields`` property of a result warns and walks the call stack.
-    """
-    return hasattr(type(result), "host")
-
-
-def _host_task(result):
-    """(host, task) of a task result: public attributes from 2.19 on, private before."""
-    if _public_result(result):
-        return result.host, result.task
-    return result._host, result._task
-
-
-def _result_data(result) -> dict:
-    """The result dict of a task result.
-
-    From 2.19 on, the first read of ``result.result`` deep-copies and converts
-    the whole dict for this callback alone: most of this callback's cost per
-    result (see docs/performance.md), so only failures and add_host read it.
-    """
-    return result.result if _public_result(result) else result._result
-
-
-def _find_task_queue_manager():
-    """The TaskQueueManager that is calling this callback.
-
-    Ansible's own failed and unreachable sets, what its .retry file lists, live
-    on it; callbacks are only ever called by its send_callback().
-    """
-    return calling_object(lambda obj: obj if isinstance(obj, TaskQueueManager) else None)
 
 
 class _PlaybookRun:
@@ -183,7 +148,8 @@ class CallbackModule(CallbackBase):
     def __init__(self, display=None, options=None) -> None:
         super().__init__(display=display, options=options)
         self._run: _PlaybookRun | None = None
-        self._tqm = None
+        self._tqm = None  # the TaskQueueManager calling back: ansible-core's own failed and unreachable sets
+        self._tqm_searched = False
         self._pid = os.getpid()
         self._warned = False
         self._previous_sigterm = None
@@ -221,18 +187,21 @@ class CallbackModule(CallbackBase):
         args = context.CLIARGS
         if args.get("syntax") or args.get("listhosts") or args.get("listtasks") or args.get("listtags"):
             return
-        if self._tqm is None:
-            self._tqm = _find_task_queue_manager()
+        if not self._tqm_searched:
+            self._tqm_searched = True
+            self._tqm = compat.find_task_queue_manager()
+            if self._tqm is None:
+                self._display.warning(f"relaunch.status.manifest: {compat.APPROXIMATE_WITHOUT_TQM}")
         self._finish_interrupted()  # a previous playbook that never reached its stats
-        inventory = getattr(self._tqm, "_inventory", None)
+        inventory = compat.tqm_inventory(self._tqm) if self._tqm is not None else None
         if inventory is not None:
             # A limit file means the hosts of its manifest; once the inventory changed, its names may mean others.
-            playbook_dir = os.path.dirname(os.path.abspath(to_text(playbook._file_name)))
+            playbook_dir = os.path.dirname(os.path.abspath(to_text(compat.playbook_file(playbook))))
             stale = stale_limit_file(to_text(args.get("subset") or ""), inventory, playbook.get_loader(), self.get_option("identity_vars"), playbook_dir)
             if stale:
                 self._display.error(f"relaunch.status.manifest: {stale}", wrap_text=False)
                 raise SystemExit(1)  # passes the callback dispatcher's "except Exception": nothing runs
-        playbook_path = os.path.abspath(to_text(playbook._file_name))
+        playbook_path = os.path.abspath(to_text(compat.playbook_file(playbook)))
         root = store.manifest_root(self.get_option("manifest_dir"), playbook_path)
         directory = store.run_directory(root, playbook_path)
         try:
@@ -246,7 +215,7 @@ class CallbackModule(CallbackBase):
         self._install_sigterm_handler()
         run = self._run = _PlaybookRun(directory, playbook_path, Recorder(), journal)
         if self._tqm is not None:
-            run.rescued_seen = dict(self._tqm._stats.rescued)
+            run.rescued_seen = dict(compat.tqm_rescued(self._tqm))
         run.resolver = IdentityResolver(
             playbook.get_loader(), self.get_option("identity_vars"), source_directories(args.get("inventory"), os.path.dirname(playbook_path))
         )
@@ -292,8 +261,7 @@ class CallbackModule(CallbackBase):
 
     def _verdict(self) -> None:
         if self._tqm is not None:
-            failed = set(self._tqm._failed_hosts) | set(self._tqm._unreachable_hosts)
-            self._emit({"e": "verdict", "failed": sorted(failed)})
+            self._emit({"e": "verdict", "failed": sorted(compat.tqm_failed_hosts(self._tqm))})
 
     def _see_hosts(self, hosts) -> None:
         run = self._run
@@ -309,14 +277,14 @@ class CallbackModule(CallbackBase):
         run = self._run
         if run is None:
             return
-        inventory = play.get_variable_manager()._inventory
+        inventory = compat.play_inventory(play)
         if self._inventory_hosts is None:
             self._inventory_hosts = set(inventory.hosts)
         batch = inventory.get_hosts(play.hosts, order=play.order)
         event = {"e": "play", "name": to_text(play.get_name()), "batch": [host.name for host in batch]}
         self._see_hosts(batch)
-        if play._uuid != run.play_uuid:
-            run.play_uuid = play._uuid
+        if compat.object_id(play) != run.play_uuid:
+            run.play_uuid = compat.object_id(play)
             batch_names = set(event["batch"])
             pending = [host for host in inventory.get_hosts(play.hosts, ignore_restrictions=True, order=play.order) if host.name not in batch_names]
             self._see_hosts(pending)
@@ -330,21 +298,22 @@ class CallbackModule(CallbackBase):
         run = self._run
         if run is None:
             return
-        host, task = _host_task(result)
+        host, task = compat.result_host_task(result)
         if host.name not in run.seen_hosts:
             self._see_hosts([host])
         event = {"e": "result", "host": host.name, "outcome": outcome}
-        selection = self._selection_tasks.get(task._uuid)
+        task_id = compat.object_id(task)
+        selection = self._selection_tasks.get(task_id)
         if selection is None:
-            selection = self._selection_tasks[task._uuid] = _is_selection(task)
+            selection = self._selection_tasks[task_id] = _is_selection(task)
         if selection:
             event["selection"] = True
         if outcome in ("failed", "unreachable"):
-            data = _result_data(result)
+            data = compat.result_data(result)
             rescued = False
             if self._tqm is not None and outcome == "failed" and not ignored:
                 # ansible-core counts a rescued failure before it calls back.
-                count = self._tqm._stats.rescued.get(host.name, 0)
+                count = compat.tqm_rescued(self._tqm).get(host.name, 0)
                 rescued = count > run.rescued_seen.get(host.name, 0)
                 run.rescued_seen[host.name] = count
             no_log = bool(task.no_log) or bool(data.get("censored"))
@@ -364,13 +333,14 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_ok(self, result) -> None:
         if self._run is None:
             return
-        host, task = _host_task(result)
+        host, task = compat.result_host_task(result)
         # Task.action is a costly field lookup; read it once per task.
-        adds_hosts = self._adds_hosts.get(task._uuid)
+        task_id = compat.object_id(task)
+        adds_hosts = self._adds_hosts.get(task_id)
         if adds_hosts is None:
-            adds_hosts = self._adds_hosts[task._uuid] = task.action in _ADD_HOST_ACTIONS
+            adds_hosts = self._adds_hosts[task_id] = task.action in _ADD_HOST_ACTIONS
         if adds_hosts:
-            data = _result_data(result)
+            data = compat.result_data(result)
             for item in [data] + [item for item in data.get("results", ()) if isinstance(item, dict)]:
                 added = item.get("add_host")
                 if isinstance(added, dict) and added.get("host_name"):
@@ -392,7 +362,7 @@ class CallbackModule(CallbackBase):
         self._result(result, "failed", ignored=bool(ignore_errors))
 
     def v2_runner_on_unreachable(self, result) -> None:
-        _host, task = _host_task(result)
+        _host, task = compat.result_host_task(result)
         self._result(result, "unreachable", ignored=bool(task.ignore_unreachable))
 
     def v2_runner_on_skipped(self, result) -> None:

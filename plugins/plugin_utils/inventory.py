@@ -116,15 +116,3 @@ def current_inventory(inventory, resolver: IdentityResolver) -> tuple[list[Curre
     """Every host of an InventoryManager or InventoryData with its identity, and the group names."""
     hosts = [CurrentHost(host.name, resolver.resolve(host)[0]) for host in inventory.hosts.values()]
     return hosts, list(inventory.groups)
-
-
-def inventory_of(variables: dict):
-    """The InventoryManager behind a task's variables.
-
-    ``hostvars`` keeps it as ``_inventory`` (2.16 to 2.20); going through
-    ``hostvars[name]`` instead would resolve every variable of every host.
-    """
-    inventory = getattr((variables or {}).get("hostvars"), "_inventory", None)
-    if inventory is None:
-        raise RuntimeError("the current inventory is not available here; relaunch.status plugins run inside ansible-playbook")
-    return inventory

@@ -18,8 +18,8 @@ from ansible_collections.relaunch.status.plugins.module_utils import manifest as
 from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.module_utils.recorder import STATUSES, gc_paused
 from ansible_collections.relaunch.status.plugins.module_utils.selection import IMPLICIT_LOCALHOST, CurrentHost, Selection, Selector, limit_string, select
-from ansible_collections.relaunch.status.plugins.plugin_utils.caller import calling_object
-from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, current_inventory, inventory_of, source_directories
+from ansible_collections.relaunch.status.plugins.plugin_utils import compat
+from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, current_inventory, source_directories
 
 # The plugin whose documented options carry the settings shared through env and ansible.cfg.
 SETTINGS_PLUGIN = "relaunch.status.limit"
@@ -218,17 +218,9 @@ def find_inventory(variables: dict | None):
     queue at all under ``--list-hosts``); the PlaybookExecutor templating it
     holds the inventory.
     """
-    try:
-        return inventory_of(variables or {})
-    except RuntimeError:
-        pass
-    from ansible.inventory.manager import InventoryManager
-
-    def pick(obj):
-        candidate = getattr(obj, "_inventory", None)
-        return candidate if isinstance(candidate, InventoryManager) else None
-
-    inventory = calling_object(pick)
+    inventory = compat.hostvars_inventory(variables or {})
+    if inventory is None:
+        inventory = compat.inventory_on_stack()
     if inventory is not None:
         return inventory
     raise RelaunchError("the current inventory is not available here; relaunch.status plugins run inside ansible-playbook")

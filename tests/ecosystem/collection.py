@@ -86,10 +86,10 @@ def clean_env(home: Path, collections_path: Path | None = None, extra: dict | No
 VENVS = Path(os.environ.get("RELAUNCH_TEST_VENVS") or ROOT / "build" / "venvs")
 
 
-def ensure_venv(name: str, requirements: list[str]) -> Path:
-    """The bin directory of virtual environment ``name`` holding ``requirements``, created when missing."""
+def ensure_venv(name: str, requirements: list[str], python: str = sys.executable) -> Path:
+    """The bin directory of virtual environment ``name`` made by ``python`` and holding ``requirements``, created when missing."""
     venv = VENVS / name
-    wanted = "\n".join(requirements) + "\n"
+    wanted = f"# python: {python}\n" + "\n".join(requirements) + "\n"
     stamp = venv / "relaunch-requirements.txt"
     VENVS.mkdir(parents=True, exist_ok=True)
     with open(VENVS / f".{name}.lock", "w") as lock:
@@ -97,7 +97,7 @@ def ensure_venv(name: str, requirements: list[str]) -> Path:
         if stamp.exists() and stamp.read_text() == wanted and (venv / "bin" / "python").exists():
             return venv / "bin"
         shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([python, "-m", "venv", str(venv)], check=True)
         subprocess.run(
             [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
             check=True,

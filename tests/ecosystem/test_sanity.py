@@ -13,8 +13,24 @@ from tests.ecosystem.collection import ROOT, clean_env, copy_collection
 from tests.runner import ANSIBLE_BIN
 
 # ansible-test keeps one virtual environment per sanity test under $HOME/.ansible/test; a HOME
-# inside build/ keeps them between local runs (CI starts from a fresh clone, so from nothing).
-TEST_HOME = ROOT / "build" / "ansible-test-home"
+# inside build/, one per ansible-core version, keeps them between local runs (CI starts from a fresh clone).
+TEST_HOMES = ROOT / "build" / "ansible-test-home"
+
+
+def environment_versions() -> tuple[str, str]:
+    """(ansible-core X.Y, Python X.Y) of the environment under test: the main one, or RELAUNCH_TEST_ANSIBLE_BIN's."""
+    return tuple(
+        subprocess.run(
+            [
+                str(ANSIBLE_BIN / "python"),
+                "-c",
+                "import sys; from ansible.release import __version__ as v; print('.'.join(v.split('.')[:2])); print(*sys.version_info[:2], sep='.')",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+    )
 
 
 def prepare_pip_bootstrap(home: Path) -> None:
@@ -67,12 +83,15 @@ def prepare_pip_bootstrap(home: Path) -> None:
 
 
 def test_ansible_test_sanity(tmp_path: Path) -> None:
-    TEST_HOME.mkdir(parents=True, exist_ok=True)
-    prepare_pip_bootstrap(TEST_HOME)
+    """ansible-test sanity of the ansible-core under test, on the Python of its environment (2.21 on 3.13 in the main suite)."""
+    core, python = environment_versions()
+    home = TEST_HOMES / f"core-{core}"
+    home.mkdir(parents=True, exist_ok=True)
+    prepare_pip_bootstrap(home)
     collection = copy_collection(tmp_path)
-    env = clean_env(TEST_HOME, extra={"HOME": str(TEST_HOME)})
+    env = clean_env(home, extra={"HOME": str(home)})
     sanity = subprocess.run(
-        [str(ANSIBLE_BIN / "ansible-test"), "sanity", "--python", "3.11", "--local", "--color", "no"],
+        [str(ANSIBLE_BIN / "ansible-test"), "sanity", "--python", python, "--local", "--color", "no"],
         cwd=collection,
         env=env,
         capture_output=True,
