@@ -33,6 +33,7 @@ import fcntl
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
 import secrets
@@ -743,15 +744,17 @@ def _fail(path: str, problem: str) -> RelaunchError:
 
 def _is_count(value: object) -> bool:
     """A JSON Schema integer of at least 0: 2.0 is the number 2, true is not a number."""
-    return (type(value) is int or (type(value) is float and value.is_integer())) and value >= 0  # type: ignore[operator]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return (isinstance(value, int) or value.is_integer()) and value >= 0
 
 
 def _is_str_list(value: object) -> bool:
-    return type(value) is list and all(type(item) is str for item in value)
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def _optional_str(value: object) -> bool:
-    return value is None or type(value) is str
+    return value is None or isinstance(value, str)
 
 
 def _keys_problem(value: dict, required: frozenset, optional: frozenset = frozenset()) -> str | None:
@@ -768,10 +771,10 @@ def _keys_problem(value: dict, required: frozenset, optional: frozenset = frozen
 
 def validate(manifest: object, path: str) -> None:
     """Check every rule of a manifest; raise one clear RelaunchError naming the first broken one."""
-    if type(manifest) is not dict:
+    if not isinstance(manifest, dict):
         raise _fail(path, f"top level is a {type(manifest).__name__}, not an object")
     version = manifest.get("schema_version")
-    if type(version) not in (int, float) or version != version:  # not bool; NaN
+    if isinstance(version, bool) or not isinstance(version, (int, float)) or math.isnan(version):
         raise _fail(path, "schema_version is missing or not a number")
     if version > SCHEMA_VERSION:
         raise RelaunchError(f"manifest {path} has schema version {version}, newer than this collection reads ({SCHEMA_VERSION}); upgrade relaunch.status")
@@ -780,13 +783,13 @@ def validate(manifest: object, path: str) -> None:
     problem = _keys_problem(manifest, _TOP_KEYS, _TOP_OPTIONAL)
     if problem:
         raise _fail(path, problem)
-    if "tasks_ran" in manifest and type(manifest["tasks_ran"]) is not bool:
+    if "tasks_ran" in manifest and not isinstance(manifest["tasks_ran"], bool):
         raise _fail(path, "tasks_ran is not true or false")
     for key, kind in (("run_id", str), ("playbook", str), ("started", str), ("ansible_version", str), ("invocation", dict)):
-        if type(manifest[key]) is not kind:
+        if not isinstance(manifest[key], kind):
             raise _fail(path, f"{key} is not a{'n' if kind.__name__[0] in 'aeiou' else ''} {kind.__name__}")
     for key in ("complete", "check_mode"):
-        if type(manifest[key]) is not bool:
+        if not isinstance(manifest[key], bool):
             raise _fail(path, f"{key} is not true or false")
     if not _RUN_ID_PATTERN.search(manifest["run_id"]):
         raise _fail(path, f"run_id {brief(manifest['run_id'])} is not a run id")
@@ -795,14 +798,14 @@ def validate(manifest: object, path: str) -> None:
     if not _TIMESTAMP.search(manifest["started"]):
         raise _fail(path, "started is not an ISO 8601 time")
     finished = manifest["finished"]
-    if finished is not None and (type(finished) is not str or not _TIMESTAMP.search(finished)):
+    if finished is not None and (not isinstance(finished, str) or not _TIMESTAMP.search(finished)):
         raise _fail(path, "finished is not an ISO 8601 time or null")
     invocation = manifest["invocation"]
     problem = _keys_problem(invocation, _INVOCATION_KEYS, _INVOCATION_OPTIONAL)
     if problem:
         raise _fail(path, f"invocation.{problem}" if "missing" in problem else f"invocation {problem}")
     for key in ("limit", "limit_given"):
-        if key in invocation and type(invocation[key]) is not str:
+        if key in invocation and not isinstance(invocation[key], str):
             raise _fail(path, f"invocation.{key} is not a string")
     for key in ("inventory", "tags", "skip_tags"):
         if not _is_str_list(invocation[key]):
@@ -811,7 +814,7 @@ def validate(manifest: object, path: str) -> None:
     if not _is_str_list(passwords) or not all(_PASSWORD.search(item) for item in passwords) or len(set(passwords)) != len(passwords):
         raise _fail(path, "passwords_needed_to_start must list each of ssh_password, become_password, vault_password, vault_password.<id> at most once")
     counts = manifest["retry_counts"]
-    if type(counts) is not dict:
+    if not isinstance(counts, dict):
         raise _fail(path, "retry_counts is not an object")
     problem = _keys_problem(counts, _STATUS_SET)
     if problem:
@@ -820,7 +823,7 @@ def validate(manifest: object, path: str) -> None:
         if not _is_count(count):
             raise _fail(path, f"retry_counts has a bad entry {brief(status)}: {brief(count)}")
     hosts = manifest["hosts"]
-    if type(hosts) is not list:
+    if not isinstance(hosts, list):
         raise _fail(path, "hosts is not a list")
     for index, host in enumerate(hosts):
         problem = _host_problem(host)
@@ -830,12 +833,12 @@ def validate(manifest: object, path: str) -> None:
 
 def _host_problem(host: object) -> str | None:
     """What is wrong with a host entry (after its place, e.g. ".name is empty"), or None."""
-    if type(host) is not dict:
+    if not isinstance(host, dict):
         return " is not an object"
     problem = _keys_problem(host, _HOST_KEYS)
     if problem:
         return f".{problem}" if "missing" in problem else f" {problem}"
-    if type(host["name"]) is not str or not host["name"]:
+    if not isinstance(host["name"], str) or not host["name"]:
         return ".name is not a non-empty string"
     if not _optional_str(host["identity"]):
         return ".identity is not a string or null"
@@ -845,9 +848,9 @@ def _host_problem(host: object) -> str | None:
     if not _is_str_list(statuses) or not _STATUS_SET.issuperset(statuses) or "all" not in statuses or len(set(statuses)) != len(statuses):
         return f".statuses must list all and any of {', '.join(STATUSES[1:])}, each once"
     counters = host["counters"]
-    if type(counters) is not dict or counters.keys() != _COUNTER_SET or not all(map(_is_count, counters.values())):
+    if not isinstance(counters, dict) or counters.keys() != _COUNTER_SET or not all(map(_is_count, counters.values())):
         return f".counters is not a map of {', '.join(COUNTERS)} to numbers"
-    if type(host["provisioned"]) is not bool:
+    if not isinstance(host["provisioned"], bool):
         return ".provisioned is not true or false"
     if not _is_str_list(host["provisioned_by"]):
         return ".provisioned_by is not a list of host names"
@@ -855,10 +858,10 @@ def _host_problem(host: object) -> str | None:
     if failure is None:
         return None
     if (
-        type(failure) is not dict
+        not isinstance(failure, dict)
         or failure.keys() != _FAILURE_KEYS
         or not all(_optional_str(failure[key]) for key in ("play", "task", "action", "message"))
-        or type(failure["unreachable"]) is not bool
+        or not isinstance(failure["unreachable"], bool)
         or (failure["message"] is not None and len(failure["message"]) > MESSAGE_MAX)
     ):
         return f".first_failure is not null or an object of {', '.join(sorted(_FAILURE_KEYS))} (message at most {MESSAGE_MAX} characters)"
