@@ -19,7 +19,8 @@ Event kinds:
     batch of a play only, ``pending`` (the play's other hosts, for later batches).
 ``result``
     ``host``, ``outcome`` (one of OUTCOMES), ``ignored``, ``rescued``, and for
-    failures ``play``, ``task``, ``action``, ``msg`` (None for no_log tasks).
+    failures ``play``, ``task``, ``action``, ``msg`` (from :func:`failure_message`:
+    None for no_log tasks, known secrets redacted).
     ``selection``: true for a task of the relaunch selection itself (the
     relaunch_info action, the select role), which is not work of the run: a
     run whose only results are those has ``tasks_ran`` false.
@@ -37,7 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 STATUSES = ("all", "failed", "unreachable", "changed", "ok", "skipped", "rescued", "ignored", "not_run")
 COUNTERS = ("ok", "changed", "failures", "unreachable", "skipped", "rescued", "ignored")
@@ -314,6 +315,30 @@ class Snapshot:
                 host["statuses"] = list(host["statuses"])  # a list of its own, free to change
                 hosts.append(host)
         return manifest
+
+
+REDACTED = "********"
+
+
+def failure_message(result: dict, no_log: bool, secrets: Iterable[str] = ()) -> str | None:
+    """The message of a failed result as the manifest may keep it.
+
+    None for a ``no_log`` task or a result ansible-core censored; otherwise the
+    first of ``msg``, ``reason``, ``stderr``, ``module_stderr``, with every
+    value of ``secrets`` (vaulted values, passwords) replaced by ``REDACTED``,
+    then cut. Redacted before it is cut, so no part of a secret survives.
+    """
+    if no_log or result.get("censored"):
+        return None
+    message = result.get("msg") or result.get("reason") or result.get("stderr") or result.get("module_stderr")
+    if not message:
+        return None
+    text = " ".join(str(message).split())
+    # Longest first: a secret that contains another is redacted whole.
+    for secret in sorted({" ".join(secret.split()) for secret in secrets}, key=len, reverse=True):
+        if secret and secret in text:
+            text = text.replace(secret, REDACTED)
+    return cut_message(text)
 
 
 def cut_message(message: object) -> str | None:
