@@ -420,18 +420,26 @@ def _describe(exc: Exception, directory: str) -> str:
 
 
 def passwords_needed_to_start(args) -> list[str]:
-    """The passwords a run prompted for, named as AWX names them."""
+    """The passwords a run prompted for, named as AWX names them.
+
+    Vault prompts follow ansible-core's own rule (CLI.setup_vault_secrets): the
+    configured vault identity list, then each --vault-id, split on its first
+    ``@`` into label and source, then --ask-vault-pass; a source ``prompt`` or
+    ``prompt_ask_vault_pass`` prompts, for the label or the default identity.
+    """
     needed = []
     if args.get("ask_pass"):
         needed.append("ssh_password")
     if args.get("become_ask_pass"):
         needed.append("become_password")
+    vault_ids = [to_text(vault_id) for vault_id in [*(C.DEFAULT_VAULT_IDENTITY_LIST or ()), *(args.get("vault_ids") or ())]]
     if args.get("ask_vault_pass"):
-        needed.append("vault_password")
-    for vault_id in args.get("vault_ids") or ():
-        label, _sep, source = to_text(vault_id).rpartition("@")
-        if source == "prompt":
-            name = "vault_password" if label in ("", "default") else f"vault_password.{label}"
+        vault_ids.append(f"{C.DEFAULT_VAULT_IDENTITY}@prompt_ask_vault_pass")
+    for vault_id in vault_ids:
+        label, _sep, source = vault_id.partition("@") if "@" in vault_id else ("", "", vault_id)
+        if source in ("prompt", "prompt_ask_vault_pass"):
+            label = label or C.DEFAULT_VAULT_IDENTITY
+            name = "vault_password" if label == C.DEFAULT_VAULT_IDENTITY else f"vault_password.{label}"
             if name not in needed:
                 needed.append(name)
     return needed
