@@ -445,13 +445,18 @@ def passwords_needed_to_start(args) -> list[str]:
     return needed
 
 
+def _path_word(path) -> str:
+    """A path of the command line as the relaunch command shows it: relative when it exists."""
+    path = to_text(path)
+    return os.path.relpath(path) if os.path.exists(path) else path
+
+
 def relaunch_command(playbook: str, limit_file: str) -> str:
     """The command that reruns this playbook on the failed hosts of ``limit_file``, without extra vars' values."""
     args = context.CLIARGS
     words = ["ansible-playbook"]
     for source in args.get("inventory") or ():
-        source = to_text(source)
-        words += ["-i", os.path.relpath(source) if os.path.exists(source) else source]
+        words += ["-i", _path_word(source)]
     words.append(os.path.relpath(playbook))
     for option, key in (("--tags", "tags"), ("--skip-tags", "skip_tags")):
         values = [to_text(value) for value in args.get(key) or () if value != "all" or key != "tags"]
@@ -462,6 +467,12 @@ def relaunch_command(playbook: str, limit_file: str) -> str:
             words.append(flag)
     for vault_id in args.get("vault_ids") or ():
         words += ["--vault-id", to_text(vault_id)]
+    # Password files are paths, not secrets: the relaunch needs them as much as the prompts.
+    for path in args.get("vault_password_files") or ():
+        words += ["--vault-password-file", _path_word(path)]
+    for option, key in (("--connection-password-file", "connection_password_file"), ("--become-password-file", "become_password_file")):
+        if args.get(key):
+            words += [option, _path_word(args[key])]
     words += ["--limit", "@" + os.path.relpath(limit_file)]
     command = " ".join(shlex.quote(word) for word in words)
     if args.get("extra_vars"):

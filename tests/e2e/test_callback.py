@@ -506,6 +506,28 @@ def test_relaunch_command_targets_exactly_the_failed_hosts(workdir: Path) -> Non
     assert {line.split()[0] for line in recap.splitlines()[1:] if line.strip()} == FAILED
 
 
+def test_relaunch_command_keeps_password_files(workdir: Path) -> None:
+    """Password files are paths, not secrets: the printed command passes them on and runs without a prompt."""
+    secrets_dir = workdir / "secrets"
+    write_files(workdir, {"secrets/vault.txt": "vault-file-secret-7\n", "secrets/conn.txt": "conn-secret-7\n", "secrets/become.txt": "become-secret-7\n"})
+    args = (
+        *("--vault-password-file", str(secrets_dir / "vault.txt")),
+        *("--connection-password-file", "secrets/conn.txt"),
+        *("--become-password-file", "secrets/become.txt"),
+    )
+    first = site(workdir, *args)
+    command = summary_of(first.stdout).split("relaunch on the failed hosts:\n", 1)[1].splitlines()[0].strip()
+    assert "secret-7" not in command
+    words = shlex.split(command)
+    for option, name in (("--vault-password-file", "vault.txt"), ("--connection-password-file", "conn.txt"), ("--become-password-file", "become.txt")):
+        assert (workdir / words[words.index(option) + 1]).resolve() == secrets_dir / name, option
+    relaunch = subprocess.run(
+        [str(ANSIBLE_BIN / "ansible-playbook"), *words[1:]], cwd=workdir, env=ansible_env(workdir), capture_output=True, text=True, check=False
+    )
+    recap = relaunch.stdout.split("PLAY RECAP", 1)[1].split("\n\n", 1)[0]
+    assert {line.split()[0] for line in recap.splitlines()[1:] if line.strip()} == FAILED
+
+
 def test_no_summary_when_turned_off(workdir: Path) -> None:
     for value in ("false", "0"):
         run = site(workdir, env={"RELAUNCH_SUMMARY": value})
