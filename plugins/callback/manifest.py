@@ -87,6 +87,7 @@ import signal
 
 from ansible import constants as C
 from ansible import context
+from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ansible_version
@@ -133,6 +134,8 @@ class _PlaybookRun:
         self.groups: list[str] = []
         self.resolver: IdentityResolver | None = None
         self.journal_error: str | None = None  # why the journal stopped, told once at the end
+        self.plays: list = []  # the playbook's plays, in order
+        self.started_plays: set[str] = set()  # uuids of the plays that started
 
     def emit(self, event: dict) -> None:
         self.journal.append(event)
@@ -175,7 +178,7 @@ class CallbackModule(CallbackBase):
 
     def _on_sigterm(self, signum, frame) -> None:
         if os.getpid() == self._pid:
-            self._finish_interrupted()
+            self._finish_interrupted(summary=False)  # no printing from a signal handler
         previous = self._previous_sigterm
         if callable(previous):
             previous(signum, frame)
@@ -214,6 +217,7 @@ class CallbackModule(CallbackBase):
             return
         self._install_sigterm_handler()
         run = self._run = _PlaybookRun(directory, playbook_path, Recorder(), journal)
+        run.plays = list(playbook.get_plays())
         if self._tqm is not None:
             run.rescued_seen = dict(compat.tqm_rescued(self._tqm))
         run.resolver = IdentityResolver(
@@ -285,6 +289,7 @@ class CallbackModule(CallbackBase):
         self._see_hosts(batch)
         if compat.object_id(play) != run.play_uuid:
             run.play_uuid = compat.object_id(play)
+            run.started_plays.add(run.play_uuid)
             batch_names = set(event["batch"])
             pending = [host for host in inventory.get_hosts(play.hosts, ignore_restrictions=True, order=play.order) if host.name not in batch_names]
             self._see_hosts(pending)
@@ -293,6 +298,34 @@ class CallbackModule(CallbackBase):
         run.groups = list(inventory.groups)
         self._verdict()
         self._emit(event)
+
+    def _record_unstarted_plays(self) -> None:
+        """Record the hosts of the plays that never started (Ctrl-C, an aborted play) as not_run.
+
+        They are resolved when the playbook stops, from the inventory as it is then (add_host
+        and group_by included), under the run's --limit, as ansible-core would have resolved
+        them. A play whose ``hosts:`` is a template is left out: resolving it would run
+        templates and lookups the run never got to.
+        """
+        run = self._run
+        if run is None:
+            return
+        started = [index for index, play in enumerate(run.plays) if compat.object_id(play) in run.started_plays]
+        unstarted = run.plays[started[-1] + 1 :] if started else run.plays
+        run.plays = []  # once per playbook
+        hosts = {}
+        for play in unstarted:
+            patterns = [play.hosts] if isinstance(play.hosts, str) else list(play.hosts or ())
+            if any("{{" in pattern or "{%" in pattern for pattern in map(to_text, patterns)):
+                continue
+            inventory = compat.play_inventory(play)
+            try:
+                hosts.update((host.name, host) for host in inventory.get_hosts(patterns, ignore_restrictions=True, order=play.order))
+            except AnsibleError:
+                continue  # ansible-core would have stopped on this play's pattern too
+        if hosts:
+            self._see_hosts(hosts.values())
+            self._emit({"e": "unstarted", "hosts": list(hosts)})
 
     def _result(self, result, outcome: str, ignored: bool = False) -> None:
         run = self._run
@@ -372,17 +405,13 @@ class CallbackModule(CallbackBase):
         run = self._run
         if run is None:
             return
+        self._record_unstarted_plays()
         self._verdict()
         counters = {}
         for name in stats.processed:
             counters[name] = {key: getattr(stats, _STATS_ATTRIBUTES.get(key, key)).get(name, 0) for key in COUNTERS}
         self._emit({"e": "stats", "hosts": counters})
-        snapshot = self._finish(complete=True)
-        if snapshot is not None and self._summary_wanted():
-            run_id = snapshot.head["run_id"]
-            limit_file = store.run_limit_file(run.directory, run_id)
-            command = relaunch_command(run.playbook, limit_file) if os.path.isfile(limit_file) else None
-            self._display.display(relaunch_summary(snapshot.head, snapshot.hosts("failed"), run.directory, command))
+        self._show_summary(run, self._finish(complete=True))
 
     # --- the end ---------------------------------------------------------------------------
 
@@ -404,9 +433,25 @@ class CallbackModule(CallbackBase):
             )
         return snapshot
 
-    def _finish_interrupted(self) -> None:
-        if self._run is not None and os.getpid() == self._pid:
-            self._finish(complete=False)
+    def _finish_interrupted(self, summary: bool = True) -> None:
+        run = self._run
+        if run is not None and os.getpid() == self._pid:
+            self._record_unstarted_plays()
+            snapshot = self._finish(complete=False)
+            if summary:
+                self._show_summary(run, snapshot)
+
+    def _show_summary(self, run: _PlaybookRun, snapshot: Snapshot | None) -> None:
+        if snapshot is None or not self._summary_wanted():
+            return
+        counts = snapshot.head["retry_counts"]
+        if counts.get("not_run"):
+            # Relaunching on the failed and the not_run hosts finishes the job: latest.json's files of both.
+            files = [os.path.join(run.directory, status + store.LIMIT) for status in ("failed", "not_run") if counts.get(status)]
+        else:
+            files = [store.run_limit_file(run.directory, snapshot.head["run_id"])]  # this run's failed hosts alone
+        command = relaunch_command(run.playbook, files) if all(os.path.isfile(path) for path in files) else None
+        self._display.display(relaunch_summary(snapshot.head, snapshot.hosts("failed"), run.directory, command))
 
     def _summary_wanted(self) -> bool:
         stdout_callback = str(C.DEFAULT_STDOUT_CALLBACK or "")
@@ -451,8 +496,12 @@ def _path_word(path) -> str:
     return os.path.relpath(path) if os.path.exists(path) else path
 
 
-def relaunch_command(playbook: str, limit_file: str) -> str:
-    """The command that reruns this playbook on the failed hosts of ``limit_file``, without extra vars' values."""
+def relaunch_command(playbook: str, limit_files: list[str]) -> str:
+    """The command that reruns this playbook on the hosts of ``limit_files``, without extra vars' values.
+
+    Several limit files give one --limit of them joined by commas, which
+    ansible-core reads as the union of the files' patterns.
+    """
     args = context.CLIARGS
     words = ["ansible-playbook"]
     for source in args.get("inventory") or ():
@@ -473,7 +522,7 @@ def relaunch_command(playbook: str, limit_file: str) -> str:
     for option, key in (("--connection-password-file", "connection_password_file"), ("--become-password-file", "become_password_file")):
         if args.get(key):
             words += [option, _path_word(args[key])]
-    words += ["--limit", "@" + os.path.relpath(limit_file)]
+    words += ["--limit", ",".join("@" + os.path.relpath(path) for path in limit_files)]
     command = " ".join(shlex.quote(word) for word in words)
     if args.get("extra_vars"):
         command += "  (plus your -e options)"

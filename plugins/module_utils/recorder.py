@@ -30,6 +30,10 @@ Event kinds:
     ``failed``: ansible-core's own failed and unreachable hosts (what its
     ``.retry`` file lists) as of a finished batch. It replaces the set derived
     from results so far.
+``unstarted``
+    ``hosts``: the hosts of the plays that never started, because the run was
+    interrupted or a play stopped the playbook (any_errors_fatal, a failed batch).
+    They are targeted and, unless failed, ``not_run``.
 ``stats``
     ``hosts``: ansible-core's own per-host counters at the end of the playbook.
 """
@@ -103,6 +107,7 @@ class Recorder:
             "result": self._on_result,
             "provision": self._on_provision,
             "verdict": self._on_verdict,
+            "unstarted": self._on_unstarted,
             "stats": self._on_stats,
         }
 
@@ -191,6 +196,13 @@ class Recorder:
         for name in self._verdict:
             self._host(name)
 
+    def _on_unstarted(self, event: dict) -> None:
+        names = event["hosts"]
+        self._targeted.update(names)
+        self._not_run.update(names)
+        for name in names:
+            self._host(name)
+
     def _on_stats(self, event: dict) -> None:
         for name, counts in event["hosts"].items():
             self._host(name).counters = [int(counts.get(key, 0)) for key in COUNTERS]
@@ -223,8 +235,10 @@ class Recorder:
         counts = dict.fromkeys(STATUSES, 0)
         for name in sorted(self.hosts):
             record = self.hosts[name]
-            if name not in self._targeted and name not in failed and record.provisioned_by is None:
-                continue  # seen in cumulative stats of an earlier playbook only
+            if name not in self._targeted and name not in failed:
+                # Seen in cumulative stats of an earlier playbook only, or outside the --limit:
+                # an inventory host and a host add_host created follow the same rule.
+                continue
             statuses = ["all"]
             if name in failed:
                 statuses.append("failed")

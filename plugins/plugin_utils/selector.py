@@ -15,7 +15,7 @@ import os
 from ansible import context
 
 from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
-from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError, counted
 from ansible_collections.relaunch.status.plugins.module_utils.recorder import STATUSES, gc_paused
 from ansible_collections.relaunch.status.plugins.module_utils.selection import IMPLICIT_LOCALHOST, CurrentHost, Selection, Selector, limit_string, select
 from ansible_collections.relaunch.status.plugins.plugin_utils import compat
@@ -296,7 +296,9 @@ def messages(selection: Selection) -> list[str]:
     if unresolved:
         shown = "; ".join(f"{host['name']!r} ({host['reason']})" for host in unresolved[:10])
         more = f"; and {len(unresolved) - 10} more" if len(unresolved) > 10 else ""
-        lines.append(f"{len(unresolved)} recorded hosts are not selected because they cannot be found: {shown}{more}")
+        one = len(unresolved) == 1
+        found = "is not selected because it" if one else "are not selected because they"
+        lines.append(f"{counted(len(unresolved), 'recorded host')} {found} cannot be found: {shown}{more}")
     return lines
 
 
@@ -304,9 +306,10 @@ def limit_messages(selection: Selection) -> list[str]:
     """:func:`messages`, and what a limit does about hosts the implicit localhost provisioned."""
     lines = messages(selection)
     if selection.implicit_provisioners and selection.hosts and selection.limit:
+        one = len(selection.provisioned) == 1
         lines.append(
-            f"hosts {', '.join(selection.provisioned[:5])} were provisioned by the implicit localhost; "
-            "the limit names localhost beside the other hosts so that the relaunch re-creates them"
+            f"{'host' if one else 'hosts'} {', '.join(selection.provisioned[:5])} {'was' if one else 'were'} provisioned by the implicit localhost; "
+            f"the limit names localhost beside the other hosts so that the relaunch re-creates {'it' if one else 'them'}"
         )
     return lines
 
@@ -315,4 +318,8 @@ def renames(selection: Selection) -> str | None:
     if not selection.renamed:
         return None
     pairs = ", ".join(f"{old} -> {new}" for old, new in sorted(selection.renamed.items())[:10])
-    return f"{len(selection.renamed)} hosts were renamed since the run and are selected by their current names: {pairs}"
+    one = len(selection.renamed) == 1
+    return (
+        f"{counted(len(selection.renamed), 'host')} {'was' if one else 'were'} renamed since the run "
+        f"and {'is' if one else 'are'} selected by {'its current name' if one else 'their current names'}: {pairs}"
+    )

@@ -376,6 +376,53 @@ def test_provisioned_hosts(workdir: Path) -> None:
     assert run.with_status("failed") == run.retry() == {"new1"}
 
 
+LIMITED_PROVISION = {
+    "limited.ini": """
+        controller ansible_connection=local
+        bystander ansible_connection=local
+        """,
+    "limited.yml": """
+        - name: Provision
+          hosts: controller
+          gather_facts: false
+          tasks:
+            - name: Create the machines
+              ansible.builtin.add_host:
+                name: "{{ item }}"
+                groups: vms
+                ansible_connection: local
+              loop: [vm1, vm2]
+        - name: Configure
+          hosts: vms:bystander
+          gather_facts: false
+          tasks:
+            - name: Work
+              ansible.builtin.debug:
+                msg: configured
+        """,
+}
+
+
+@pytest.mark.parametrize(("limit", "recorded"), [((), {"controller", "bystander", "vm1", "vm2"}), (("--limit", "controller,vm2"), {"controller", "vm2"})])
+def test_hosts_outside_the_limit_are_not_recorded_created_or_not(workdir: Path, limit: tuple, recorded: set) -> None:
+    """An inventory host and a host add_host created follow one rule: recorded when a play targeted it, after --limit."""
+    write_files(workdir, LIMITED_PROVISION)
+    run = ansible_playbook(workdir, "-i", "limited.ini", *limit, playbook="limited.yml")
+    assert run.rc == 0, run.stdout + run.stderr
+    manifest = run.manifest()
+    hosts = {host["name"]: host for host in manifest["hosts"]}
+    assert set(hosts) == recorded
+    assert manifest["retry_counts"]["all"] == len(recorded)
+    assert {name for name, host in hosts.items() if host["provisioned"]} == recorded & {"vm1", "vm2"}
+    # ansible-core's own recap: every recorded host ran, and no other.
+    assert set(parse_recap(run.stdout)) == recorded
+
+
+def parse_recap(stdout: str) -> set[str]:
+    recap = stdout.split("PLAY RECAP", 1)[1].split("\n\n", 1)[0]
+    return {line.split()[0] for line in recap.splitlines()[1:] if line.strip()}
+
+
 # --- what is written, and when -------------------------------------------------------------------
 
 

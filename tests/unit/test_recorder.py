@@ -191,12 +191,24 @@ def test_provisioned_hosts_record_their_provisioners():
         {"e": "provision", "host": "new", "by": "p1", "identity": None, "identity_var": None},
         {"e": "provision", "host": "new", "by": "p2"},
     ]
-    host = hosts_of(record(events))["new"]
+    # Like an inventory host, a created host is recorded once a play targets it (after --limit).
+    assert "new" not in hosts_of(record(events))
+    assert "new" not in hosts_of(record(events, complete=False))
+    hosts = hosts_of(record([*events, play(["new"], pending=[])]))
+    host = hosts["new"]
     assert host["provisioned"] is True
     assert host["provisioned_by"] == ["p1", "p2"]
     assert (host["identity"], host["identity_var"]) == ("id-new", "serial")
-    assert host["statuses"] == ["all"], "listed though no play targeted it yet"
-    assert hosts_of(record(events))["p1"]["provisioned"] is False
+    assert host["statuses"] == ["all"]
+    assert hosts["p1"]["provisioned"] is False
+
+
+def test_hosts_of_plays_that_never_started_are_not_run():
+    events = [play(["a", "b"], pending=[]), failure("b"), {"e": "verdict", "failed": ["b"]}, {"e": "unstarted", "hosts": ["a", "b", "c"]}]
+    manifest = record(events)
+    assert with_status(manifest, "all") == {"a", "b", "c"}
+    assert with_status(manifest, "not_run") == {"a", "c"}, "a failed host stays failed only"
+    assert with_status(manifest, "failed") == {"b"}
 
 
 def test_provisioned_host_that_fails_later():
