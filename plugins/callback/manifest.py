@@ -94,10 +94,11 @@ from ansible.release import __version__ as ansible_version
 
 from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
 from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.module_utils.recorder import COUNTERS, Recorder, Snapshot
+from ansible_collections.relaunch.status.plugins.module_utils.recorder import COUNTERS, Recorder, Snapshot, failure_message
 from ansible_collections.relaunch.status.plugins.module_utils.summary import relaunch_summary
 from ansible_collections.relaunch.status.plugins.plugin_utils import compat
 from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, source_directories
+from ansible_collections.relaunch.status.plugins.plugin_utils.secrets import KnownSecrets
 from ansible_collections.relaunch.status.plugins.plugin_utils.selector import selected_limit, stale_limit_file
 
 # AggregateStats attribute for each manifest counter.
@@ -134,6 +135,8 @@ class _PlaybookRun:
         self.groups: list[str] = []
         self.resolver: IdentityResolver | None = None
         self.journal_error: str | None = None  # why the journal stopped, told once at the end
+        self.play = None  # the play running now
+        self.secrets: KnownSecrets | None = None
         self.plays: list = []  # the playbook's plays, in order
         self.started_plays: set[str] = set()  # uuids of the plays that started
 
@@ -218,6 +221,7 @@ class CallbackModule(CallbackBase):
         self._install_sigterm_handler()
         run = self._run = _PlaybookRun(directory, playbook_path, Recorder(), journal)
         run.plays = list(playbook.get_plays())
+        run.secrets = KnownSecrets(playbook.get_loader(), self._tqm.passwords if self._tqm is not None else None)
         if self._tqm is not None:
             run.rescued_seen = dict(compat.tqm_rescued(self._tqm))
         run.resolver = IdentityResolver(
@@ -295,6 +299,7 @@ class CallbackModule(CallbackBase):
             self._see_hosts(pending)
             event["pending"] = [host.name for host in pending]
         run.play_name = event["name"]
+        run.play = play
         run.groups = list(inventory.groups)
         self._verdict()
         self._emit(event)
@@ -350,7 +355,7 @@ class CallbackModule(CallbackBase):
                 rescued = count > run.rescued_seen.get(host.name, 0)
                 run.rescued_seen[host.name] = count
             no_log = bool(task.no_log) or bool(data.get("censored"))
-            message = data.get("msg") or data.get("reason") or data.get("stderr") or data.get("module_stderr")
+            secrets = () if no_log else run.secrets.for_failure(run.play, host)
             event.update(
                 {
                     "ignored": ignored,
@@ -358,7 +363,7 @@ class CallbackModule(CallbackBase):
                     "play": run.play_name,
                     "task": to_text(task.get_name()),
                     "action": to_text(task.action),
-                    "msg": None if no_log else to_text(message) if message else None,
+                    "msg": failure_message(data, no_log, secrets),
                 }
             )
         self._emit(event)
