@@ -31,9 +31,14 @@ description:
   - Events are appended to a journal while the run goes on; a run stopped by Ctrl-C or SIGTERM writes an
     interrupted manifest (C(complete=false)), and the journal of a run killed outright is recovered by the
     next run (readers replay it in memory).
-  - At the end of each playbook it prints the counts, the failed hosts grouped by failure, and the command
-    that relaunches on the failed hosts of that run (through C(<run id>.failed.limit), so runs that overlap
-    each print their own); never with a JSON stdout callback.
+  - At the end of each playbook, and after Ctrl-C, it prints the counts, the failed hosts grouped by failure, and
+    the command that relaunches on the failed hosts of that run (through C(<run id>.failed.limit), so runs that
+    overlap each print their own), or on the failed and C(not_run) hosts when some never finished (which finishes
+    the job); never with a JSON stdout callback.
+  - The hosts of plays that never started (Ctrl-C, or a play that stopped the playbook) are C(not_run), unless
+    the play's C(hosts) is a template.
+  - A stored failure message never holds the run's known secrets (vault-encrypted values, password variables,
+    the passwords the run was given); a C(no_log) task's message is not stored at all.
   - Writes nothing for C(--syntax-check) and C(--list-*) runs. A manifest directory that cannot be written
     gives one warning and never fails the playbook.
 version_added: 1.0.0
