@@ -113,7 +113,7 @@ def test_manifest_shape(workdir: Path) -> None:
     assert manifest["complete"] is True
     assert manifest["check_mode"] is False
     assert manifest["ansible_version"] == core_version()
-    assert manifest["invocation"] == {"limit": "", "inventory": [str(workdir / "inventory.yml")], "tags": ["all"], "skip_tags": []}
+    assert manifest["invocation"] == {"limit": "", "limit_given": "", "inventory": [str(workdir / "inventory.yml")], "tags": ["all"], "skip_tags": []}
     assert manifest["passwords_needed_to_start"] == []
     assert manifest["retry_counts"] == {"all": 6, "failed": 3, "unreachable": 1, "changed": 3, "ok": 3, "skipped": 5, "rescued": 0, "ignored": 0, "not_run": 0}
 
@@ -146,7 +146,8 @@ INVOCATIONS = [
     ("limit with commas", ("--limit", "web1,db1,dead"), {"limit": "web1,db1,dead"}, {"web1", "db1", "dead"}),
     ("limit with a trailing comma", ("--limit", "web2,"), {"limit": "web2,"}, {"web2"}),
     ("limit with patterns", ("--limit", "web:db:!web3"), {"limit": "web:db:!web3"}, ALL - {"web3", "dead"}),
-    ("limit file", ("--limit", "@hosts.limit"), {"limit": "@hosts.limit"}, {"web3", "db2"}),
+    # What the file selected, and the limit as given.
+    ("limit file", ("--limit", "@hosts.limit"), {"limit": "web3,db2", "limit_given": "@hosts.limit"}, {"web3", "db2"}),
     ("tags", ("--tags", "deploy", "--skip-tags", "slow"), {"tags": ["deploy"], "skip_tags": ["slow"]}, ALL),
     # ansible-core keeps tags as a set: their order is its own.
     ("several tags", ("--tags", "deploy,check", "--tags", "x"), {"tags": {"check", "deploy", "x"}}, ALL),

@@ -107,7 +107,8 @@ def test_interrupted_run_then_relaunch_on_failed_and_not_run(tmp_path, signum, g
     assert set(outcomes_printed(relaunch.stdout)) == {"a2", "c3", "c4", "c5", "c6"}
     finished = json.loads((run_dir / "latest.json").read_text())
     assert finished["complete"] is True
-    assert finished["invocation"]["limit"] == "@relaunch.limit"
+    assert finished["invocation"]["limit_given"] == "@relaunch.limit"
+    assert finished["invocation"]["limit"] == "a2,c3,c4,c5,c6"  # what the file selected
     assert {host["name"] for host in finished["hosts"]} == {"a2", "c3", "c4", "c5", "c6"}
     for host in finished["hosts"]:
         assert "failed" not in host["statuses"] and "not_run" not in host["statuses"], host
