@@ -31,6 +31,8 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.parsing.vault import is_encrypted_file
 
+from ansible_collections.relaunch.status.plugins.plugin_utils import compat
+
 # Connection and become password variables: ansible_password, ansible_ssh_pass, ansible_become_password,
 # ansible_sudo_pass, ansible_winrm_password, ansible_httpapi_pass, ansible_ssh_private_key_passphrase, ...
 PASSWORD_VARIABLE = re.compile(r"^ansible_(?:\w+_)?(?:pass|password|passwd|passphrase)$")
@@ -119,8 +121,8 @@ class KnownSecrets:
                 if path not in self._files:
                     self._files.add(path)
                     collect(data, found, whole=_encrypted_file(path))
-        if play is not None and play._uuid not in self._plays:
-            self._plays.add(play._uuid)
+        if play is not None and compat.object_id(play) not in self._plays:
+            self._plays.add(compat.object_id(play))
             collect(play.vars, found)
             self._collect_vars_files(play, found)
         for group in host.get_groups():
