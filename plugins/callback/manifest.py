@@ -31,9 +31,14 @@ description:
   - Events are appended to a journal while the run goes on; a run stopped by Ctrl-C or SIGTERM writes an
     interrupted manifest (C(complete=false)), and the journal of a run killed outright is recovered by the
     next run (readers replay it in memory).
-  - At the end of each playbook it prints the counts, the failed hosts grouped by failure, and the command
-    that relaunches on the failed hosts of that run (through C(<run id>.failed.limit), so runs that overlap
-    each print their own); never with a JSON stdout callback.
+  - At the end of each playbook, and after Ctrl-C, it prints the counts, the failed hosts grouped by failure, and
+    the command that relaunches on the failed hosts of that run (through C(<run id>.failed.limit), so runs that
+    overlap each print their own), or on the failed and C(not_run) hosts when some never finished (which finishes
+    the job); never with a JSON stdout callback.
+  - The hosts of plays that never started (Ctrl-C, or a play that stopped the playbook) are C(not_run), unless
+    the play's C(hosts) is a template.
+  - A stored failure message never holds the run's known secrets (vault-encrypted values, password variables,
+    the passwords the run was given); a C(no_log) task's message is not stored at all.
   - Writes nothing for C(--syntax-check) and C(--list-*) runs. A manifest directory that cannot be written
     gives one warning and never fails the playbook.
 version_added: 1.0.0
@@ -87,16 +92,18 @@ import signal
 
 from ansible import constants as C
 from ansible import context
+from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ansible_version
 
 from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
 from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.module_utils.recorder import COUNTERS, Recorder, Snapshot
+from ansible_collections.relaunch.status.plugins.module_utils.recorder import COUNTERS, Recorder, Snapshot, failure_message
 from ansible_collections.relaunch.status.plugins.module_utils.summary import relaunch_summary
 from ansible_collections.relaunch.status.plugins.plugin_utils import compat
 from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, source_directories
+from ansible_collections.relaunch.status.plugins.plugin_utils.secrets import KnownSecrets
 from ansible_collections.relaunch.status.plugins.plugin_utils.selector import selected_limit, stale_limit_file
 
 # AggregateStats attribute for each manifest counter.
@@ -133,6 +140,10 @@ class _PlaybookRun:
         self.groups: list[str] = []
         self.resolver: IdentityResolver | None = None
         self.journal_error: str | None = None  # why the journal stopped, told once at the end
+        self.play = None  # the play running now
+        self.secrets: KnownSecrets | None = None
+        self.plays: list = []  # the playbook's plays, in order
+        self.started_plays: set[str] = set()  # uuids of the plays that started
 
     def emit(self, event: dict) -> None:
         self.journal.append(event)
@@ -175,7 +186,7 @@ class CallbackModule(CallbackBase):
 
     def _on_sigterm(self, signum, frame) -> None:
         if os.getpid() == self._pid:
-            self._finish_interrupted()
+            self._finish_interrupted(summary=False)  # no printing from a signal handler
         previous = self._previous_sigterm
         if callable(previous):
             previous(signum, frame)
@@ -214,6 +225,8 @@ class CallbackModule(CallbackBase):
             return
         self._install_sigterm_handler()
         run = self._run = _PlaybookRun(directory, playbook_path, Recorder(), journal)
+        run.plays = list(playbook.get_plays())
+        run.secrets = KnownSecrets(playbook.get_loader(), self._tqm.passwords if self._tqm is not None else None)
         if self._tqm is not None:
             run.rescued_seen = dict(compat.tqm_rescued(self._tqm))
         run.resolver = IdentityResolver(
@@ -285,14 +298,44 @@ class CallbackModule(CallbackBase):
         self._see_hosts(batch)
         if compat.object_id(play) != run.play_uuid:
             run.play_uuid = compat.object_id(play)
+            run.started_plays.add(run.play_uuid)
             batch_names = set(event["batch"])
             pending = [host for host in inventory.get_hosts(play.hosts, ignore_restrictions=True, order=play.order) if host.name not in batch_names]
             self._see_hosts(pending)
             event["pending"] = [host.name for host in pending]
         run.play_name = event["name"]
+        run.play = play
         run.groups = list(inventory.groups)
         self._verdict()
         self._emit(event)
+
+    def _record_unstarted_plays(self) -> None:
+        """Record the hosts of the plays that never started (Ctrl-C, an aborted play) as not_run.
+
+        They are resolved when the playbook stops, from the inventory as it is then (add_host
+        and group_by included), under the run's --limit, as ansible-core would have resolved
+        them. A play whose ``hosts:`` is a template is left out: resolving it would run
+        templates and lookups the run never got to.
+        """
+        run = self._run
+        if run is None:
+            return
+        started = [index for index, play in enumerate(run.plays) if compat.object_id(play) in run.started_plays]
+        unstarted = run.plays[started[-1] + 1 :] if started else run.plays
+        run.plays = []  # once per playbook
+        hosts = {}
+        for play in unstarted:
+            patterns = [play.hosts] if isinstance(play.hosts, str) else list(play.hosts or ())
+            if any("{{" in pattern or "{%" in pattern for pattern in map(to_text, patterns)):
+                continue
+            inventory = compat.play_inventory(play)
+            try:
+                hosts.update((host.name, host) for host in inventory.get_hosts(patterns, ignore_restrictions=True, order=play.order))
+            except AnsibleError:
+                continue  # ansible-core would have stopped on this play's pattern too
+        if hosts:
+            self._see_hosts(hosts.values())
+            self._emit({"e": "unstarted", "hosts": list(hosts)})
 
     def _result(self, result, outcome: str, ignored: bool = False) -> None:
         run = self._run
@@ -317,7 +360,7 @@ class CallbackModule(CallbackBase):
                 rescued = count > run.rescued_seen.get(host.name, 0)
                 run.rescued_seen[host.name] = count
             no_log = bool(task.no_log) or bool(data.get("censored"))
-            message = data.get("msg") or data.get("reason") or data.get("stderr") or data.get("module_stderr")
+            secrets = () if no_log else run.secrets.for_failure(run.play, host)
             event.update(
                 {
                     "ignored": ignored,
@@ -325,7 +368,7 @@ class CallbackModule(CallbackBase):
                     "play": run.play_name,
                     "task": to_text(task.get_name()),
                     "action": to_text(task.action),
-                    "msg": None if no_log else to_text(message) if message else None,
+                    "msg": failure_message(data, no_log, secrets),
                 }
             )
         self._emit(event)
@@ -372,17 +415,13 @@ class CallbackModule(CallbackBase):
         run = self._run
         if run is None:
             return
+        self._record_unstarted_plays()
         self._verdict()
         counters = {}
         for name in stats.processed:
             counters[name] = {key: getattr(stats, _STATS_ATTRIBUTES.get(key, key)).get(name, 0) for key in COUNTERS}
         self._emit({"e": "stats", "hosts": counters})
-        snapshot = self._finish(complete=True)
-        if snapshot is not None and self._summary_wanted():
-            run_id = snapshot.head["run_id"]
-            limit_file = store.run_limit_file(run.directory, run_id)
-            command = relaunch_command(run.playbook, limit_file) if os.path.isfile(limit_file) else None
-            self._display.display(relaunch_summary(snapshot.head, snapshot.hosts("failed"), run.directory, command))
+        self._show_summary(run, self._finish(complete=True))
 
     # --- the end ---------------------------------------------------------------------------
 
@@ -404,9 +443,25 @@ class CallbackModule(CallbackBase):
             )
         return snapshot
 
-    def _finish_interrupted(self) -> None:
-        if self._run is not None and os.getpid() == self._pid:
-            self._finish(complete=False)
+    def _finish_interrupted(self, summary: bool = True) -> None:
+        run = self._run
+        if run is not None and os.getpid() == self._pid:
+            self._record_unstarted_plays()
+            snapshot = self._finish(complete=False)
+            if summary:
+                self._show_summary(run, snapshot)
+
+    def _show_summary(self, run: _PlaybookRun, snapshot: Snapshot | None) -> None:
+        if snapshot is None or not self._summary_wanted():
+            return
+        counts = snapshot.head["retry_counts"]
+        if counts.get("not_run"):
+            # Relaunching on the failed and the not_run hosts finishes the job: latest.json's files of both.
+            files = [os.path.join(run.directory, status + store.LIMIT) for status in ("failed", "not_run") if counts.get(status)]
+        else:
+            files = [store.run_limit_file(run.directory, snapshot.head["run_id"])]  # this run's failed hosts alone
+        command = relaunch_command(run.playbook, files) if all(os.path.isfile(path) for path in files) else None
+        self._display.display(relaunch_summary(snapshot.head, snapshot.hosts("failed"), run.directory, command))
 
     def _summary_wanted(self) -> bool:
         stdout_callback = str(C.DEFAULT_STDOUT_CALLBACK or "")
@@ -420,30 +475,47 @@ def _describe(exc: Exception, directory: str) -> str:
 
 
 def passwords_needed_to_start(args) -> list[str]:
-    """The passwords a run prompted for, named as AWX names them."""
+    """The passwords a run prompted for, named as AWX names them.
+
+    Vault prompts follow ansible-core's own rule (CLI.setup_vault_secrets): the
+    configured vault identity list, then each --vault-id, split on its first
+    ``@`` into label and source, then --ask-vault-pass; a source ``prompt`` or
+    ``prompt_ask_vault_pass`` prompts, for the label or the default identity.
+    """
     needed = []
     if args.get("ask_pass"):
         needed.append("ssh_password")
     if args.get("become_ask_pass"):
         needed.append("become_password")
+    vault_ids = [to_text(vault_id) for vault_id in [*(C.DEFAULT_VAULT_IDENTITY_LIST or ()), *(args.get("vault_ids") or ())]]
     if args.get("ask_vault_pass"):
-        needed.append("vault_password")
-    for vault_id in args.get("vault_ids") or ():
-        label, _sep, source = to_text(vault_id).rpartition("@")
-        if source == "prompt":
-            name = "vault_password" if label in ("", "default") else f"vault_password.{label}"
+        vault_ids.append(f"{C.DEFAULT_VAULT_IDENTITY}@prompt_ask_vault_pass")
+    for vault_id in vault_ids:
+        label, _sep, source = vault_id.partition("@") if "@" in vault_id else ("", "", vault_id)
+        if source in ("prompt", "prompt_ask_vault_pass"):
+            label = label or C.DEFAULT_VAULT_IDENTITY
+            name = "vault_password" if label == C.DEFAULT_VAULT_IDENTITY else f"vault_password.{label}"
             if name not in needed:
                 needed.append(name)
     return needed
 
 
-def relaunch_command(playbook: str, limit_file: str) -> str:
-    """The command that reruns this playbook on the failed hosts of ``limit_file``, without extra vars' values."""
+def _path_word(path) -> str:
+    """A path of the command line as the relaunch command shows it: relative when it exists."""
+    path = to_text(path)
+    return os.path.relpath(path) if os.path.exists(path) else path
+
+
+def relaunch_command(playbook: str, limit_files: list[str]) -> str:
+    """The command that reruns this playbook on the hosts of ``limit_files``, without extra vars' values.
+
+    Several limit files give one --limit of them joined by commas, which
+    ansible-core reads as the union of the files' patterns.
+    """
     args = context.CLIARGS
     words = ["ansible-playbook"]
     for source in args.get("inventory") or ():
-        source = to_text(source)
-        words += ["-i", os.path.relpath(source) if os.path.exists(source) else source]
+        words += ["-i", _path_word(source)]
     words.append(os.path.relpath(playbook))
     for option, key in (("--tags", "tags"), ("--skip-tags", "skip_tags")):
         values = [to_text(value) for value in args.get(key) or () if value != "all" or key != "tags"]
@@ -454,7 +526,13 @@ def relaunch_command(playbook: str, limit_file: str) -> str:
             words.append(flag)
     for vault_id in args.get("vault_ids") or ():
         words += ["--vault-id", to_text(vault_id)]
-    words += ["--limit", "@" + os.path.relpath(limit_file)]
+    # Password files are paths, not secrets: the relaunch needs them as much as the prompts.
+    for path in args.get("vault_password_files") or ():
+        words += ["--vault-password-file", _path_word(path)]
+    for option, key in (("--connection-password-file", "connection_password_file"), ("--become-password-file", "become_password_file")):
+        if args.get(key):
+            words += [option, _path_word(args[key])]
+    words += ["--limit", ",".join("@" + os.path.relpath(path) for path in limit_files)]
     command = " ".join(shlex.quote(word) for word in words)
     if args.get("extra_vars"):
         command += "  (plus your -e options)"

@@ -131,10 +131,11 @@ class InventoryModule(BaseInventoryPlugin):
             renamed = renames(selection)
             if renamed:
                 display.vv(f"{path}: group {GROUP_PREFIX + status}: {renamed}")
+            them = "it" if len(selection.provisioned) == 1 else "them"
             if selection.implicit_provisioners:
                 display.warning(
                     f"{path}: group {GROUP_PREFIX + status} cannot hold the implicit localhost, which provisioned "
-                    f"{', '.join(selection.provisioned[:5])}; use the relaunch.status.select role to relaunch them"
+                    f"{', '.join(selection.provisioned[:5])}; use the relaunch.status.select role to relaunch {them}"
                 )
             if not selection.hosts:
                 continue
@@ -144,7 +145,8 @@ class InventoryModule(BaseInventoryPlugin):
                 extra += ",..." if len(selection.provisioned) > 20 else ""
                 display.warning(
                     f"{path}: group {GROUP_PREFIX + status} holds the hosts that provisioned {', '.join(selection.provisioned[:5])}, "
-                    f"which do not exist until add_host creates them again; add them to the limit (--limit '{GROUP_PREFIX + status},{extra}') "
+                    f"which {'does' if them == 'it' else 'do'} not exist until add_host creates {them} again; "
+                    f"add {them} to the limit (--limit '{GROUP_PREFIX + status},{extra}') "
                     "or relaunch with the limit file or the relaunch.status.select role"
                 )
             group = self.inventory.groups[self.inventory.add_group(GROUP_PREFIX + status)]

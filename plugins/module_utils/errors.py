@@ -22,6 +22,11 @@ def brief(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
+def counted(count: int, noun: str) -> str:
+    """``count`` and ``noun`` in the right number: "1 host", "2 hosts", "0 hosts"."""
+    return f"{count} {noun if count == 1 else noun + 's'}"
+
+
 class RelaunchError(Exception):
     """A user-fixable problem.
 

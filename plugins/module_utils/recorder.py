@@ -19,7 +19,8 @@ Event kinds:
     batch of a play only, ``pending`` (the play's other hosts, for later batches).
 ``result``
     ``host``, ``outcome`` (one of OUTCOMES), ``ignored``, ``rescued``, and for
-    failures ``play``, ``task``, ``action``, ``msg`` (None for no_log tasks).
+    failures ``play``, ``task``, ``action``, ``msg`` (from :func:`failure_message`:
+    None for no_log tasks, known secrets redacted).
     ``selection``: true for a task of the relaunch selection itself (the
     relaunch_info action, the select role), which is not work of the run: a
     run whose only results are those has ``tasks_ran`` false.
@@ -29,6 +30,10 @@ Event kinds:
     ``failed``: ansible-core's own failed and unreachable hosts (what its
     ``.retry`` file lists) as of a finished batch. It replaces the set derived
     from results so far.
+``unstarted``
+    ``hosts``: the hosts of the plays that never started, because the run was
+    interrupted or a play stopped the playbook (any_errors_fatal, a failed batch).
+    They are targeted and, unless failed, ``not_run``.
 ``stats``
     ``hosts``: ansible-core's own per-host counters at the end of the playbook.
 """
@@ -37,7 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 STATUSES = ("all", "failed", "unreachable", "changed", "ok", "skipped", "rescued", "ignored", "not_run")
 COUNTERS = ("ok", "changed", "failures", "unreachable", "skipped", "rescued", "ignored")
@@ -102,6 +107,7 @@ class Recorder:
             "result": self._on_result,
             "provision": self._on_provision,
             "verdict": self._on_verdict,
+            "unstarted": self._on_unstarted,
             "stats": self._on_stats,
         }
 
@@ -190,6 +196,13 @@ class Recorder:
         for name in self._verdict:
             self._host(name)
 
+    def _on_unstarted(self, event: dict) -> None:
+        names = event["hosts"]
+        self._targeted.update(names)
+        self._not_run.update(names)
+        for name in names:
+            self._host(name)
+
     def _on_stats(self, event: dict) -> None:
         for name, counts in event["hosts"].items():
             self._host(name).counters = [int(counts.get(key, 0)) for key in COUNTERS]
@@ -222,8 +235,10 @@ class Recorder:
         counts = dict.fromkeys(STATUSES, 0)
         for name in sorted(self.hosts):
             record = self.hosts[name]
-            if name not in self._targeted and name not in failed and record.provisioned_by is None:
-                continue  # seen in cumulative stats of an earlier playbook only
+            if name not in self._targeted and name not in failed:
+                # Seen in cumulative stats of an earlier playbook only, or outside the --limit:
+                # an inventory host and a host add_host created follow the same rule.
+                continue
             statuses = ["all"]
             if name in failed:
                 statuses.append("failed")
@@ -314,6 +329,30 @@ class Snapshot:
                 host["statuses"] = list(host["statuses"])  # a list of its own, free to change
                 hosts.append(host)
         return manifest
+
+
+REDACTED = "********"
+
+
+def failure_message(result: dict, no_log: bool, secrets: Iterable[str] = ()) -> str | None:
+    """The message of a failed result as the manifest may keep it.
+
+    None for a ``no_log`` task or a result ansible-core censored; otherwise the
+    first of ``msg``, ``reason``, ``stderr``, ``module_stderr``, with every
+    value of ``secrets`` (vaulted values, passwords) replaced by ``REDACTED``,
+    then cut. Redacted before it is cut, so no part of a secret survives.
+    """
+    if no_log or result.get("censored"):
+        return None
+    message = result.get("msg") or result.get("reason") or result.get("stderr") or result.get("module_stderr")
+    if not message:
+        return None
+    text = " ".join(str(message).split())
+    # Longest first: a secret that contains another is redacted whole.
+    for secret in sorted({" ".join(secret.split()) for secret in secrets}, key=len, reverse=True):
+        if secret and secret in text:
+            text = text.replace(secret, REDACTED)
+    return cut_message(text)
 
 
 def cut_message(message: object) -> str | None:

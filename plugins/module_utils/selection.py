@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 
-from .errors import RelaunchError, brief
+from .errors import RelaunchError, brief, counted
 from .recorder import STATUSES, Snapshot
 
 # Names ansible-core treats as the implicit localhost when the inventory lacks them.
@@ -354,7 +354,7 @@ class Selector:
                     return holder
                 holders = index.shared_identities.get(identity)
                 if holders:
-                    reason = f"identity {identity!r} is held by {len(holders)} current hosts: {', '.join(sorted(holders)[:5])}"
+                    reason = f"identity {identity!r} is held by {counted(len(holders), 'current host')}: {', '.join(sorted(holders)[:5])}"
                 elif name in identities:
                     reason = f"current host {name!r} has identity {identities[name]!r}, not {identity!r}: a different machine"
                     selection.warnings.append(f"not selecting {name!r}: {reason}")
@@ -441,5 +441,6 @@ class Selector:
                 f"({', '.join(selection.provisioned[:5])}; {counts_text}), and a --limit cannot select the implicit localhost alone; "
                 "use the relaunch.status.select role in the play instead"
             )
-        detail = f"; {len(selection.unresolved)} recorded hosts are not in the current inventory" if selection.unresolved else ""
+        unresolved = len(selection.unresolved)
+        detail = f"; {counted(unresolved, 'recorded host')} {'is' if unresolved == 1 else 'are'} not in the current inventory" if unresolved else ""
         raise RelaunchError(f"status {wanted_text} selects 0 hosts in {paths} ({counts_text}){detail}; nothing to relaunch")

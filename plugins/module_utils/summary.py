@@ -7,10 +7,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
+from .errors import counted
 from .recorder import STATUSES
 
 NAMES_SHOWN = 10
-NO_TASK_OF_ITS_OWN = "no failed task of its own (any_errors_fatal, max_fail_percentage or a failed run_once task)"
+# Said of one host or many: "1 host failed because of ...", "2 hosts failed because of ...".
+FAILED_BECAUSE_OF_OTHERS = "failed because of other hosts (any_errors_fatal, max_fail_percentage or a failed run_once task)"
 
 
 def failure_groups(hosts: Iterable[dict]) -> list[tuple[str, list[str]]]:
@@ -26,7 +28,7 @@ def failure_groups(hosts: Iterable[dict]) -> list[tuple[str, list[str]]]:
             if failure.get("message"):
                 cause += f": {failure['message']}"
         else:
-            cause = NO_TASK_OF_ITS_OWN
+            cause = FAILED_BECAUSE_OF_OTHERS
         groups.setdefault(cause, []).append(host["name"])
     return sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
 
@@ -34,9 +36,10 @@ def failure_groups(hosts: Iterable[dict]) -> list[tuple[str, list[str]]]:
 def relaunch_summary(head: dict, hosts: Iterable[dict], directory: str, command: str | None) -> str:
     """The summary of a manifest (``head``, its keys but the hosts, and its host entries).
 
-    ``command`` is None when no limit file can select the failed hosts. A run
-    in which no host ran a task never became latest.json: the summary says so
-    and offers no relaunch.
+    ``command`` relaunches on the failed hosts, and on the not_run ones too when
+    there are: that finishes the job. It is None when no limit file can select them.
+    A run in which no host ran a task never became latest.json: the summary says
+    so and offers no relaunch.
     """
     counts = head["retry_counts"]
     if head.get("tasks_ran") is False:
@@ -54,12 +57,18 @@ def relaunch_summary(head: dict, hosts: Iterable[dict], directory: str, command:
     ]
     for cause, names in failure_groups(hosts):
         shown = ", ".join(names[:NAMES_SHOWN]) + (f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else "")
-        lines.append(f"  {len(names)} host{'s' if len(names) != 1 else ''} {cause}")
+        lines.append(f"  {counted(len(names), 'host')} {cause}")
         lines.append(f"      {shown}")
-    if counts.get("failed") and command:
-        lines.append("  relaunch on the failed hosts:")
+    statuses = [status for status in ("failed", "not_run") if counts.get(status)]
+    if not statuses:
+        return "\n".join(lines)
+    what = "relaunch on the " + " and ".join(statuses) + " hosts"
+    if "not_run" in statuses:
+        what = "to finish the job, " + what
+    if command:
+        lines.append(f"  {what}:")
         lines.append(f"    {command}")
-    elif counts.get("failed"):
-        lines.append("  relaunch on the failed hosts: no --limit can select them (add_host created them from the implicit localhost);")
-        lines.append("    put the relaunch.status.select role at the top of each play and run with -e relaunch_hosts=failed")
+    else:
+        lines.append(f"  {what}: no --limit can select them (the implicit localhost, or hosts add_host created from it);")
+        lines.append(f"    put the relaunch.status.select role at the top of each play and run with -e relaunch_hosts={','.join(statuses)}")
     return "\n".join(lines)

@@ -15,7 +15,7 @@ import os
 from ansible import context
 
 from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
-from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError, counted
 from ansible_collections.relaunch.status.plugins.module_utils.recorder import STATUSES, gc_paused
 from ansible_collections.relaunch.status.plugins.module_utils.selection import IMPLICIT_LOCALHOST, CurrentHost, Selection, Selector, limit_string, select
 from ansible_collections.relaunch.status.plugins.plugin_utils import compat
@@ -69,28 +69,40 @@ def stale_limit_file(given_limit: str, inventory, loader, identity_vars: list[st
     """
     from ansible.inventory.manager import split_host_pattern
 
+    # One limit file, or several of one directory joined by commas (the summary's "failed and not_run").
     parts = split_host_pattern(given_limit)
-    if len(parts) != 1 or not parts[0].startswith("@"):
+    if not parts or not all(part.startswith("@") for part in parts):
         return None
-    directory, name = os.path.split(os.path.abspath(parts[0][1:]))
-    status = name[: -len(store.LIMIT)] if name.endswith(store.LIMIT) else ""
-    latest = os.path.join(directory, store.LATEST)
-    run_id = name[: -len(store.FAILED_LIMIT)]
-    if name.endswith(store.FAILED_LIMIT) and store.RUN_ID.match(run_id):  # one run's own failed hosts (the summary's command)
-        status, latest = "failed", os.path.join(directory, run_id + ".json")
-    if status not in STATUSES or not os.path.isfile(latest):
+    manifests, statuses = set(), []
+    for part in parts:
+        directory, name = os.path.split(os.path.abspath(part[1:]))
+        status = name[: -len(store.LIMIT)] if name.endswith(store.LIMIT) else ""
+        manifest_path = os.path.join(directory, store.LATEST)
+        run_id = name[: -len(store.FAILED_LIMIT)]
+        if name.endswith(store.FAILED_LIMIT) and store.RUN_ID.match(run_id):  # one run's own failed hosts (the summary's command)
+            status, manifest_path = "failed", os.path.join(directory, run_id + ".json")
+        manifests.add(manifest_path)
+        statuses.append(status)
+    statuses = sorted(set(statuses))
+    if len(manifests) != 1 or not set(statuses) <= set(STATUSES):
         return None
+    latest = manifests.pop()
+    if not os.path.isfile(latest):
+        return None
+    given = ",".join(parts)
     try:
         manifest = store.load(latest)
     except RelaunchError as exc:
-        return f"--limit {parts[0]} cannot be checked against its manifest: {exc}"
+        return f"--limit {given} cannot be checked against its manifest: {exc}"
     hosts, groups = inventory_hosts(inventory, loader, identity_vars, playbook_dir)
-    selection = select([(latest, manifest)], [status], hosts, groups, allow_empty=True, build_limit=False)
+    selection = select([(latest, manifest)], statuses, hosts, groups, allow_empty=True, build_limit=False)
     extra = sorted({host.name for host in inventory.get_hosts("all")}.difference(selection.hosts))
     if not extra:
         return None
+    status = " and ".join(statuses)
     return (
-        f"--limit {parts[0]} would now select {len(extra)} hosts that are not its {status} hosts ({', '.join(map(repr, extra[:5]))}): "
+        f"--limit {given} would now select {counted(len(extra), 'host')} that {'is' if len(extra) == 1 else 'are'} not its {status} hosts "
+        f"({', '.join(map(repr, extra[:5]))}): "
         f"the inventory changed since {latest} was written (a group, or another machine, now has a recorded name); "
         "relaunch with the relaunch.status.groups inventory or the relaunch.status.limit lookup, which follow identities"
     )
@@ -296,7 +308,9 @@ def messages(selection: Selection) -> list[str]:
     if unresolved:
         shown = "; ".join(f"{host['name']!r} ({host['reason']})" for host in unresolved[:10])
         more = f"; and {len(unresolved) - 10} more" if len(unresolved) > 10 else ""
-        lines.append(f"{len(unresolved)} recorded hosts are not selected because they cannot be found: {shown}{more}")
+        one = len(unresolved) == 1
+        found = "is not selected because it" if one else "are not selected because they"
+        lines.append(f"{counted(len(unresolved), 'recorded host')} {found} cannot be found: {shown}{more}")
     return lines
 
 
@@ -304,9 +318,10 @@ def limit_messages(selection: Selection) -> list[str]:
     """:func:`messages`, and what a limit does about hosts the implicit localhost provisioned."""
     lines = messages(selection)
     if selection.implicit_provisioners and selection.hosts and selection.limit:
+        one = len(selection.provisioned) == 1
         lines.append(
-            f"hosts {', '.join(selection.provisioned[:5])} were provisioned by the implicit localhost; "
-            "the limit names localhost beside the other hosts so that the relaunch re-creates them"
+            f"{'host' if one else 'hosts'} {', '.join(selection.provisioned[:5])} {'was' if one else 'were'} provisioned by the implicit localhost; "
+            f"the limit names localhost beside the other hosts so that the relaunch re-creates {'it' if one else 'them'}"
         )
     return lines
 
@@ -315,4 +330,8 @@ def renames(selection: Selection) -> str | None:
     if not selection.renamed:
         return None
     pairs = ", ".join(f"{old} -> {new}" for old, new in sorted(selection.renamed.items())[:10])
-    return f"{len(selection.renamed)} hosts were renamed since the run and are selected by their current names: {pairs}"
+    one = len(selection.renamed) == 1
+    return (
+        f"{counted(len(selection.renamed), 'host')} {'was' if one else 'were'} renamed since the run "
+        f"and {'is' if one else 'are'} selected by {'its current name' if one else 'their current names'}: {pairs}"
+    )

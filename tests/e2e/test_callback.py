@@ -113,7 +113,7 @@ def test_manifest_shape(workdir: Path) -> None:
     assert manifest["complete"] is True
     assert manifest["check_mode"] is False
     assert manifest["ansible_version"] == core_version()
-    assert manifest["invocation"] == {"limit": "", "inventory": [str(workdir / "inventory.yml")], "tags": ["all"], "skip_tags": []}
+    assert manifest["invocation"] == {"limit": "", "limit_given": "", "inventory": [str(workdir / "inventory.yml")], "tags": ["all"], "skip_tags": []}
     assert manifest["passwords_needed_to_start"] == []
     assert manifest["retry_counts"] == {"all": 6, "failed": 3, "unreachable": 1, "changed": 3, "ok": 3, "skipped": 5, "rescued": 0, "ignored": 0, "not_run": 0}
 
@@ -146,7 +146,8 @@ INVOCATIONS = [
     ("limit with commas", ("--limit", "web1,db1,dead"), {"limit": "web1,db1,dead"}, {"web1", "db1", "dead"}),
     ("limit with a trailing comma", ("--limit", "web2,"), {"limit": "web2,"}, {"web2"}),
     ("limit with patterns", ("--limit", "web:db:!web3"), {"limit": "web:db:!web3"}, ALL - {"web3", "dead"}),
-    ("limit file", ("--limit", "@hosts.limit"), {"limit": "@hosts.limit"}, {"web3", "db2"}),
+    # What the file selected, and the limit as given.
+    ("limit file", ("--limit", "@hosts.limit"), {"limit": "web3,db2", "limit_given": "@hosts.limit"}, {"web3", "db2"}),
     ("tags", ("--tags", "deploy", "--skip-tags", "slow"), {"tags": ["deploy"], "skip_tags": ["slow"]}, ALL),
     # ansible-core keeps tags as a set: their order is its own.
     ("several tags", ("--tags", "deploy,check", "--tags", "x"), {"tags": {"check", "deploy", "x"}}, ALL),
@@ -175,37 +176,55 @@ def test_check_mode_is_recorded(workdir: Path) -> None:
 # --- passwords ---------------------------------------------------------------------------------
 
 PASSWORDS = [
-    (("-K",), ["become_password"]),
-    (("-k",), ["ssh_password"]),
-    (("-k", "-K"), ["ssh_password", "become_password"]),
-    (("--ask-vault-pass",), ["vault_password"]),
-    (("--vault-id", "@prompt"), ["vault_password"]),
-    (("--vault-id", "dev@prompt"), ["vault_password.dev"]),
-    (("--vault-id", "dev@prompt", "--vault-id", "prod@prompt"), ["vault_password.dev", "vault_password.prod"]),
-    (("--vault-id", "file@vault.txt"), []),
+    (("-K",), {}, ["become_password"]),
+    (("-k",), {}, ["ssh_password"]),
+    (("-k", "-K"), {}, ["ssh_password", "become_password"]),
+    (("--ask-vault-pass",), {}, ["vault_password"]),
+    (("--vault-id", "@prompt"), {}, ["vault_password"]),
+    (("--vault-id", "prompt"), {}, ["vault_password"]),
+    (("--vault-id", "dev@prompt"), {}, ["vault_password.dev"]),
+    (("--vault-id", "dev@prompt", "--vault-id", "prod@prompt"), {}, ["vault_password.dev", "vault_password.prod"]),
+    (("--vault-id", "file@vault.txt"), {}, []),
+    # ansible-core splits a vault id on its first "@": a password file named "b@prompt", no prompt.
+    (("--vault-id", "a@b@prompt"), {}, []),
+    (("--ask-vault-pass", "--vault-id", "dev@prompt"), {}, ["vault_password.dev", "vault_password"]),
+    ((), {"ANSIBLE_VAULT_IDENTITY_LIST": "ops@prompt"}, ["vault_password.ops"]),
+    (("--ask-vault-pass",), {"ANSIBLE_VAULT_IDENTITY": "prod"}, ["vault_password"]),
 ]
 
 
-@pytest.mark.parametrize(("args", "needed"), PASSWORDS, ids=[" ".join(case[0]) for case in PASSWORDS])
-def test_passwords_needed_to_start(workdir: Path, args: tuple, needed: list) -> None:
+def prompted_name(prompt: str, default_identity: str) -> str:
+    """The AWX name of the password an ansible-core prompt asks for."""
+    if prompt.startswith("SSH password"):
+        return "ssh_password"
+    if prompt.startswith("BECOME password"):
+        return "become_password"
+    label = re.match(r"Vault password(?: \((.*)\))?:", prompt).group(1)
+    return "vault_password" if label in (None, default_identity) else f"vault_password.{label}"
+
+
+@pytest.mark.parametrize(("args", "env", "needed"), PASSWORDS, ids=[" ".join(case[0]) or " ".join(case[1]) for case in PASSWORDS])
+def test_passwords_needed_to_start(workdir: Path, args: tuple, env: dict, needed: list) -> None:
     """Answer ansible-playbook's own prompts on a terminal; the manifest names them, never their values."""
-    write_files(workdir, {"vault.txt": "vault-file-secret-5150\n"})
+    write_files(workdir, {"vault.txt": "vault-file-secret-5150\n", "b@prompt": "vault-file-secret-5151\n"})
     secret = "typed-secret-8d1f"
     child = pexpect.spawn(
         str(ANSIBLE_BIN / "ansible-playbook"),
         ["-i", "inventory.yml", "--limit", "web", *args, "clean.yml"],
         cwd=str(workdir),
-        env=ansible_env(workdir),
+        env=ansible_env(workdir, env),
         encoding="utf-8",
         timeout=120,
     )
     prompts = []
-    while child.expect([r"(?i)password[^\n]*: ?$", pexpect.EOF]) == 0:
-        prompts.append(child.after)
+    while child.expect([r"(SSH|BECOME|Vault) password[^\n]*: ?$", pexpect.EOF]) == 0:
+        prompts.append(child.after.strip())
         child.sendline(secret)
     child.close()
     assert child.exitstatus == 0, child.before
-    assert len(prompts) == len(needed)
+    # What ansible-core itself asked for, named; the default identity's prompt may come twice.
+    asked = list(dict.fromkeys(prompted_name(prompt, env.get("ANSIBLE_VAULT_IDENTITY", "default")) for prompt in prompts))
+    assert asked == needed, prompts
     manifest_dir = workdir / ".relaunch"
     manifest = json.loads((manifest_dir / "clean" / "latest.json").read_text())
     assert manifest["passwords_needed_to_start"] == needed
@@ -358,6 +377,53 @@ def test_provisioned_hosts(workdir: Path) -> None:
     assert run.with_status("failed") == run.retry() == {"new1"}
 
 
+LIMITED_PROVISION = {
+    "limited.ini": """
+        controller ansible_connection=local
+        bystander ansible_connection=local
+        """,
+    "limited.yml": """
+        - name: Provision
+          hosts: controller
+          gather_facts: false
+          tasks:
+            - name: Create the machines
+              ansible.builtin.add_host:
+                name: "{{ item }}"
+                groups: vms
+                ansible_connection: local
+              loop: [vm1, vm2]
+        - name: Configure
+          hosts: vms:bystander
+          gather_facts: false
+          tasks:
+            - name: Work
+              ansible.builtin.debug:
+                msg: configured
+        """,
+}
+
+
+@pytest.mark.parametrize(("limit", "recorded"), [((), {"controller", "bystander", "vm1", "vm2"}), (("--limit", "controller,vm2"), {"controller", "vm2"})])
+def test_hosts_outside_the_limit_are_not_recorded_created_or_not(workdir: Path, limit: tuple, recorded: set) -> None:
+    """An inventory host and a host add_host created follow one rule: recorded when a play targeted it, after --limit."""
+    write_files(workdir, LIMITED_PROVISION)
+    run = ansible_playbook(workdir, "-i", "limited.ini", *limit, playbook="limited.yml")
+    assert run.rc == 0, run.stdout + run.stderr
+    manifest = run.manifest()
+    hosts = {host["name"]: host for host in manifest["hosts"]}
+    assert set(hosts) == recorded
+    assert manifest["retry_counts"]["all"] == len(recorded)
+    assert {name for name, host in hosts.items() if host["provisioned"]} == recorded & {"vm1", "vm2"}
+    # ansible-core's own recap: every recorded host ran, and no other.
+    assert set(parse_recap(run.stdout)) == recorded
+
+
+def parse_recap(stdout: str) -> set[str]:
+    recap = stdout.split("PLAY RECAP", 1)[1].split("\n\n", 1)[0]
+    return {line.split()[0] for line in recap.splitlines()[1:] if line.strip()}
+
+
 # --- what is written, and when -------------------------------------------------------------------
 
 
@@ -484,6 +550,28 @@ def test_relaunch_command_targets_exactly_the_failed_hosts(workdir: Path) -> Non
         [str(ANSIBLE_BIN / "ansible-playbook"), *words[1:]], cwd=workdir, env=ansible_env(workdir), capture_output=True, text=True, check=False
     )
     # ansible-core's own recap of the relaunch names exactly the hosts it ran on.
+    recap = relaunch.stdout.split("PLAY RECAP", 1)[1].split("\n\n", 1)[0]
+    assert {line.split()[0] for line in recap.splitlines()[1:] if line.strip()} == FAILED
+
+
+def test_relaunch_command_keeps_password_files(workdir: Path) -> None:
+    """Password files are paths, not secrets: the printed command passes them on and runs without a prompt."""
+    secrets_dir = workdir / "secrets"
+    write_files(workdir, {"secrets/vault.txt": "vault-file-secret-7\n", "secrets/conn.txt": "conn-secret-7\n", "secrets/become.txt": "become-secret-7\n"})
+    args = (
+        *("--vault-password-file", str(secrets_dir / "vault.txt")),
+        *("--connection-password-file", "secrets/conn.txt"),
+        *("--become-password-file", "secrets/become.txt"),
+    )
+    first = site(workdir, *args)
+    command = summary_of(first.stdout).split("relaunch on the failed hosts:\n", 1)[1].splitlines()[0].strip()
+    assert "secret-7" not in command
+    words = shlex.split(command)
+    for option, name in (("--vault-password-file", "vault.txt"), ("--connection-password-file", "conn.txt"), ("--become-password-file", "become.txt")):
+        assert (workdir / words[words.index(option) + 1]).resolve() == secrets_dir / name, option
+    relaunch = subprocess.run(
+        [str(ANSIBLE_BIN / "ansible-playbook"), *words[1:]], cwd=workdir, env=ansible_env(workdir), capture_output=True, text=True, check=False
+    )
     recap = relaunch.stdout.split("PLAY RECAP", 1)[1].split("\n\n", 1)[0]
     assert {line.split()[0] for line in recap.splitlines()[1:] if line.strip()} == FAILED
 

@@ -74,10 +74,13 @@ CORPUS = [
     one("any_errors_fatal_rescue.yml"),
     one("any_errors_fatal_unreachable.yml", failed=WEB | {"dead"}),
     one("any_errors_fatal_serial.yml", all=WEB | DB | APP, not_run=DB | APP),
+    # The later plays never start: the hosts of a plain pattern are not_run; a templated one is not resolved.
+    one("any_errors_fatal_later_play.yml", failed=WEB, all=WEB | DB, not_run=DB),
     # 1 of 4 is not above 25%; 2 of 4 are, which fails the whole second batch and ends the play.
     one("max_fail_percentage.yml", failed={"web1", "db2", "app1", "app2", "app3"}, all=WEB | DB | APP, not_run=set()),
     one("max_fail_percentage_ok.yml", failed={"web1", "app3"}),
-    one("run_once.yml", failed=WEB | DB, all=WEB | DB, not_run=set()),
+    # Every play host fails, which stops the playbook: the next play's hosts never ran.
+    one("run_once.yml", failed=WEB | DB, all=WEB | DB | APP, not_run=APP),
     # Rescued on the host that ran it, yet ansible-core fails the other play hosts (they are in .retry).
     one("run_once_rescued.yml"),
     one("delegate_to.yml", failed={"web1", "db1"}, all=WEB | DB),

@@ -333,6 +333,10 @@ def test_a_limit_file_never_selects_a_group_or_another_machine_after_the_invento
     own = f".relaunch/site/{first.manifest()['run_id']}.failed.limit"
     assert re.search(re.escape(f"--limit @{own}"), first.stdout)
     assert_clean_error(project.run("--limit", f"@{own}"), f"{own} would now select 4 hosts", "'sp1'", "'web03'")
+    # So is the summary's form for several statuses: their limit files joined by commas.
+    assert first.limit_file("ok").exists()
+    joined = project.run("--limit", "@.relaunch/site/failed.limit,@.relaunch/site/ok.limit")
+    assert_clean_error(joined, "ok.limit would now select", "not its failed and ok hosts", "'sp1'", "relaunch.status.groups")
     # The ways that follow identities select the renamed machine only (their runs record elsewhere, leaving the first run latest).
     for way in ("groups", "lookup"):
         again = project.relaunch(way, env={"RELAUNCH_MANIFEST_DIR": str(tmp_path / "later")})
@@ -557,6 +561,7 @@ def test_provisioned_hosts_are_recreated_by_their_provisioner(tmp_path: Path, wa
     output = again.stdout + again.stderr
     if way == "groups":
         assert "--limit 'relaunch_failed,~^vm\\x2d1\\Z'" in flat(output), output
+        assert "provisioned vm-1, which does not exist until add_host creates it again; add it to the limit" in flat(output), output
         assert ran(again, {"builder", "bystander", "vm-1"}) == {"builder"}, output
         # As the warning says: the group and the re-created host.
         project = provision_project(tmp_path / "again", with_role=False)

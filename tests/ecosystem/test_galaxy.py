@@ -76,9 +76,19 @@ def test_tarball_is_clean(tarball: Path) -> None:
         names = archive.getnames()
         manifest = json.load(archive.extractfile("MANIFEST.json"))
     unwanted = [name for name in names if FORBIDDEN_PARTS & set(PurePosixPath(name).parts) or FORBIDDEN_NAMES.search(name)]
-    unwanted += [name for name in names if name.startswith("bench/results")]
+    # Development only: tests, scripts, benchmarks, the performance chart, the demo's run output.
+    unwanted += [name for name in names if PurePosixPath(name).parts[0] in ("tests", "scripts", "bench")]
+    unwanted += [name for name in names if name == "docs/performance.png" or name.startswith("demo/deployed")]
     assert unwanted == []
-    for needed in ("meta/runtime.yml", "plugins/callback/manifest.py", "plugins/module_utils/manifest.py", "README.md", "LICENSE"):
+    for needed in (
+        "meta/runtime.yml",
+        "plugins/callback/manifest.py",
+        "plugins/module_utils/manifest.py",
+        "README.md",
+        "LICENSE",
+        "docs/manifest.md",
+        "demo/site.yml",
+    ):
         assert needed in names
     assert manifest["collection_info"]["namespace"] == "relaunch"
     assert manifest["collection_info"]["name"] == "status"

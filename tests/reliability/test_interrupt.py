@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 
 import pytest
@@ -106,7 +107,73 @@ def test_interrupted_run_then_relaunch_on_failed_and_not_run(tmp_path, signum, g
     assert set(outcomes_printed(relaunch.stdout)) == {"a2", "c3", "c4", "c5", "c6"}
     finished = json.loads((run_dir / "latest.json").read_text())
     assert finished["complete"] is True
-    assert finished["invocation"]["limit"] == "@relaunch.limit"
+    assert finished["invocation"]["limit_given"] == "@relaunch.limit"
+    assert finished["invocation"]["limit"] == "a2,c3,c4,c5,c6"  # what the file selected
     assert {host["name"] for host in finished["hosts"]} == {"a2", "c3", "c4", "c5", "c6"}
     for host in finished["hosts"]:
         assert "failed" not in host["statuses"] and "not_run" not in host["statuses"], host
+
+
+# Play 1 runs on web in batches of 2 (web1 fails in the first); play 2 on db never starts when Ctrl-C stops play 1.
+LATER_PLAY = {
+    "inventory.ini": """
+        [web]
+        web[1:4] ansible_connection=local
+        [db]
+        db[1:3] ansible_connection=local
+        """,
+    "site.yml": """
+        - name: web
+          hosts: web
+          gather_facts: false
+          serial: 2
+          tasks:
+            - name: breaks
+              ansible.builtin.fail:
+                msg: broken on purpose
+              when: inventory_hostname == 'web1' and lookup('env', 'BREAK') == '1'
+            - name: slow
+              ansible.builtin.shell: touch started.flag && exec sleep 120
+              when: inventory_hostname == 'web3' and lookup('env', 'SLOW') == '1'
+        - name: db
+          hosts: db
+          gather_facts: false
+          tasks:
+            - name: quick
+              ansible.builtin.command: "true"
+        """,
+}
+
+
+def test_ctrl_c_before_a_later_play_then_finish_the_job(tmp_path):
+    """The hosts of a play that never started are not_run; the summary's command finishes the job."""
+    write_files(tmp_path, LATER_PLAY)
+    live = Live(tmp_path, "-i", "inventory.ini", env={"BREAK": "1", "SLOW": "1"}, name="interrupted")
+    wait_for((tmp_path / "started.flag").exists, live=live)
+    assert live.signal(signal.SIGINT, group=True)
+    assert live.wait() == 99
+    assert "Traceback" not in live.stderr and "relaunch.status" not in live.stderr, live.stderr
+
+    run_dir = tmp_path / ".relaunch" / "site"
+    manifest = store.load(str(run_dir / "latest.json"))
+    assert manifest["complete"] is False
+    not_run = {host["name"] for host in manifest["hosts"] if "not_run" in host["statuses"]}
+    assert not_run == {"web3", "web4", "db1", "db2", "db3"}
+    assert [host["name"] for host in manifest["hosts"] if "failed" in host["statuses"]] == ["web1"]
+    assert manifest["retry_counts"]["all"] == 7
+
+    # The summary of the interrupted run says how to finish the job, and its command does.
+    summary = live.stdout[live.stdout.index("RELAUNCH SUMMARY") :]
+    assert summary.startswith("RELAUNCH SUMMARY: .relaunch/site/latest.json (interrupted)")
+    command = summary.split("to finish the job, relaunch on the failed and not_run hosts:\n", 1)[1].splitlines()[0]
+    words = shlex.split(command)
+    assert words[0] == "ansible-playbook"
+    # ansible-playbook <options> site.yml --limit <files>: Live puts the playbook last.
+    assert words[-3:-1] == ["site.yml", "--limit"]
+    relaunch = Live(tmp_path, *words[1:-3], *words[-2:], name="finish")
+    assert relaunch.wait() == 0, relaunch.stdout + relaunch.stderr
+    assert set(outcomes_printed(relaunch.stdout)) == not_run | {"web1"}
+    finished = json.loads((run_dir / "latest.json").read_text())
+    assert finished["complete"] is True
+    assert {host["name"] for host in finished["hosts"]} == not_run | {"web1"}
+    assert finished["retry_counts"]["failed"] == finished["retry_counts"]["not_run"] == 0

@@ -11,7 +11,8 @@ import subprocess
 import pexpect
 import pytest
 
-from tests.runner import ANSIBLE_BIN, ansible_env, write_files
+from ansible_collections.relaunch.status.plugins.module_utils.recorder import REDACTED
+from tests.runner import ANSIBLE_BIN, ansible_env, ansible_playbook, write_files
 
 # Every planted secret is unique and random, so a hit cannot be a coincidence.
 PLANTED = {
@@ -139,6 +140,91 @@ def test_no_secret_reaches_a_written_file(tmp_path, vault):
     assert {path.name for path in written} >= {"latest.json", "failed.limit", f"{manifest['run_id']}.json"}
     summary = output[output.index("RELAUNCH SUMMARY") :]
     for name, secret in PLANTED.items():
+        for path in written:
+            assert secret.encode() not in path.read_bytes(), f"{name} found in {path}"
+        assert secret.encode() not in journal, f"{name} found in the journal"
+        assert secret not in summary, f"{name} found in the relaunch summary"
+
+
+# A failure whose message shows secrets, without no_log: vaulted values (inline and a whole encrypted
+# file), password variables, and the contents of the password files the run was given.
+SHOWN = {
+    name: f"{name}-{secrets.token_hex(8)}"
+    for name in ("inline_vaulted", "vars_file_vaulted", "file_vaulted", "inventory_password", "extra_become", "vault_file", "conn_file", "become_file")
+}
+PLAIN_EXTRA_VAR = f"plain-{secrets.token_hex(8)}"
+
+SHOWING_PLAYBOOK = """
+- name: secrets
+  hosts: web
+  gather_facts: false
+  vars_files:
+    - vars/plain.yml
+  tasks:
+    - name: fails showing secrets
+      ansible.builtin.fail:
+        msg: >-
+          inline={{ inline_vaulted }} vars_file={{ vars_file_vaulted }} file={{ file_vaulted }}
+          inventory={{ ansible_password }} extra={{ ansible_become_password }} plain={{ plain_extra }}
+          vault={{ lookup('file', vault_file) }} conn={{ lookup('file', 'conn.txt') }} become={{ lookup('file', 'become.txt') }}
+      when: inventory_hostname == 'h1'
+    - name: keep the journal as the run wrote it
+      ansible.builtin.shell: cat .relaunch/site/*.journal > journal.copy
+      args:
+        chdir: "{{ playbook_dir }}"
+      run_once: true
+"""
+
+
+def vault(workdir, *args: str) -> str:
+    completed = subprocess.run([str(ANSIBLE_BIN / "ansible-vault"), *args], cwd=workdir, env=ansible_env(workdir), capture_output=True, text=True, check=True)
+    return completed.stdout
+
+
+def test_failure_messages_show_no_known_secret(tmp_path):
+    password_file = tmp_path.parent / f"{tmp_path.name}-vault.txt"  # outside the playbook directory
+    password_file.write_text(SHOWN["vault_file"] + "\n")
+    write_files(
+        tmp_path,
+        {
+            "inventory.ini": f"""
+                [web]
+                h1 ansible_connection=local ansible_password={SHOWN["inventory_password"]}
+                h2 ansible_connection=local
+                """,
+            "site.yml": SHOWING_PLAYBOOK,
+            "host_vars/h1.yml": f"file_vaulted: {SHOWN['file_vaulted']}\n",
+            "conn.txt": SHOWN["conn_file"] + "\n",
+            "become.txt": SHOWN["become_file"] + "\n",
+        },
+    )
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "web.yml").write_text(
+        vault(tmp_path, "encrypt_string", "--vault-password-file", str(password_file), SHOWN["inline_vaulted"], "--name", "inline_vaulted")
+    )
+    (tmp_path / "vars").mkdir()
+    (tmp_path / "vars" / "plain.yml").write_text(
+        vault(tmp_path, "encrypt_string", "--vault-password-file", str(password_file), SHOWN["vars_file_vaulted"], "--name", "vars_file_vaulted")
+    )
+    vault(tmp_path, "encrypt", "--vault-password-file", str(password_file), "host_vars/h1.yml")
+    extra = ["-e", f"ansible_become_password={SHOWN['extra_become']}", "-e", f"plain_extra={PLAIN_EXTRA_VAR}", "-e", f"vault_file={password_file}"]
+    passwords = ["--vault-password-file", str(password_file), "--connection-password-file", "conn.txt", "--become-password-file", "become.txt"]
+    run = ansible_playbook(tmp_path, "-i", "inventory.ini", *passwords, *extra)
+
+    # The run happened, and ansible-core itself showed every secret.
+    assert run.rc == 2, run.stdout + run.stderr
+    for name, secret in SHOWN.items():
+        assert secret in run.stdout + run.stderr, name
+    hosts = {host["name"]: host for host in run.manifest()["hosts"]}
+    message = hosts["h1"]["first_failure"]["message"]
+    # Every secret is redacted; an ordinary extra var is not a secret and stays, so the message still explains.
+    assert message.startswith(f"inline={REDACTED} vars_file={REDACTED} file={REDACTED} inventory={REDACTED} extra={REDACTED}"), message
+    assert f"plain={PLAIN_EXTRA_VAR}" in message
+    written = [path for path in (tmp_path / ".relaunch").rglob("*") if path.is_file()]
+    journal = (tmp_path / "journal.copy").read_bytes()
+    assert b'"outcome":"failed"' in journal
+    summary = run.stdout[run.stdout.index("RELAUNCH SUMMARY") :]
+    for name, secret in SHOWN.items():
         for path in written:
             assert secret.encode() not in path.read_bytes(), f"{name} found in {path}"
         assert secret.encode() not in journal, f"{name} found in the journal"

@@ -199,16 +199,15 @@ def test_a_symlink_in_the_run_directory_is_never_followed(tmp_path, run_dir, nam
     target = tmp_path / "outside.txt"
     if target_exists:
         target.write_text("precious", encoding="utf-8")
-    os.symlink(target, os.path.join(run_dir, name))
-    try:
+    link = os.path.join(run_dir, name)
+    os.symlink(target, link)
+    # Refused: the message names the path and says what to do; the link is left as it was,
+    # and the run's own manifest is written all the same.
+    with pytest.raises(RelaunchError) as caught:
         store.publish(run_dir, manifest_of(1), keep=5)
-    except RelaunchError as exc:
-        # Refused: the message names the path, and the run's own manifest is written all the same.
-        assert os.path.join(run_dir, name) in str(exc)
-        assert Path(run_dir, run_id(1) + ".json").is_file()
-    else:
-        # Replaced: a regular file now stands where the link was.
-        assert not os.path.islink(os.path.join(run_dir, name))
+    assert link in str(caught.value) and "remove it" in str(caught.value)
+    assert os.path.islink(link) and os.readlink(link) == str(target)
+    assert Path(run_dir, run_id(1) + ".json").is_file()
     if target_exists:
         assert target.read_text(encoding="utf-8") == "precious"
     else:

@@ -10,7 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.relaunch.status.plugins.module_utils.recorder import COUNTERS, MESSAGE_MAX, OUTCOMES, STATUSES, Recorder, cut_message
+from ansible_collections.relaunch.status.plugins.module_utils.recorder import (
+    COUNTERS,
+    MESSAGE_MAX,
+    OUTCOMES,
+    REDACTED,
+    STATUSES,
+    Recorder,
+    cut_message,
+    failure_message,
+)
 
 START = {
     "e": "start",
@@ -182,12 +191,24 @@ def test_provisioned_hosts_record_their_provisioners():
         {"e": "provision", "host": "new", "by": "p1", "identity": None, "identity_var": None},
         {"e": "provision", "host": "new", "by": "p2"},
     ]
-    host = hosts_of(record(events))["new"]
+    # Like an inventory host, a created host is recorded once a play targets it (after --limit).
+    assert "new" not in hosts_of(record(events))
+    assert "new" not in hosts_of(record(events, complete=False))
+    hosts = hosts_of(record([*events, play(["new"], pending=[])]))
+    host = hosts["new"]
     assert host["provisioned"] is True
     assert host["provisioned_by"] == ["p1", "p2"]
     assert (host["identity"], host["identity_var"]) == ("id-new", "serial")
-    assert host["statuses"] == ["all"], "listed though no play targeted it yet"
-    assert hosts_of(record(events))["p1"]["provisioned"] is False
+    assert host["statuses"] == ["all"]
+    assert hosts["p1"]["provisioned"] is False
+
+
+def test_hosts_of_plays_that_never_started_are_not_run():
+    events = [play(["a", "b"], pending=[]), failure("b"), {"e": "verdict", "failed": ["b"]}, {"e": "unstarted", "hosts": ["a", "b", "c"]}]
+    manifest = record(events)
+    assert with_status(manifest, "all") == {"a", "b", "c"}
+    assert with_status(manifest, "not_run") == {"a", "c"}, "a failed host stays failed only"
+    assert with_status(manifest, "failed") == {"b"}
 
 
 def test_provisioned_host_that_fails_later():
@@ -230,9 +251,41 @@ def test_ignored_and_rescued_failures_are_not_first_failures():
     assert hosts_of(manifest)["a"]["first_failure"]["task"] == "real"
 
 
-def test_no_log_failure_has_no_message():
-    manifest = record([play(["a"], pending=[]), failure("a", msg=None)])
-    assert hosts_of(manifest)["a"]["first_failure"]["message"] is None
+@pytest.mark.parametrize(
+    ("result", "no_log"),
+    [({"msg": "the token is tok-6a2b9c"}, True), ({"msg": "the token is tok-6a2b9c", "censored": "the output has been hidden"}, False)],
+    ids=["no_log task", "censored result"],
+)
+def test_no_log_failure_has_no_message(result, no_log):
+    assert failure_message(result, no_log=no_log) is None
+    assert failure_message({"msg": "the token is tok-6a2b9c"}, no_log=False) == "the token is tok-6a2b9c"
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        ({"msg": "bad", "stderr": "err"}, "bad"),
+        ({"reason": "why", "stderr": "err"}, "why"),
+        ({"stderr": "err", "module_stderr": "module"}, "err"),
+        ({"module_stderr": "module"}, "module"),
+        ({"msg": ""}, None),
+        ({}, None),
+    ],
+)
+def test_failure_message_source(result, expected):
+    assert failure_message(result, no_log=False) == expected
+
+
+def test_secrets_are_redacted_from_failure_messages():
+    secrets = ["s3cr3t", "s3cr3t-and-more", "multi\nline secret", ""]
+    message = failure_message({"msg": "login s3cr3t-and-more failed; s3cr3t;\n multi line  secret!"}, no_log=False, secrets=secrets)
+    assert message == f"login {REDACTED} failed; {REDACTED}; {REDACTED}!"
+
+
+def test_secrets_are_redacted_before_the_message_is_cut():
+    secret = "tail-secret-" + "z" * 40
+    message = failure_message({"msg": "x" * (MESSAGE_MAX - 20) + secret}, no_log=False, secrets=[secret])
+    assert "tail-secret" not in message and message.endswith(REDACTED)
 
 
 def test_long_messages_are_cut():

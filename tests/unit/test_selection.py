@@ -313,7 +313,7 @@ def test_empty_selection_is_refused_with_status_manifest_and_counts():
 
 
 def test_empty_selection_names_the_unresolved_hosts():
-    with pytest.raises(RelaunchError, match="1 recorded hosts are not in the current inventory"):
+    with pytest.raises(RelaunchError, match="; 1 recorded host is not in the current inventory;"):
         selected([host_entry("gone")], [CurrentHost("a")])
 
 
