@@ -329,6 +329,8 @@ class CallbackModule(CallbackBase):
             if any("{{" in pattern or "{%" in pattern for pattern in map(to_text, patterns)):
                 continue
             inventory = compat.play_inventory(play)
+            if inventory is None:
+                continue
             try:
                 hosts.update((host.name, host) for host in inventory.get_hosts(patterns, ignore_restrictions=True, order=play.order))
             except AnsibleError:

@@ -121,8 +121,11 @@ def tqm_rescued(tqm) -> dict[str, int]:
 
 
 def play_inventory(play):
-    """The InventoryManager of a play: ``play.get_variable_manager()._inventory``. Checked on 2.16 to 2.21."""
-    return play.get_variable_manager()._inventory
+    """The InventoryManager of a play: ``play.get_variable_manager()._inventory``. Checked on 2.16 to 2.21.
+
+    None for a play loaded without a VariableManager (not by ansible-playbook).
+    """
+    return getattr(play.get_variable_manager(), "_inventory", None)
 
 
 def hostvars_inventory(variables: dict):
@@ -159,3 +162,29 @@ def object_id(play_or_task) -> str:
 def playbook_file(playbook) -> str:
     """The file a Playbook was loaded from (``Playbook._file_name``). Checked on 2.16 to 2.21."""
     return playbook._file_name
+
+
+# --- the DataLoader (checked on 2.16 to 2.21) --------------------------------------------------
+
+
+def loader_file_cache(loader) -> dict:
+    """The files a DataLoader has read and kept, path to parsed data (``DataLoader._FILE_CACHE``).
+
+    Checked on 2.16 to 2.21: ``load_from_file`` caches group_vars, host_vars, playbooks, roles and
+    vaulted vars_files there by their absolute path.
+    """
+    return getattr(loader, "_FILE_CACHE", None) or {}
+
+
+def vault_secrets(loader) -> list:
+    """The run's vault secrets, (vault id, VaultSecret) pairs.
+
+    2.19 to 2.21: the public ``VaultSecretsContext``; 2.16 to 2.18: the loader's
+    ``_vault.secrets``, where the CLI puts them.
+    """
+    try:
+        from ansible.parsing.vault import VaultSecretsContext
+    except ImportError:  # before 2.19
+        return list(getattr(getattr(loader, "_vault", None), "secrets", None) or ())
+    context = VaultSecretsContext.current(optional=True)
+    return list(context.secrets or ()) if context is not None else []

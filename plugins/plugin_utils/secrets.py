@@ -22,11 +22,9 @@ import re
 from collections.abc import Mapping
 
 try:  # ansible-core 2.19 on
-    from ansible.parsing.vault import EncryptedString, VaultSecretsContext
+    from ansible.parsing.vault import EncryptedString
 except ImportError:  # ansible-core 2.16 to 2.18
     from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode as EncryptedString
-
-    VaultSecretsContext = None
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.parsing.vault import is_encrypted_file
@@ -93,7 +91,7 @@ class KnownSecrets:
         for password in self._passwords.values():
             if password:
                 found.add(to_text(password))
-        for _vault_id, secret in self._vault_secrets():
+        for _vault_id, secret in compat.vault_secrets(self._loader):
             try:
                 found.add(to_text(secret.bytes).strip())
             except Exception:  # a secret that cannot be read is in no message
@@ -102,20 +100,13 @@ class KnownSecrets:
             collect(play.get_variable_manager().extra_vars, found)
         return found
 
-    def _vault_secrets(self) -> list:
-        context = VaultSecretsContext.current(optional=True) if VaultSecretsContext is not None else None
-        if context is not None:
-            return list(context.secrets or ())
-        vault = getattr(self._loader, "_vault", None)  # before 2.19 the loader alone holds them
-        return list(getattr(vault, "secrets", None) or ())
-
     def for_failure(self, play, host) -> set[str]:
         """Every secret known so far that a failure of ``host`` in ``play`` could show."""
         if self._values is None:
             self._values = self._start(play)
         found = self._values
         # Files the loader read and kept (group_vars/host_vars, playbooks, roles, vaulted vars_files): new ones only.
-        cache = getattr(self._loader, "_FILE_CACHE", None) or {}
+        cache = compat.loader_file_cache(self._loader)
         if len(cache) > len(self._files):
             for path, data in list(cache.items()):
                 if path not in self._files:

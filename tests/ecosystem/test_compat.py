@@ -43,6 +43,8 @@ class CallbackModule(CallbackBase):
         self.tqm = compat.find_task_queue_manager()
         self.seen["tqm"] = isinstance(self.tqm, TaskQueueManager)
         self.seen["playbook_file"] = os.path.abspath(compat.playbook_file(playbook))
+        self.seen["loader_files"] = sorted(compat.loader_file_cache(playbook.get_loader()))
+        self.seen["vault_secrets"] = [secret.bytes.decode() for _vault_id, secret in compat.vault_secrets(playbook.get_loader())]
 
     def v2_playbook_on_play_start(self, play):
         inventory = compat.play_inventory(play)
@@ -147,11 +149,13 @@ FILES = {
 def test_compat_accessors_mean_what_the_code_assumes(tmp_path: Path) -> None:
     write_files(tmp_path, FILES)
     write_files(tmp_path, {"callback_plugins/compat_check.py": CHECK_CALLBACK, "lookup_plugins/compat_inventory.py": INVENTORY_LOOKUP})
+    (tmp_path / "vault-password").write_text("compat-vault-secret\n")
     out = tmp_path / "seen.json"
     env = {
         "ANSIBLE_CALLBACK_PLUGINS": str(tmp_path / "callback_plugins"),
         "ANSIBLE_CALLBACKS_ENABLED": "relaunch.status.manifest,compat_check",
         "COMPAT_CHECK_OUT": str(out),
+        "ANSIBLE_VAULT_PASSWORD_FILE": str(tmp_path / "vault-password"),
     }
     run = ansible_playbook(tmp_path, "-i", "inventory.yml", env=env)
     assert run.rc in (2, 4), run.stdout + run.stderr
@@ -166,6 +170,9 @@ def test_compat_accessors_mean_what_the_code_assumes(tmp_path: Path) -> None:
     assert seen["tqm_rescued"] == seen["stats_rescued"] == {"web03": 1}
     assert seen["rescued_before_failed"] == {"web02": 0, "web03": 1}
     assert seen["playbook_file"] == str(tmp_path / "site.yml")
+    # The loader keeps the files it read by path (the playbook among them); the run's vault secrets are reachable.
+    assert str(tmp_path / "site.yml") in seen["loader_files"]
+    assert seen["vault_secrets"] == ["compat-vault-secret"]
 
     # Every batch of the serial play: the play's inventory (the TaskQueueManager's too) holds every host; the play keeps one id.
     assert len(seen["plays"]) == 2
