@@ -15,11 +15,8 @@ from pathlib import Path
 import pytest
 from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
-from ansible.plugins.loader import init_plugin_loader
 
 from ansible_collections.relaunch.status.plugins.plugin_utils import inventory as glue
-
-init_plugin_loader()
 
 BULK = 1200  # more than two chunks of hosts asked about at once
 
