@@ -3,6 +3,8 @@
 """Run the benchmarks; ``bench/run`` sets up what they need, then calls this.
 
 Results: ``<out>/results.json``, ``<out>/results.md`` (tables, targets) and ``<out>/performance.png``.
+Each ansible-playbook benchmark runs every ansible-core line of ``--cores`` side by side, in shuffled
+turns, each against its own runs without callback or limit.
 """
 
 from __future__ import annotations
@@ -17,18 +19,28 @@ import time
 from pathlib import Path
 
 from . import core, overhead, report, selection
-from .common import ROOT, machine
+from .common import CORES, ROOT, core_versions, ensure_cores, load_average, machine, main_core
 
 
 def _sizes(text: str) -> list[int]:
     return [int(item) for item in text.split(",") if item.strip()]
 
 
+def _names(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="directory for results.json, results.md, performance.png")
-    parser.add_argument("--only", default="overhead,core,selection", help="comma-separated parts to run")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one round, no ARA: checks that the harness runs (seconds)")
+    parser.add_argument("--only", help="comma-separated parts to run (default: overhead,core,selection; with --quick: overhead,selection)")
+    parser.add_argument("--cores", type=_names, default=list(CORES), help="ansible-core lines side by side (default: %(default)s)")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one round, no ARA, the main venv's ansible-core only: checks that the harness runs")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="the figures the targets are about: overhead at 30, 60, 120 hosts and selection (none, groups, lookup) at 20,000, no ARA",
+    )
     parser.add_argument("--overhead-sizes", type=_sizes, default=[30, 60, 120])
     parser.add_argument("--overhead-tasks", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=5, help="A/B rounds per overhead size")
@@ -39,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--core-tasks", type=int, default=20)
     parser.add_argument("--memory-sizes", type=_sizes, default=[10000, 100000])
     parser.add_argument("--selection-sizes", type=_sizes, default=[1000, 5000, 20000, 50000])
-    parser.add_argument("--repeats", type=int, default=3, help="runs per selection path and size")
+    parser.add_argument("--selection-paths", type=_names, help="selection paths to run beside none (default: all)")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds per selection size")
     parser.add_argument("--merge", type=Path, nargs="+", metavar="RESULTS_JSON", help="combine the parts of earlier runs into one report, run nothing")
     args = parser.parse_args(argv)
     if args.merge:
@@ -48,18 +61,32 @@ def main(argv: list[str] | None = None) -> int:
         args.overhead_sizes, args.overhead_tasks, args.rounds, args.no_ara = [4], 2, 1, True
         args.core_sizes, args.core_tasks, args.memory_sizes = [200, 400], 3, [200]
         args.selection_sizes, args.repeats = [20], 1
+        args.cores = [main_core()]
+    if args.quick:
+        args.overhead_sizes, args.rounds, args.no_ara = [30, 60, 120], 7, True
+        args.selection_sizes, args.selection_paths, args.repeats = [20000], ["groups", "lookup"], 5
+        args.only = args.only or "overhead,selection"
     if args.no_ara:
         args.ara_sizes = []
-    parts = set(args.only.split(","))
+    parts = set(_names(args.only or "overhead,core,selection"))
+    cores = ensure_cores(args.cores) if parts & {"overhead", "selection"} else {}
     args.out.mkdir(parents=True, exist_ok=True)
-    results: dict = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "machine": machine(), "argv": sys.argv[1:]}
+    results: dict = {
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "cores": core_versions(cores),
+        "argv": sys.argv[1:],
+        "load_average_start": load_average(),
+    }
     begin = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="relaunch-bench-") as tmp:
         workroot = Path(tmp)
         if "overhead" in parts:
             print("callback overhead", flush=True)
             ara_note = overhead.ensure_ara() if args.ara_sizes else None
-            results["overhead"] = overhead.run(args.overhead_sizes, args.overhead_tasks, args.rounds, args.ara_rounds, args.ara_sizes, workroot, ara_note)
+            results["overhead"] = overhead.run(
+                args.overhead_sizes, args.overhead_tasks, args.rounds, args.ara_rounds, args.ara_sizes, workroot, ara_note, cores
+            )
             _save(results, args.out)
         if "core" in parts:
             print("recorder core", flush=True)
@@ -67,9 +94,10 @@ def main(argv: list[str] | None = None) -> int:
             _save(results, args.out)
         if "selection" in parts:
             print("relaunch selection", flush=True)
-            results["selection"] = selection.run(args.selection_sizes, args.repeats, workroot)
+            results["selection"] = selection.run(args.selection_sizes, args.repeats, workroot, cores, args.selection_paths)
         shutil.rmtree(workroot, ignore_errors=True)
     results["duration_s"] = round(time.perf_counter() - begin, 1)
+    results["load_average_end"] = load_average()
     write(results, args.out)
     return 0
 
@@ -96,7 +124,9 @@ def merge(paths: list[Path], out: Path) -> int:
         part = json.loads(path.read_text())
         results["parts"].append({"file": str(path), "started": part.get("started"), "argv": part.get("argv"), "duration_s": part.get("duration_s")})
         for key, value in part.items():
-            if key in ("overhead", "core", "selection", "machine"):
+            if key == "cores":
+                results.setdefault("cores", {}).update(value)
+            elif key in ("overhead", "core", "selection", "machine"):
                 results[key] = value
     write(results, out)
     return 0

@@ -15,6 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 COLLECTIONS = ROOT / "build" / "collections"
 MAIN_BIN = Path(sys.executable).parent
+VENVS = ROOT / "build" / "venvs"  # git-ignored, beside the lint venv
+# The ansible-core lines measured side by side by default: 2.19 and the main venv's 2.21.
+CORES = ("2.19", "2.21")
 
 
 def ensure_collection() -> None:
@@ -69,6 +72,90 @@ def timed(command: list[str], cwd: Path, env: dict, timeout: float = 3600) -> tu
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def spread(values: list[float]) -> list[float]:
+    """[lowest, highest] of a list of samples (empty for none)."""
+    return [round(min(values), 4), round(max(values), 4)] if values else []
+
+
+def load_average() -> list[float]:
+    """The machine's 1-, 5- and 15-minute load averages: how busy it was while measuring."""
+    try:
+        return [round(value, 2) for value in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def find_python() -> str | None:
+    """A Python 3.13 or 3.12, found as scripts/setup finds it (scripts/pythons)."""
+    script = f". {ROOT / 'scripts' / 'pythons'} && find_python 3.13 3.12"
+    completed = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        return None
+    return completed.stdout.strip() or None
+
+
+def make_venv(venv: Path, requirements: list[str], check: str) -> str | None:
+    """A venv with ``requirements``, made once; ``check`` is Python code that succeeds when it is ready.
+
+    None when it is ready, else why not.
+    """
+    python = venv / "bin" / "python"
+    if python.exists() and subprocess.run([str(python), "-c", check], capture_output=True, check=False).returncode == 0:
+        return None
+    interpreter = find_python()
+    if interpreter is None:
+        return "no Python 3.13 or 3.12 found (scripts/pythons)"
+    try:
+        subprocess.run([interpreter, "-m", "venv", "--clear", str(venv)], check=True, capture_output=True)
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        subprocess.run([*pip, *requirements], check=True, capture_output=True, timeout=1800)
+    except (OSError, subprocess.SubprocessError) as exc:
+        stderr = getattr(exc, "stderr", b"") or b""
+        return f"{' '.join(requirements)} did not install: {stderr.decode('utf-8', 'replace').strip().splitlines()[-1:] or exc}"
+    if subprocess.run([str(python), "-c", check], capture_output=True, check=False).returncode != 0:
+        return f"{' '.join(requirements)} installed in {venv} but does not work"
+    return None
+
+
+def core_line(version: str) -> str:
+    """ "2.21" of "2.21.5"."""
+    return ".".join(version.split(".")[:2])
+
+
+def main_core() -> str:
+    from ansible.release import __version__
+
+    return core_line(__version__)
+
+
+def ensure_cores(lines: list[str]) -> dict[str, Path]:
+    """The bin directory of an ansible-core of each line: the main venv's, or a venv made under build/venvs/."""
+    cores = {}
+    for line in lines:
+        if line == main_core():
+            cores[line] = MAIN_BIN
+            continue
+        major, minor = line.split(".")
+        venv = VENVS / f"core-{line}"
+        check = f"import ansible.release, sys; sys.exit(not ansible.release.__version__.startswith('{line}.'))"
+        note = make_venv(venv, [f"ansible-core>={line},<{major}.{int(minor) + 1}"], check)
+        if note:
+            raise SystemExit(f"bench: ansible-core {line}: {note}")
+        cores[line] = venv / "bin"
+    return cores
+
+
+def core_versions(cores: dict[str, Path]) -> dict[str, dict]:
+    """The exact ansible-core and Python of each measured line."""
+    script = "import ansible.release, platform; print(ansible.release.__version__, platform.python_version())"
+    versions = {}
+    for line, bin_dir in cores.items():
+        completed = subprocess.run([str(bin_dir / "python"), "-c", script], capture_output=True, text=True, check=True)
+        ansible_version, python_version = completed.stdout.split()
+        versions[line] = {"ansible_core": ansible_version, "python": python_version}
+    return versions
 
 
 def machine() -> dict:

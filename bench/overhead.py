@@ -3,9 +3,11 @@
 """Callback overhead: whole ansible-playbook runs with and without a recording callback.
 
 A controller-bound playbook (local connection, cheap debug tasks, no facts),
-so the callback's share is as large as it can be. The arms run in turns,
-their order rotated every round, and each arm is compared with the run
-without callback of the same round: the median of those ratios is the figure.
+so the callback's share is as large as it can be. Every ansible-core line
+measured has its own arms (no callback, ours); all arms of all lines run in
+turns, their order shuffled every round, and each arm is compared with the run
+without callback of its own ansible-core in the same round: the median of
+those ratios is the figure, their lowest and highest its spread.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .common import MAIN_BIN, ROOT, RunFailed, ansible_env, median, timed
+from .common import RunFailed, ansible_env, load_average, main_core, make_venv, median, spread, timed
 
-ARA_VENV = ROOT / "build" / "venvs" / "ara-bench"  # git-ignored, beside the lint venv
+ARA_VENV = Path(__file__).resolve().parents[1] / "build" / "venvs" / "ara-bench"  # git-ignored, beside the lint venv
+_ARA_READY = "import ara.server, django; from ara.setup import callback_plugins"
 
 
-def write_project(workdir: Path, hosts: int, tasks: int, python: Path) -> None:
+def write_project(workdir: Path, hosts: int, tasks: int) -> None:
+    """The inventory and playbook; each arm's environment names its own Python (ANSIBLE_PYTHON_INTERPRETER)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    lines = ["all:", "  vars:", "    ansible_connection: local", f"    ansible_python_interpreter: {python}", "  hosts:"]
+    lines = ["all:", "  vars:", "    ansible_connection: local", "  hosts:"]
     lines += [f"    node-{index:04d}.bench.example.com:\n      relaunch_id: asset-{index:04d}" for index in range(hosts)]
     (workdir / "inventory.yml").write_text("\n".join(lines) + "\n")
     play = ["- name: Cheap tasks on many hosts", "  hosts: all", "  gather_facts: false", "  tasks:"]
@@ -31,20 +35,12 @@ def write_project(workdir: Path, hosts: int, tasks: int, python: Path) -> None:
 
 
 def ensure_ara(venv: Path = ARA_VENV) -> str | None:
-    """Create the ARA venv (ARA beside the same ansible-core as ours); None when ready, else why not."""
-    if ara_callback_dir(venv) is not None:
-        return None
+    """Create the ARA venv (ARA beside the main venv's ansible-core); None when ready, else why not."""
     from ansible.release import __version__ as ansible_version
 
-    try:
-        subprocess.run(["python3", "-m", "venv", str(venv)], check=True, capture_output=True)
-        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        # ara[server]: the offline client (ARA's default) records through ARA's own Django server code.
-        subprocess.run([*pip, f"ansible-core=={ansible_version}", "ara[server]"], check=True, capture_output=True, timeout=1800)
-    except (OSError, subprocess.SubprocessError) as exc:
-        stderr = getattr(exc, "stderr", b"") or b""
-        return f"ARA did not install: {stderr.decode('utf-8', 'replace').strip().splitlines()[-1:] or exc}"
-    return None if ara_callback_dir(venv) is not None else "ARA installed but its callback directory was not found"
+    # ara[server]: the offline client (ARA's default) records through ARA's own Django server code.
+    note = make_venv(venv, [f"ansible-core=={ansible_version}", "ara[server]"], _ARA_READY)
+    return f"ARA: {note}" if note else None
 
 
 def ara_callback_dir(venv: Path) -> Path | None:
@@ -52,20 +48,20 @@ def ara_callback_dir(venv: Path) -> Path | None:
     python = venv / "bin" / "python"
     if not python.exists():
         return None
-    script = "import ara.server, django; from ara.setup import callback_plugins; print(callback_plugins)"
-    completed = subprocess.run([str(python), "-c", script], capture_output=True, text=True, check=False)
+    completed = subprocess.run([str(python), "-c", f"{_ARA_READY}; print(callback_plugins)"], capture_output=True, text=True, check=False)
     return Path(completed.stdout.strip()) if completed.returncode == 0 else None
 
 
-def arms(workdir: Path, ara_dir: Path | None) -> dict[str, tuple[Path, dict]]:
-    """Arm name -> (bin directory, environment) of its ansible-playbook."""
-    result = {
-        "none": (MAIN_BIN, ansible_env(workdir, MAIN_BIN)),
-        "relaunch": (MAIN_BIN, ansible_env(workdir, MAIN_BIN, {"ANSIBLE_CALLBACKS_ENABLED": "relaunch.status.manifest"})),
-    }
-    if ara_dir is not None:
+def arms(workdir: Path, cores: dict[str, Path], ara_dir: Path | None) -> dict[tuple[str, str], tuple[Path, dict]]:
+    """(ansible-core line, arm name) -> (bin directory, environment) of its ansible-playbook."""
+    result = {}
+    for core, bin_dir in cores.items():
+        manifests = {"RELAUNCH_MANIFEST_DIR": str(workdir / f".relaunch-{core}")}
+        result[(core, "none")] = (bin_dir, ansible_env(workdir, bin_dir, manifests))
+        result[(core, "relaunch")] = (bin_dir, ansible_env(workdir, bin_dir, {**manifests, "ANSIBLE_CALLBACKS_ENABLED": "relaunch.status.manifest"}))
+    if ara_dir is not None and main_core() in cores:
         ara_bin = ARA_VENV / "bin"
-        result["ara"] = (
+        result[(main_core(), "ara")] = (
             ara_bin,
             ansible_env(
                 workdir,
@@ -81,46 +77,70 @@ def arms(workdir: Path, ara_dir: Path | None) -> dict[str, tuple[Path, dict]]:
     return result
 
 
-def run(sizes: list[int], tasks: int, rounds: int, ara_rounds: int, ara_sizes: list[int], workroot: Path, ara_note: str | None, seed: int = 4) -> dict:
+def _stats(values: list[tuple[float, float]], base: list[tuple[float, float]]) -> dict:
+    wall_ratios = [wall / ref[0] for (wall, _cpu), ref in zip(values, base)]
+    cpu_ratios = [cpu / ref[1] for (_wall, cpu), ref in zip(values, base)]
+    return {
+        "runs": len(values),
+        "wall_s": median([wall for wall, _cpu in values]),
+        "cpu_s": median([cpu for _wall, cpu in values]),
+        "wall_ratio": median(wall_ratios),
+        "cpu_ratio": median(cpu_ratios),
+        "wall_ratio_spread": spread(wall_ratios),
+        "cpu_ratio_spread": spread(cpu_ratios),
+        "wall_samples": [round(wall, 4) for wall, _cpu in values],
+        "cpu_samples": [round(cpu, 4) for _wall, cpu in values],
+    }
+
+
+def run(
+    sizes: list[int],
+    tasks: int,
+    rounds: int,
+    ara_rounds: int,
+    ara_sizes: list[int],
+    workroot: Path,
+    ara_note: str | None,
+    cores: dict[str, Path],
+    seed: int = 4,
+) -> dict:
     ara_dir = ara_callback_dir(ARA_VENV) if ara_sizes else None
     rng = random.Random(seed)
     results = []
     for hosts in sizes:
         workdir = workroot / f"overhead-{hosts}"
         shutil.rmtree(workdir, ignore_errors=True)
-        write_project(workdir, hosts, tasks, MAIN_BIN / "python")
-        available = arms(workdir, ara_dir if hosts in ara_sizes else None)
+        write_project(workdir, hosts, tasks)
+        available = arms(workdir, cores, ara_dir if hosts in ara_sizes else None)
         command = ["ansible-playbook", "-i", "inventory.yml", "site.yml"]
+        load_before = load_average()
         # One warm-up run per arm (ARA creates its database on the first one).
         for bin_dir, env in available.values():
             timed([str(bin_dir / command[0]), *command[1:]], workdir, env)
-        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in available}
+        samples: dict[tuple[str, str], list[tuple[float, float]]] = {key: [] for key in available}
         for round_index in range(rounds):
-            names = [name for name in available if name != "ara" or round_index < ara_rounds]
-            rng.shuffle(names)
-            for name in names:
-                bin_dir, env = available[name]
-                samples[name].append(timed([str(bin_dir / command[0]), *command[1:]], workdir, env))
-        entry = {"hosts": hosts, "tasks": tasks, "rounds": rounds, "arms": {}}
-        for name, values in samples.items():
-            base = samples["none"][: len(values)]
-            entry["arms"][name] = {
-                "runs": len(values),
-                "wall_s": median([wall for wall, _cpu in values]),
-                "cpu_s": median([cpu for _wall, cpu in values]),
-                "wall_ratio": median([wall / ref[0] for (wall, _cpu), ref in zip(values, base)]),
-                "cpu_ratio": median([cpu / ref[1] for (_wall, cpu), ref in zip(values, base)]),
-                "wall_samples": [round(wall, 4) for wall, _cpu in values],
-                "cpu_samples": [round(cpu, 4) for _wall, cpu in values],
-            }
-        # The manifest the relaunch callback wrote, as a check that it really recorded.
-        latest = workdir / ".relaunch" / "site" / "latest.json"
-        entry["relaunch_manifest_written"] = latest.exists()
-        if "ara" in available:
-            entry["ara_database_written"] = any((workdir / ".ara").rglob("*.sqlite"))
+            keys = [key for key in available if key[1] != "ara" or round_index < ara_rounds]
+            rng.shuffle(keys)
+            for key in keys:
+                bin_dir, env = available[key]
+                samples[key].append(timed([str(bin_dir / command[0]), *command[1:]], workdir, env))
+        entry: dict = {"hosts": hosts, "tasks": tasks, "rounds": rounds, "load_average": [load_before, load_average()], "cores": {}}
+        for core in cores:
+            base = samples[(core, "none")]
+            per_core = entry["cores"][core] = {"arms": {}}
+            for (arm_core, name), values in samples.items():
+                if arm_core == core:
+                    per_core["arms"][name] = _stats(values, base[: len(values)])
+            # The manifest the relaunch callback wrote, as a check that it really recorded.
+            per_core["relaunch_manifest_written"] = (workdir / f".relaunch-{core}" / "site" / "latest.json").exists()
+            if (core, "ara") in available:
+                per_core["ara_database_written"] = any((workdir / ".ara").rglob("*.sqlite"))
         results.append(entry)
-        text = ", ".join(f"{name} {arm['wall_s']:.2f} s (x{arm['wall_ratio']:.3f})" for name, arm in entry["arms"].items())
-        print(f"  overhead {hosts} hosts x {tasks} tasks: {text}", flush=True)
+        for core, per_core in entry["cores"].items():
+            text = ", ".join(
+                f"{name} {arm['wall_s']:.2f} s (wall x{arm['wall_ratio']:.3f}, CPU x{arm['cpu_ratio']:.3f})" for name, arm in per_core["arms"].items()
+            )
+            print(f"  overhead {hosts} hosts x {tasks} tasks, ansible-core {core}: {text}", flush=True)
     if ara_dir is None and not ara_note:
         ara_note = "ARA not measured (--no-ara or no ARA size)" if not ara_sizes else f"ARA is not installed in {ARA_VENV}"
     return {"tasks": tasks, "sizes": results, "ara_note": ara_note}

@@ -23,7 +23,7 @@ import random
 import shutil
 from pathlib import Path
 
-from .common import MAIN_BIN, ROOT, ansible_env, ensure_collection, median, timed
+from .common import ROOT, ansible_env, ensure_collection, load_average, median, spread, timed
 
 ensure_collection()
 
@@ -141,7 +141,25 @@ def prepare(workdir: Path, hosts: int) -> dict[str, list[str]]:
     return commands
 
 
-def run(sizes: list[int], repeats: int, workroot: Path, seed: int = 3) -> dict:
+def _stats(values: list[tuple[float, float]], base: list[tuple[float, float]]) -> dict:
+    """Medians of a path's runs, and of its ratios to the runs without a limit of the same rounds, with their spread."""
+    wall_ratios = [wall / ref[0] for (wall, _cpu), ref in zip(values, base)]
+    cpu_ratios = [cpu / ref[1] for (_wall, cpu), ref in zip(values, base)]
+    return {
+        "runs": len(values),
+        "wall_s": median([wall for wall, _cpu in values]),
+        "cpu_s": median([cpu for _wall, cpu in values]),
+        "wall_ratio": median(wall_ratios),
+        "cpu_ratio": median(cpu_ratios),
+        "wall_ratio_spread": spread(wall_ratios),
+        "cpu_ratio_spread": spread(cpu_ratios),
+        "wall_samples": [round(wall, 4) for wall, _cpu in values],
+        "cpu_samples": [round(cpu, 4) for _wall, cpu in values],
+    }
+
+
+def run(sizes: list[int], repeats: int, workroot: Path, cores: dict[str, Path], paths: list[str] | None = None, seed: int = 3) -> dict:
+    """Every path of every ansible-core line in turns, shuffled every round; each against no limit of its own line and round."""
     rng = random.Random(seed)
     results = []
     notes = []
@@ -152,31 +170,36 @@ def run(sizes: list[int], repeats: int, workroot: Path, seed: int = 3) -> dict:
     for hosts in sizes:
         workdir = workroot / f"selection-{hosts}"
         commands = prepare(workdir, hosts)
-        env = ansible_env(workdir, MAIN_BIN, {"ANSIBLE_CALLBACKS_ENABLED": "relaunch.status.manifest", "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1"})
-        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        if paths:
+            commands = {name: command for name, command in commands.items() if name == "none" or name in paths}
+        envs = {
+            core: ansible_env(workdir, bin_dir, {"ANSIBLE_CALLBACKS_ENABLED": "relaunch.status.manifest", "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1"})
+            for core, bin_dir in cores.items()
+        }
+        load_before = load_average()
+        samples: dict[tuple[str, str], list[tuple[float, float]]] = {(core, name): [] for core in cores for name in commands}
         for _round in range(repeats):
-            order = list(commands)
+            order = list(samples)
             rng.shuffle(order)
-            for name in order:
+            for core, name in order:
                 command = commands[name]
-                samples[name].append(timed([str(MAIN_BIN / command[0]), *command[1:]], workdir, env))
-        entry = {"hosts": hosts, "failed": hosts // 2 + hosts % 2, "renamed": len(renamed_indexes(hosts)), "repeats": repeats, "paths": {}}
-        base_wall = median([wall for wall, _cpu in samples["none"]])
-        base_cpu = median([cpu for _wall, cpu in samples["none"]])
-        for name, values in samples.items():
-            wall = median([value[0] for value in values])
-            cpu = median([value[1] for value in values])
-            entry["paths"][name] = {
-                "wall_s": wall,
-                "cpu_s": cpu,
-                "wall_ratio": wall / base_wall,
-                "cpu_ratio": cpu / base_cpu,
-                "wall_samples": [round(value[0], 4) for value in values],
-                "cpu_samples": [round(value[1], 4) for value in values],
-            }
-        if "naive_list" not in commands:
+                samples[(core, name)].append(timed([str(cores[core] / command[0]), *command[1:]], workdir, envs[core]))
+        entry: dict = {
+            "hosts": hosts,
+            "failed": hosts // 2 + hosts % 2,
+            "renamed": len(renamed_indexes(hosts)),
+            "repeats": repeats,
+            "load_average": [load_before, load_average()],
+            "cores": {core: {"paths": {}} for core in cores},
+        }
+        for (core, name), values in samples.items():
+            entry["cores"][core]["paths"][name] = _stats(values, samples[(core, "none")])
+        if "naive_list" not in commands and (not paths or "naive_list" in paths):
             entry["naive_list_note"] = f"{entry['failed']} names do not fit in one {ARG_MAX}-byte command-line argument"
         results.append(entry)
-        text = ", ".join(f"{name} {path['wall_s']:.2f} s (x{path['wall_ratio']:.2f})" for name, path in entry["paths"].items())
-        print(f"  selection {hosts} hosts: {text}", flush=True)
+        for core, per_core in entry["cores"].items():
+            text = ", ".join(
+                f"{name} {path['wall_s']:.2f} s (wall x{path['wall_ratio']:.3f}, CPU x{path['cpu_ratio']:.3f})" for name, path in per_core["paths"].items()
+            )
+            print(f"  selection {hosts} hosts, ansible-core {core}: {text}", flush=True)
     return {"sizes": results, "notes": notes}

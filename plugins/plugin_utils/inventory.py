@@ -16,11 +16,13 @@ which resolves every variable of a host and is ten times slower at 20,000 hosts.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, MutableMapping
 
+from ansible import constants as C
 from ansible.errors import AnsibleError
 from ansible.inventory.helpers import sort_groups
 from ansible.template import Templar
-from ansible.utils.vars import combine_vars
+from ansible.utils.vars import combine_vars, merge_hash
 from ansible.vars.plugins import get_vars_from_path
 
 from ansible_collections.relaunch.status.plugins.module_utils.selection import CurrentHost
@@ -50,6 +52,25 @@ def source_directories(sources: list | tuple | None, playbook_dir: str | None = 
     return list(reversed(dict.fromkeys(reversed(directories))))
 
 
+# Host.get_vars() puts these over the host's own vars (ansible.inventory.host.Host.get_magic_vars).
+_MAGIC_VARS = frozenset(("inventory_hostname", "inventory_hostname_short", "group_names"))
+
+# Hosts asked about at once when checking whether the vars plugins have anything for them.
+PROBE_CHUNK = 500
+
+
+def _combined(name: str, layers: list[Mapping]) -> object:
+    """The value of ``name`` in combine_vars of ``layers`` (lowest first), without building the whole dict; None if unset."""
+    found, value = False, None
+    for layer in layers:
+        if name in layer:
+            new = layer[name]
+            if found and isinstance(value, MutableMapping) and isinstance(new, MutableMapping) and C.DEFAULT_HASH_BEHAVIOUR == "merge":
+                new = merge_hash(value, new)
+            found, value = True, new
+    return value
+
+
 class IdentityResolver:
     """Resolves host identities; caches group variables, which many hosts share."""
 
@@ -58,6 +79,7 @@ class IdentityResolver:
         self._identity_vars = list(identity_vars)
         self._directories = directories
         self._group_vars: dict[str, dict] = {}
+        self._no_plugin_vars: set[str] = set()  # hosts the vars plugins were found to have nothing for
 
     def _plugin_vars(self, entity) -> dict:
         data: dict = {}
@@ -71,14 +93,37 @@ class IdentityResolver:
             cached = self._group_vars[group.name] = combine_vars(group.get_vars(), self._plugin_vars(group))
         return cached
 
+    def resolve_all(self, hosts: list) -> list[CurrentHost]:
+        """Every host with its identity, as :meth:`resolve` gives it one by one, at a fraction of the cost.
+
+        Vars plugins take a list of hosts (a play asks them about all the groups of a host at
+        once) and return the variables of all of them together: where they return nothing for a
+        chunk of hosts, they have nothing for any host of it, and are not asked about each.
+        """
+        if not self._identity_vars:
+            return [CurrentHost(host.name) for host in hosts]
+        for start in range(0, len(hosts), PROBE_CHUNK):
+            chunk = hosts[start : start + PROBE_CHUNK]
+            if not any(get_vars_from_path(self._loader, path, chunk, "task") for path in self._directories):
+                self._no_plugin_vars.update(host.name for host in chunk)
+        try:
+            return [CurrentHost(host.name, self.resolve(host)[0]) for host in hosts]
+        finally:
+            self._no_plugin_vars.clear()  # files may change before the next call
+
     def resolve(self, host) -> tuple[str | None, str | None]:
         """(identity, variable name) of a host, or (None, None)."""
         if not self._identity_vars:
             return None, None
-        host_vars = combine_vars(host.get_vars(), self._plugin_vars(host))
+        # The layers of combine_vars(host.get_vars(), plugin vars), read one name at a time:
+        # most hosts hold a handful of names out of many variables.
+        plugin_vars = {} if host.name in self._no_plugin_vars else self._plugin_vars(host)
+        magic: dict | None = None
         groups = None
         for name in self._identity_vars:
-            value = host_vars.get(name)
+            if name in _MAGIC_VARS and magic is None:
+                magic = host.get_magic_vars()
+            value = _combined(name, [host.vars, magic or {}, plugin_vars])
             if value is None:
                 if groups is None:
                     groups = sort_groups(host.get_groups())
@@ -88,6 +133,7 @@ class IdentityResolver:
                         break
             if isinstance(value, str) and ("{{" in value or "{%" in value):
                 # A play sees the templated value (relaunch_id: "{{ serial }}"), not the template.
+                host_vars = combine_vars(host.get_vars(), plugin_vars)
                 value = self._template(host, host_vars, groups or sort_groups(host.get_groups()), value)
             if value is not None:
                 # 2.19 tags template values with str subclasses; store plain text.
@@ -114,5 +160,4 @@ class IdentityResolver:
 
 def current_inventory(inventory, resolver: IdentityResolver) -> tuple[list[CurrentHost], list[str]]:
     """Every host of an InventoryManager or InventoryData with its identity, and the group names."""
-    hosts = [CurrentHost(host.name, resolver.resolve(host)[0]) for host in inventory.hosts.values()]
-    return hosts, list(inventory.groups)
+    return resolver.resolve_all(list(inventory.hosts.values())), list(inventory.groups)
