@@ -12,10 +12,12 @@ import sys
 import time
 from pathlib import Path
 
+from tests.ecosystem import versions
+from tests.ecosystem.collection import ensure_venv
+
 ROOT = Path(__file__).resolve().parents[1]
 COLLECTIONS = ROOT / "build" / "collections"
 MAIN_BIN = Path(sys.executable).parent
-VENVS = ROOT / "build" / "venvs"  # git-ignored, beside the lint venv
 # The ansible-core lines measured side by side by default: 2.19 and the main venv's 2.21.
 CORES = ("2.19", "2.21")
 
@@ -79,21 +81,29 @@ def spread(values: list[float]) -> list[float]:
     return [round(min(values), 4), round(max(values), 4)] if values else []
 
 
+def ratio_stats(values: list[tuple[float, float]], base: list[tuple[float, float]]) -> dict:
+    """Medians of an arm's (wall, CPU) runs, and of its ratios to the baseline runs of the same rounds, with their spread."""
+    wall_ratios = [wall / ref[0] for (wall, _cpu), ref in zip(values, base)]
+    cpu_ratios = [cpu / ref[1] for (_wall, cpu), ref in zip(values, base)]
+    return {
+        "runs": len(values),
+        "wall_s": median([wall for wall, _cpu in values]),
+        "cpu_s": median([cpu for _wall, cpu in values]),
+        "wall_ratio": median(wall_ratios),
+        "cpu_ratio": median(cpu_ratios),
+        "wall_ratio_spread": spread(wall_ratios),
+        "cpu_ratio_spread": spread(cpu_ratios),
+        "wall_samples": [round(wall, 4) for wall, _cpu in values],
+        "cpu_samples": [round(cpu, 4) for _wall, cpu in values],
+    }
+
+
 def load_average() -> list[float]:
     """The machine's 1-, 5- and 15-minute load averages: how busy it was while measuring."""
     try:
         return [round(value, 2) for value in os.getloadavg()]
     except OSError:
         return []
-
-
-def find_python() -> str | None:
-    """A Python 3.13 or 3.12, found as scripts/setup finds it (scripts/pythons)."""
-    script = f". {ROOT / 'scripts' / 'pythons'} && find_python 3.13 3.12"
-    completed = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
-        return None
-    return completed.stdout.strip() or None
 
 
 def make_venv(venv: Path, requirements: list[str], check: str) -> str | None:
@@ -104,9 +114,10 @@ def make_venv(venv: Path, requirements: list[str], check: str) -> str | None:
     python = venv / "bin" / "python"
     if python.exists() and subprocess.run([str(python), "-c", check], capture_output=True, check=False).returncode == 0:
         return None
-    interpreter = find_python()
-    if interpreter is None:
-        return "no Python 3.13 or 3.12 found (scripts/pythons)"
+    try:
+        interpreter = versions.find_python(versions.NEWEST)
+    except LookupError as exc:
+        return str(exc)
     try:
         subprocess.run([interpreter, "-m", "venv", "--clear", str(venv)], check=True, capture_output=True)
         pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
@@ -131,19 +142,16 @@ def main_core() -> str:
 
 
 def ensure_cores(lines: list[str]) -> dict[str, Path]:
-    """The bin directory of an ansible-core of each line: the main venv's, or a venv made under build/venvs/."""
+    """The bin directory of an ansible-core of each line: the main venv's, or the version environment the tests use."""
     cores = {}
     for line in lines:
         if line == main_core():
             cores[line] = MAIN_BIN
             continue
-        major, minor = line.split(".")
-        venv = VENVS / f"core-{line}"
-        check = f"import ansible.release, sys; sys.exit(not ansible.release.__version__.startswith('{line}.'))"
-        note = make_venv(venv, [f"ansible-core>={line},<{major}.{int(minor) + 1}"], check)
-        if note:
-            raise SystemExit(f"bench: ansible-core {line}: {note}")
-        cores[line] = venv / "bin"
+        try:
+            cores[line] = ensure_venv(f"core-{line}", versions.requirements(line), versions.find_python(line))
+        except (LookupError, KeyError, OSError, subprocess.SubprocessError) as exc:
+            raise SystemExit(f"bench: ansible-core {line}: {exc}") from None
     return cores
 
 

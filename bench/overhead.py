@@ -17,7 +17,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .common import RunFailed, ansible_env, load_average, main_core, make_venv, median, spread, timed
+from .common import RunFailed, ansible_env, load_average, main_core, make_venv, ratio_stats, timed
 
 ARA_VENV = Path(__file__).resolve().parents[1] / "build" / "venvs" / "ara-bench"  # git-ignored, beside the lint venv
 _ARA_READY = "import ara.server, django; from ara.setup import callback_plugins"
@@ -77,22 +77,6 @@ def arms(workdir: Path, cores: dict[str, Path], ara_dir: Path | None) -> dict[tu
     return result
 
 
-def _stats(values: list[tuple[float, float]], base: list[tuple[float, float]]) -> dict:
-    wall_ratios = [wall / ref[0] for (wall, _cpu), ref in zip(values, base)]
-    cpu_ratios = [cpu / ref[1] for (_wall, cpu), ref in zip(values, base)]
-    return {
-        "runs": len(values),
-        "wall_s": median([wall for wall, _cpu in values]),
-        "cpu_s": median([cpu for _wall, cpu in values]),
-        "wall_ratio": median(wall_ratios),
-        "cpu_ratio": median(cpu_ratios),
-        "wall_ratio_spread": spread(wall_ratios),
-        "cpu_ratio_spread": spread(cpu_ratios),
-        "wall_samples": [round(wall, 4) for wall, _cpu in values],
-        "cpu_samples": [round(cpu, 4) for _wall, cpu in values],
-    }
-
-
 def run(
     sizes: list[int],
     tasks: int,
@@ -130,7 +114,7 @@ def run(
             per_core = entry["cores"][core] = {"arms": {}}
             for (arm_core, name), values in samples.items():
                 if arm_core == core:
-                    per_core["arms"][name] = _stats(values, base[: len(values)])
+                    per_core["arms"][name] = ratio_stats(values, base[: len(values)])
             # The manifest the relaunch callback wrote, as a check that it really recorded.
             per_core["relaunch_manifest_written"] = (workdir / f".relaunch-{core}" / "site" / "latest.json").exists()
             if (core, "ara") in available:

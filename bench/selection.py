@@ -23,7 +23,7 @@ import random
 import shutil
 from pathlib import Path
 
-from .common import ROOT, ansible_env, ensure_collection, load_average, median, spread, timed
+from .common import ROOT, ansible_env, ensure_collection, load_average, ratio_stats, timed
 
 ensure_collection()
 
@@ -141,23 +141,6 @@ def prepare(workdir: Path, hosts: int) -> dict[str, list[str]]:
     return commands
 
 
-def _stats(values: list[tuple[float, float]], base: list[tuple[float, float]]) -> dict:
-    """Medians of a path's runs, and of its ratios to the runs without a limit of the same rounds, with their spread."""
-    wall_ratios = [wall / ref[0] for (wall, _cpu), ref in zip(values, base)]
-    cpu_ratios = [cpu / ref[1] for (_wall, cpu), ref in zip(values, base)]
-    return {
-        "runs": len(values),
-        "wall_s": median([wall for wall, _cpu in values]),
-        "cpu_s": median([cpu for _wall, cpu in values]),
-        "wall_ratio": median(wall_ratios),
-        "cpu_ratio": median(cpu_ratios),
-        "wall_ratio_spread": spread(wall_ratios),
-        "cpu_ratio_spread": spread(cpu_ratios),
-        "wall_samples": [round(wall, 4) for wall, _cpu in values],
-        "cpu_samples": [round(cpu, 4) for _wall, cpu in values],
-    }
-
-
 def run(sizes: list[int], repeats: int, workroot: Path, cores: dict[str, Path], paths: list[str] | None = None, seed: int = 3) -> dict:
     """Every path of every ansible-core line in turns, shuffled every round; each against no limit of its own line and round."""
     rng = random.Random(seed)
@@ -193,7 +176,7 @@ def run(sizes: list[int], repeats: int, workroot: Path, cores: dict[str, Path], 
             "cores": {core: {"paths": {}} for core in cores},
         }
         for (core, name), values in samples.items():
-            entry["cores"][core]["paths"][name] = _stats(values, samples[(core, "none")])
+            entry["cores"][core]["paths"][name] = ratio_stats(values, samples[(core, "none")])
         if "naive_list" not in commands and (not paths or "naive_list" in paths):
             entry["naive_list_note"] = f"{entry['failed']} names do not fit in one {ARG_MAX}-byte command-line argument"
         results.append(entry)
