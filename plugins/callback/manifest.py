@@ -204,15 +204,15 @@ class CallbackModule(CallbackBase):
             if self._tqm is None:
                 self._display.warning(f"relaunch.status.manifest: {compat.APPROXIMATE_WITHOUT_TQM}")
         self._finish_interrupted()  # a previous playbook that never reached its stats
+        playbook_path = os.path.abspath(to_text(compat.playbook_file(playbook)))
+        given_limit = to_text(args.get("subset") or "")
         inventory = compat.tqm_inventory(self._tqm) if self._tqm is not None else None
         if inventory is not None:
             # A limit file means the hosts of its manifest; once the inventory changed, its names may mean others.
-            playbook_dir = os.path.dirname(os.path.abspath(to_text(compat.playbook_file(playbook))))
-            stale = stale_limit_file(to_text(args.get("subset") or ""), inventory, playbook.get_loader(), self.get_option("identity_vars"), playbook_dir)
+            stale = stale_limit_file(given_limit, inventory, playbook.get_loader(), self.get_option("identity_vars"), os.path.dirname(playbook_path))
             if stale:
                 self._display.error(f"relaunch.status.manifest: {stale}", wrap_text=False)
                 raise SystemExit(1)  # passes the callback dispatcher's "except Exception": nothing runs
-        playbook_path = os.path.abspath(to_text(compat.playbook_file(playbook)))
         root = store.manifest_root(self.get_option("manifest_dir"), playbook_path)
         directory = store.run_directory(root, playbook_path)
         try:
@@ -232,7 +232,6 @@ class CallbackModule(CallbackBase):
         run.resolver = IdentityResolver(
             playbook.get_loader(), self.get_option("identity_vars"), source_directories(args.get("inventory"), os.path.dirname(playbook_path))
         )
-        given_limit = to_text(args.get("subset") or "")
         # What the limit selected, not a path to a limit file that the end of this run rewrites.
         limit = selected_limit(given_limit)
         if limit is None:
