@@ -96,6 +96,7 @@ def test_a_refused_relaunch_leaves_the_manifest_it_refused(tmp_path: Path) -> No
     assert first.rc == 2 and ran(first) == set(WEB)
     relaunch = project.run("-e", "relaunch_hosts=failed")
     assert relaunch.rc == 0 and ran(relaunch) == {"web02"}, relaunch.stdout
+    assert "relaunch.status.select: 1 host of status failed run" in relaunch.stdout, relaunch.stdout
     run_dir = relaunch.run_dir
     useful = latest_id(run_dir)
     files = limit_files(run_dir)

@@ -98,4 +98,6 @@ def test_ansible_runner(tmp_path: Path) -> None:
     assert runner_hosts(private, "again") == {"web02", "cache01"}
     relaunched = json.loads((manifests / "site" / "latest.json").read_text())
     assert {host["name"] for host in relaunched["hosts"]} == {"web02", "cache01"}
-    assert relaunched["invocation"]["limit"] == f"@{manifests / 'site' / 'failed.limit'}"
+    # What the limit file selected, and the --limit as given.
+    assert relaunched["invocation"]["limit"] == "cache01,web02"
+    assert relaunched["invocation"]["limit_given"] == f"@{manifests / 'site' / 'failed.limit'}"

@@ -70,8 +70,16 @@ FILES = {
               ansible.builtin.add_host:
                 name: made1
                 relaunch_id: id-made1
+                ansible_connection: local
               run_once: true
               changed_when: false
+
+        - name: Use the provisioned host (a created host is recorded once a play targets it)
+          hosts: made1
+          gather_facts: false
+          tasks:
+            - name: Reach it
+              ansible.builtin.ping:
     """,
 }
 
