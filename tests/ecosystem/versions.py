@@ -44,7 +44,7 @@ E2E_TESTS = (
 _MAIN_ONLY = ("ansible-core", "ruff", "matplotlib", "ansible-runner", "antsibull-changelog")
 
 
-def tests_for(version: str) -> tuple[str, ...]:
+def suite_paths(version: str) -> tuple[str, ...]:
     """The test paths run in ``version``'s own environment."""
     return E2E_TESTS + (("tests/ecosystem/test_sanity.py",) if version in SANITY_OLDER else ())
 
