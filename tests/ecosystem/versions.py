@@ -81,3 +81,20 @@ def requirements(version: str) -> list[str]:
         if requirement and name.lower() not in _MAIN_ONLY:
             wanted.append(requirement)
     return wanted
+
+
+def prepare_older() -> None:
+    """Build the environment of every older version that has its Python, ahead of its test (scripts/test runs this
+    in the background while the main suite runs: pip spends most of its time waiting on downloads). A version
+    without its Python, or whose install fails, is left to its test, which fails and says why."""
+    from tests.ecosystem.collection import ensure_venv
+
+    for version in OLDER:
+        try:
+            ensure_venv(f"core-{version}", requirements(version), find_python(version))
+        except (LookupError, subprocess.CalledProcessError) as exc:
+            print(f"ansible-core {version}: left to its test ({exc})", flush=True)
+
+
+if __name__ == "__main__":
+    prepare_older()
