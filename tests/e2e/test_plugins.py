@@ -13,6 +13,7 @@ import pytest
 
 from tests.e2e import test_relaunch
 from tests.e2e.test_relaunch import ALL_HOSTS, INFO_PLAYBOOK, Workdir, assert_clean_error, copy_project, flat, module_result, ran
+from tests.fixtures import ROLE_SITE
 from tests.runner import ANSIBLE_BIN, ansible_env, write_files
 
 
@@ -341,17 +342,6 @@ def test_a_groups_error_leaves_the_other_sources_of_the_process_alone(failed_pro
 
 
 # --- the role ------------------------------------------------------------------------------------------
-
-ROLE_SITE = """
-- name: Site
-  hosts: all
-  gather_facts: false
-  roles:
-    - role: relaunch.status.select
-  tasks:
-    - name: The work
-      ansible.builtin.import_tasks: tasks.yml
-"""
 
 
 def test_role_runs_every_host_without_a_manifest_then_only_the_failed(project: Workdir) -> None:

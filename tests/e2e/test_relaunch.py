@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures import ROLE_SITE, THE_WORK, play
 from tests.runner import ANSIBLE_BIN, RUN_LIMIT_FILE, Run, ansible_env, ansible_playbook, write_files
 
 WAYS = ("limit_file", "groups", "lookup", "role")
@@ -38,34 +39,11 @@ TASKS = """
 
 PLAYBOOKS = {
     "tasks.yml": TASKS,
-    "site.yml": """
-        - name: Site
-          hosts: all
-          gather_facts: false
-          tasks:
-            - name: The work
-              ansible.builtin.import_tasks: tasks.yml
-        """,
+    "site.yml": play("Site", "all", THE_WORK),
     # The lookup way: the same work, on the hosts the lookup selects.
-    "retry.yml": """
-        - name: Relaunch with the lookup
-          hosts: "{{ lookup('relaunch.status.limit', statuses, manifest=manifest) }}"
-          gather_facts: false
-          tasks:
-            - name: The work
-              ansible.builtin.import_tasks: tasks.yml
-        """,
+    "retry.yml": play("Relaunch with the lookup", "\"{{ lookup('relaunch.status.limit', statuses, manifest=manifest) }}\"", THE_WORK),
     # The role way: every host, the role ends those outside the statuses.
-    "role.yml": """
-        - name: Relaunch with the role
-          hosts: all
-          gather_facts: false
-          roles:
-            - role: relaunch.status.select
-          tasks:
-            - name: The work
-              ansible.builtin.import_tasks: tasks.yml
-        """,
+    "role.yml": play("Relaunch with the role", "all", THE_WORK, select_role=True),
     "groups.relaunch.yml": """
         plugin: relaunch.status.groups
         manifest: .relaunch/site
@@ -401,24 +379,7 @@ def test_all_of_a_limited_run_is_its_limit(project: Workdir) -> None:
 
 
 # The implicit localhost is in no group: "--limit all" skips this play ("no hosts matched"), no --limit runs it.
-LOCALHOST_PLAYBOOK = """
-- name: On the controller
-  hosts: localhost
-  gather_facts: false
-  roles:
-    - role: relaunch.status.select
-  tasks:
-    - name: The work
-      ansible.builtin.import_tasks: tasks.yml
-- name: Site
-  hosts: all
-  gather_facts: false
-  roles:
-    - role: relaunch.status.select
-  tasks:
-    - name: The work
-      ansible.builtin.import_tasks: tasks.yml
-"""
+LOCALHOST_PLAYBOOK = play("On the controller", "localhost", THE_WORK, select_role=True) + ROLE_SITE
 
 
 def test_all_of_a_run_without_limit_is_no_limit(project: Workdir) -> None:

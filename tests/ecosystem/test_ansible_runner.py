@@ -14,33 +14,12 @@ import pytest
 
 from tests.conftest import COLLECTIONS
 from tests.ecosystem.collection import clean_env
+from tests.fixtures import DEPLOY_INVENTORY, DEPLOY_SITE
 from tests.runner import write_files
 
 RUNNER = shutil.which("ansible-runner", path=str(Path(sys.executable).parent))
 
-FILES = {
-    "project/site.yml": """
-        - name: Deploy
-          hosts: all
-          gather_facts: false
-          tasks:
-            - name: Reach every host
-              ansible.builtin.ping:
-            - name: Fail where the host is broken
-              ansible.builtin.fail:
-                msg: web server is broken
-              when: broken | default(false)
-    """,
-    "inventory/hosts.yml": """
-        all:
-          vars:
-            ansible_connection: local
-          hosts:
-            web01: {relaunch_id: id-web01}
-            web02: {relaunch_id: id-web02, broken: true}
-            cache01: {ansible_connection: ssh, ansible_host: 127.0.0.1, ansible_port: 1}
-    """,
-}
+FILES = {"project/site.yml": DEPLOY_SITE, "inventory/hosts.yml": DEPLOY_INVENTORY}
 
 
 def runner_hosts(private: Path, ident: str) -> set[str]:

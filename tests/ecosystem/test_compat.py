@@ -14,6 +14,7 @@ import subprocess
 import textwrap
 from pathlib import Path
 
+from tests.fixtures import CACHE01_UNREACHABLE, FAIL_WHERE_BROKEN, REACH_EVERY_HOST, local_inventory, play
 from tests.runner import ANSIBLE_BIN, ansible_env, ansible_playbook, write_files
 
 CHECK_CALLBACK = """
@@ -105,44 +106,34 @@ class LookupModule(LookupBase):
         return [",".join(sorted(inventory.hosts)) if inventory is not None else "none"]
 """
 
+# After the Deploy project's tasks: a rescued failure, and what the inventory behind hostvars is.
+COMPAT_TASKS = """\
+- name: Fail and be rescued
+  when: rescued | default(false)
+  block:
+    - name: Fail inside a block
+      ansible.builtin.fail:
+        msg: rescued failure
+  rescue:
+    - name: Rescue it
+      ansible.builtin.debug:
+        msg: rescued
+- name: The inventory behind hostvars
+  ansible.builtin.debug:
+    msg: "behind hostvars: {{ lookup('compat_inventory', 'hostvars') }}"
+  run_once: true
+"""
+
 FILES = {
-    "inventory.yml": """
-        all:
-          vars:
-            ansible_connection: local
-          hosts:
-            web01: {}
-            web02: {broken: true}
-            web03: {rescued: true}
-            cache01: {ansible_connection: ssh, ansible_host: 127.0.0.1, ansible_port: 1}
-    """,
-    "site.yml": """
-        - name: Hosts chosen by the lookup without hostvars
-          hosts: "{{ lookup('compat_inventory', 'stack') }}"
-          gather_facts: false
-          serial: 2
-          tasks:
-            - name: Reach every host
-              ansible.builtin.ping:
-            - name: Fail where the host is broken
-              ansible.builtin.fail:
-                msg: web server is broken
-              when: broken | default(false)
-            - name: Fail and be rescued
-              when: rescued | default(false)
-              block:
-                - name: Fail inside a block
-                  ansible.builtin.fail:
-                    msg: rescued failure
-              rescue:
-                - name: Rescue it
-                  ansible.builtin.debug:
-                    msg: rescued
-            - name: The inventory behind hostvars
-              ansible.builtin.debug:
-                msg: "behind hostvars: {{ lookup('compat_inventory', 'hostvars') }}"
-              run_once: true
-    """,
+    "inventory.yml": local_inventory("web01: {}", "web02: {broken: true}", "web03: {rescued: true}", CACHE01_UNREACHABLE),
+    "site.yml": play(
+        "Hosts chosen by the lookup without hostvars",
+        "\"{{ lookup('compat_inventory', 'stack') }}\"",
+        REACH_EVERY_HOST,
+        FAIL_WHERE_BROKEN,
+        COMPAT_TASKS,
+        serial=2,
+    ),
 }
 
 

@@ -14,30 +14,12 @@ import textwrap
 from pathlib import Path
 
 from tests.ecosystem.collection import ROOT
+from tests.fixtures import DEPLOY_INVENTORY, DEPLOY_SITE
 from tests.runner import ANSIBLE_BIN, ansible_env, ansible_playbook, write_files
 
 FILES = {
-    "inventory.yml": """
-        all:
-          vars:
-            ansible_connection: local
-          hosts:
-            web01: {relaunch_id: id-web01}
-            web02: {relaunch_id: id-web02, broken: true}
-            cache01: {ansible_connection: ssh, ansible_host: 127.0.0.1, ansible_port: 1}
-    """,
-    "site.yml": """
-        - name: Deploy
-          hosts: all
-          gather_facts: false
-          tasks:
-            - name: Reach every host
-              ansible.builtin.ping:
-            - name: Fail where the host is broken
-              ansible.builtin.fail:
-                msg: web server is broken
-              when: broken | default(false)
-    """,
+    "inventory.yml": DEPLOY_INVENTORY,
+    "site.yml": DEPLOY_SITE,
     "lookup.yml": """
         - name: Relaunch through the lookup
           hosts: "{{ lookup('relaunch.status.limit', 'failed', manifest='.relaunch/site') }}"

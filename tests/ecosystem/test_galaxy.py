@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from tests.ecosystem.collection import ROOT, clean_env
+from tests.fixtures import FAIL_WHERE_BROKEN, WEB01, WEB02_BROKEN, local_inventory, play
 from tests.runner import ANSIBLE_BIN, write_files
 
 # What a built collection must never carry (path parts or name patterns).
@@ -20,25 +21,9 @@ FORBIDDEN_PARTS = {".git", ".ci", ".venv", ".tox", ".nox", "build", ".relaunch",
 FORBIDDEN_NAMES = re.compile(r"(\.pyc|\.retry|\.tar\.gz|\.journal)$")
 
 FILES = {
-    "inventory.yml": """
-        all:
-          vars:
-            ansible_connection: local
-          hosts:
-            web01: {relaunch_id: id-web01}
-            web02: {relaunch_id: id-web02, broken: true}
-            web03: {relaunch_id: id-web03}
-    """,
-    "site.yml": """
-        - name: Deploy
-          hosts: all
-          gather_facts: false
-          tasks:
-            - name: Fail where the host is broken
-              ansible.builtin.fail:
-                msg: web server is broken
-              when: broken | default(false)
-    """,
+    # The Deploy project with a third web server in place of the unreachable cache01, and no ping.
+    "inventory.yml": local_inventory(WEB01, WEB02_BROKEN, "web03: {relaunch_id: id-web03}"),
+    "site.yml": play("Deploy", "all", FAIL_WHERE_BROKEN),
     "relaunch.yml": """
         - name: Relaunch on the failed hosts of site.yml
           hosts: "{{ lookup('relaunch.status.limit', 'failed', manifest='.relaunch/site') }}"

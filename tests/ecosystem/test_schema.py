@@ -14,24 +14,21 @@ import pytest
 from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.module_utils.manifest import validate
 from tests.ecosystem.collection import ROOT
+from tests.fixtures import UNREACHABLE_VARS, local_inventory
 from tests.runner import ansible_playbook, write_files
 
 SCHEMA = json.loads((ROOT / "docs" / "manifest.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
 
 FILES = {
-    "inventory.yml": """
-        all:
-          vars:
-            ansible_connection: local
-          hosts:
-            ok1: {relaunch_id: id-ok1}
-            broken1: {relaunch_id: id-broken1, broken: true}
-            rescued1: {rescue_me: true}
-            ignored1: {ignore_me: true}
-            secret1: {secret: true}
-            down1: {ansible_connection: ssh, ansible_host: 127.0.0.1, ansible_port: 1}
-    """,
+    "inventory.yml": local_inventory(
+        "ok1: {relaunch_id: id-ok1}",
+        "broken1: {relaunch_id: id-broken1, broken: true}",
+        "rescued1: {rescue_me: true}",
+        "ignored1: {ignore_me: true}",
+        "secret1: {secret: true}",
+        f"down1: {{{UNREACHABLE_VARS}}}",
+    ),
     "site.yml": """
         - name: Every outcome
           hosts: all

@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
+from tests.fixtures import play
 from tests.reliability.conftest import Live, check_manifest, check_store, outcomes_printed, run_manifests
 from tests.runner import write_files
 
@@ -44,39 +45,21 @@ DB = [f"d{index:02d}" for index in range(1, 7)]
 FAILING = {"h02", "d03"}
 BIG_HOSTS = 2000
 
-PLAYBOOK = """
-- name: first
-  hosts: web
-  gather_facts: false
-  tasks:
-    - name: one
-      ansible.builtin.debug:
-        msg: one
-    - name: two
-      ansible.builtin.command: "true"
-    - name: breaks
-      ansible.builtin.fail:
-        msg: broken on purpose
-      when: inventory_hostname in ['h02', 'd03']
-    - name: three
-      ansible.builtin.command: sleep 0.05
-- name: second
-  hosts: db
-  gather_facts: false
-  serial: 2
-  tasks:
-    - name: one
-      ansible.builtin.debug:
-        msg: one
-    - name: two
-      ansible.builtin.command: "true"
-    - name: breaks
-      ansible.builtin.fail:
-        msg: broken on purpose
-      when: inventory_hostname in ['h02', 'd03']
-    - name: three
-      ansible.builtin.command: sleep 0.05
+QUICK_TASKS = """\
+- name: one
+  ansible.builtin.debug:
+    msg: one
+- name: two
+  ansible.builtin.command: "true"
+- name: breaks
+  ansible.builtin.fail:
+    msg: broken on purpose
+  when: inventory_hostname in ['h02', 'd03']
+- name: three
+  ansible.builtin.command: sleep 0.05
 """
+
+PLAYBOOK = play("first", "web", QUICK_TASKS) + play("second", "db", QUICK_TASKS, serial=2)
 
 BIG_PLAYBOOK = """
 - name: big

@@ -8,29 +8,14 @@ import json
 import threading
 
 from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
+from tests.fixtures import one_breaks_two, play
 from tests.reliability.conftest import Live, check_manifest, check_store
 from tests.runner import write_files
 
 RUNS = 8
 KEEP = 3
 
-FILES = {
-    "site.yml": """
-        - name: together
-          hosts: all
-          gather_facts: false
-          tasks:
-            - name: one
-              ansible.builtin.command: sleep 0.3
-            - name: breaks
-              ansible.builtin.fail:
-                msg: broken on purpose
-              when: inventory_hostname == 'h2'
-            - name: two
-              ansible.builtin.debug:
-                msg: two
-        """,
-}
+FILES = {"site.yml": play("together", "all", one_breaks_two("sleep 0.3"))}
 INVENTORY = "[web]\n" + "".join(f"h{index} ansible_connection=local\n" for index in range(1, 5))
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures import one_breaks_two, play
 from tests.reliability.conftest import Live
 from tests.runner import write_files
 
@@ -18,21 +19,7 @@ FILES = {
         [web]
         h[1:3] ansible_connection=local
         """,
-    "site.yml": """
-        - name: faults
-          hosts: web
-          gather_facts: false
-          tasks:
-            - name: one
-              ansible.builtin.command: "true"
-            - name: breaks
-              ansible.builtin.fail:
-                msg: broken on purpose
-              when: inventory_hostname == 'h2'
-            - name: two
-              ansible.builtin.debug:
-                msg: two
-        """,
+    "site.yml": play("faults", "web", one_breaks_two('"true"')),
 }
 VICTIM = b"not yours to write\n"
 

@@ -1,0 +1,80 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The inventories, plays and tasks that several test modules write into their projects.
+
+Plain text for tests.runner.write_files: no Ansible import, so that every supported ansible-core's
+environment can import it (tests/ecosystem/versions.py).
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+# Nothing listens on port 1 of the controller: ssh is refused at once and the host is unreachable.
+UNREACHABLE_VARS = "ansible_connection: ssh, ansible_host: 127.0.0.1, ansible_port: 1"
+
+
+def local_inventory(*hosts: str) -> str:
+    """A YAML inventory of ``hosts`` (each ``name: {vars}``), run on the controller unless their vars say otherwise."""
+    return "all:\n  vars:\n    ansible_connection: local\n  hosts:\n" + "".join(f"    {host}\n" for host in hosts)
+
+
+def play(name: str, hosts: str, *tasks: str, serial: int | None = None, select_role: bool = False) -> str:
+    """One play without facts: ``tasks`` are task lists at the left margin; ``select_role`` starts it with relaunch.status.select."""
+    text = f"- name: {name}\n  hosts: {hosts}\n  gather_facts: false\n"
+    if serial is not None:
+        text += f"  serial: {serial}\n"
+    if select_role:
+        text += "  roles:\n    - role: relaunch.status.select\n"
+    return text + "  tasks:\n" + textwrap.indent("".join(tasks), "    ")
+
+
+# --- the Deploy project: web01 deploys, web02 is broken and fails, cache01 is unreachable ------------------
+
+WEB01 = "web01: {relaunch_id: id-web01}"
+WEB02_BROKEN = "web02: {relaunch_id: id-web02, broken: true}"
+CACHE01_UNREACHABLE = f"cache01: {{{UNREACHABLE_VARS}}}"
+DEPLOY_INVENTORY = local_inventory(WEB01, WEB02_BROKEN, CACHE01_UNREACHABLE)
+
+REACH_EVERY_HOST = """\
+- name: Reach every host
+  ansible.builtin.ping:
+"""
+
+FAIL_WHERE_BROKEN = """\
+- name: Fail where the host is broken
+  ansible.builtin.fail:
+    msg: web server is broken
+  when: broken | default(false)
+"""
+
+DEPLOY_SITE = play("Deploy", "all", REACH_EVERY_HOST, FAIL_WHERE_BROKEN)
+
+
+# --- the relaunch projects of tests/e2e: the work is in tasks.yml ------------------------------------------
+
+THE_WORK = """\
+- name: The work
+  ansible.builtin.import_tasks: tasks.yml
+"""
+
+# The role site: every host, the role ends those outside the statuses asked for (relaunch_hosts).
+ROLE_SITE = play("Site", "all", THE_WORK, select_role=True)
+
+
+# --- the reliability projects: three quick tasks, h2 fails the second --------------------------------------
+
+
+def one_breaks_two(command: str) -> str:
+    """Tasks one (runs ``command``), breaks (fails on h2) and two."""
+    return f"""\
+- name: one
+  ansible.builtin.command: {command}
+- name: breaks
+  ansible.builtin.fail:
+    msg: broken on purpose
+  when: inventory_hostname == 'h2'
+- name: two
+  ansible.builtin.debug:
+    msg: two
+"""
