@@ -58,7 +58,6 @@ MESSAGE_MAX = 300
 # its values in this order, with the counters as a sequence in COUNTERS order: the Snapshot gives
 # rows, :func:`host_entry` makes the dict of one, the store's encoder the line of one.
 HOST_KEYS = ("name", "identity", "identity_var", "statuses", "counters", "provisioned", "provisioned_by", "first_failure")
-_COUNTERS_AT = HOST_KEYS.index("counters")
 
 
 @contextlib.contextmanager
@@ -338,8 +337,8 @@ _COUNTER_VALUES = operator.itemgetter(*COUNTERS)
 
 def host_row(entry: dict) -> tuple:
     """The row of a host entry: :func:`host_entry` undone."""
-    values = _ENTRY_VALUES(entry)
-    return (*values[:_COUNTERS_AT], _COUNTER_VALUES(values[_COUNTERS_AT]), *values[_COUNTERS_AT + 1 :])
+    name, identity, identity_var, statuses, counters, provisioned, provisioned_by, first_failure = _ENTRY_VALUES(entry)
+    return name, identity, identity_var, statuses, _COUNTER_VALUES(counters), provisioned, provisioned_by, first_failure
 
 
 def manifest_parts(manifest: dict | Snapshot) -> tuple[dict, Iterable[tuple]]:

@@ -13,8 +13,11 @@ from ..recorder import COUNTERS, HOST_KEYS, Snapshot, manifest_parts
 # One encoder for every value of a host line: json.dumps() with options builds a new one per call.
 _HOST_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 _JSON_STRING = json.encoder.encode_basestring  # one str, as _HOST_JSON writes it (ensure_ascii=False)
-# A host line, from the same keys as a host entry: _HOST_JSON of the entry writes exactly this.
-_HOST_LINE = "{" + ", ".join(f'"{key}": %s' for key in HOST_KEYS) + "}"
+# The text before each value of a host line: "{" or ", ", then the key, from the same HOST_KEYS as the
+# host entry, so that the line is what _HOST_JSON writes of the entry.
+_NAME, _IDENTITY, _IDENTITY_VAR, _STATUSES, _COUNTERS, _PROVISIONED, _PROVISIONED_BY, _FIRST_FAILURE = (
+    ("{" if index == 0 else ", ") + _JSON_STRING(key) + ": " for index, key in enumerate(HOST_KEYS)
+)
 
 
 def encode(manifest: dict | Snapshot) -> bytes:
@@ -56,15 +59,28 @@ def host_lines(rows: Iterable[tuple]) -> Iterator[str]:
         counters_text = counters_json.get(key)
         if counters_text is None:
             counters_text = counters_json[key] = _HOST_JSON(dict(zip(COUNTERS, key)))
-        yield _HOST_LINE % (
-            _json_value(name),
-            _json_value(identity),
-            _json_value(identity_var),
-            statuses_text,
-            counters_text,
-            "true" if provisioned else "false",
-            _HOST_JSON(provisioned_by) if provisioned_by else "[]",
-            "null" if first_failure is None else _HOST_JSON(first_failure),
+        # One join of constants and encoded values: a third faster than formatting, and str values
+        # (all of them in a valid manifest) go straight to the C string encoder.
+        yield "".join(
+            (
+                _NAME,
+                _JSON_STRING(name) if name.__class__ is str else _json_value(name),
+                _IDENTITY,
+                _JSON_STRING(identity) if identity.__class__ is str else _json_value(identity),
+                _IDENTITY_VAR,
+                _JSON_STRING(identity_var) if identity_var.__class__ is str else _json_value(identity_var),
+                _STATUSES,
+                statuses_text,
+                _COUNTERS,
+                counters_text,
+                _PROVISIONED,
+                "true" if provisioned else "false",
+                _PROVISIONED_BY,
+                _HOST_JSON(provisioned_by) if provisioned_by else "[]",
+                _FIRST_FAILURE,
+                "null" if first_failure is None else _HOST_JSON(first_failure),
+                "}",
+            )
         )
 
 
