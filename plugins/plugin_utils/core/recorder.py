@@ -45,6 +45,7 @@ import gc
 import operator
 from collections.abc import Iterable, Iterator
 
+SCHEMA_VERSION = 1  # of the manifests the recorder builds
 STATUSES = ("all", "failed", "unreachable", "changed", "ok", "skipped", "rescued", "ignored", "not_run")
 COUNTERS = ("ok", "changed", "failures", "unreachable", "skipped", "rescued", "ignored")
 OUTCOMES = ("ok", "changed", "failed", "unreachable", "skipped")
@@ -261,7 +262,7 @@ class Recorder:
                 counts[status] += 1
             names.append(name)
             statuses_of.append(shared[key])
-        head = {"schema_version": 1}
+        head = {"schema_version": SCHEMA_VERSION}
         head.update(self.meta)
         head["finished"] = finished
         head["complete"] = complete

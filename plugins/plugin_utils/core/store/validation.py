@@ -9,9 +9,7 @@ import math
 import re
 
 from ..errors import RelaunchError, brief
-from ..recorder import COUNTERS, HOST_KEYS, MESSAGE_MAX, STATUSES
-
-SCHEMA_VERSION = 1
+from ..recorder import COUNTERS, HOST_KEYS, MESSAGE_MAX, SCHEMA_VERSION, STATUSES
 
 
 def read_manifest(path: str) -> dict:
