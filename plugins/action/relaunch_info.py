@@ -10,16 +10,17 @@ import yaml
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.module_utils.selection import parse_statuses
 from ansible_collections.relaunch.status.plugins.modules.relaunch_info import DOCUMENTATION
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import parse_statuses
 from ansible_collections.relaunch.status.plugins.plugin_utils.selector import (
     ManifestMissing,
+    SelectionRequest,
     configured,
     find_inventory,
     limit_messages,
     renames,
-    select_from_options,
+    select_one,
 )
 
 display = Display()
@@ -53,19 +54,17 @@ class ActionModule(ActionBase):
             manifest_dir = args["manifest_dir"] or configured("manifest_dir")
             playbook_dir = task_vars.get("playbook_dir")
             playbook_dir = str(playbook_dir) if playbook_dir else None
-            selection, paths = select_from_options(
-                args["manifest"],
-                statuses,
-                find_inventory(task_vars),
-                self._loader,
-                identity_vars,
+            request = SelectionRequest(
+                inventory=find_inventory(task_vars),
+                loader=self._loader,
+                identity_vars=identity_vars,
+                manifest=args["manifest"],
                 manifest_dir=manifest_dir,
-                allow_empty=args["allow_empty"],
-                in_play=args["in_play"],
                 base_dirs=[os.getcwd()] + ([playbook_dir] if playbook_dir else []),
                 playbook_dir=playbook_dir,
                 hint=self._task.get_path(),
             )
+            selection, paths = select_one(request, statuses, allow_empty=args["allow_empty"], in_play=args["in_play"])
         except ManifestMissing as exc:
             if args["allow_missing"]:
                 result["manifest_found"] = False

@@ -97,11 +97,11 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ansible_version
 
-from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
-from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.module_utils.recorder import COUNTERS, Recorder, Snapshot, failure_message
-from ansible_collections.relaunch.status.plugins.module_utils.summary import relaunch_summary
 from ansible_collections.relaunch.status.plugins.plugin_utils import compat
+from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import COUNTERS, Recorder, Snapshot, failure_message
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.summary import relaunch_summary
 from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, source_directories
 from ansible_collections.relaunch.status.plugins.plugin_utils.secrets import KnownSecrets
 from ansible_collections.relaunch.status.plugins.plugin_utils.selector import selected_limit, stale_limit_file
@@ -128,9 +128,10 @@ def _is_selection(task) -> bool:
 class _PlaybookRun:
     """One playbook file being recorded: its recorder, journal and bookkeeping."""
 
-    def __init__(self, directory: str, playbook: str, recorder: Recorder, journal: store.Journal) -> None:
+    def __init__(self, directory: str, playbook: str, recorder: Recorder, journal: store.Journal, cli_args) -> None:
         self.directory = directory
         self.playbook = playbook
+        self.cli_args = cli_args  # the command line of the run, for the relaunch command
         self.recorder = recorder
         self.journal = journal
         self.seen_hosts: set[str] = set()
@@ -224,7 +225,7 @@ class CallbackModule(CallbackBase):
             self._warn_once(f"no manifest will be written: {_describe(exc, directory)}")
             return
         self._install_sigterm_handler()
-        run = self._run = _PlaybookRun(directory, playbook_path, Recorder(), journal)
+        run = self._run = _PlaybookRun(directory, playbook_path, Recorder(), journal, args)
         run.plays = list(playbook.get_plays())
         run.secrets = KnownSecrets(playbook.get_loader(), self._tqm.passwords if self._tqm is not None else None)
         if self._tqm is not None:
@@ -461,7 +462,7 @@ class CallbackModule(CallbackBase):
             files = [os.path.join(run.directory, status + store.LIMIT) for status in ("failed", "not_run") if counts.get(status)]
         else:
             files = [store.run_limit_file(run.directory, snapshot.head["run_id"])]  # this run's failed hosts alone
-        command = relaunch_command(run.playbook, files) if all(os.path.isfile(path) for path in files) else None
+        command = relaunch_command(run.playbook, files, run.cli_args) if all(os.path.isfile(path) for path in files) else None
         self._display.display(relaunch_summary(snapshot.head, snapshot.hosts("failed"), run.directory, command))
 
     def _summary_wanted(self) -> bool:
@@ -507,13 +508,13 @@ def _path_word(path) -> str:
     return os.path.relpath(path) if os.path.exists(path) else path
 
 
-def relaunch_command(playbook: str, limit_files: list[str]) -> str:
-    """The command that reruns this playbook on the hosts of ``limit_files``, without extra vars' values.
+def relaunch_command(playbook: str, limit_files: list[str], args) -> str:
+    """The command that reruns ``playbook`` on the hosts of ``limit_files``, with the options of ``args``
+    (the run's command line, as ``context.CLIARGS`` holds it) but without extra vars' values.
 
     Several limit files give one --limit of them joined by commas, which
     ansible-core reads as the union of the files' patterns.
     """
-    args = context.CLIARGS
     words = ["ansible-playbook"]
     for source in args.get("inventory") or ():
         words += ["-i", _path_word(source)]

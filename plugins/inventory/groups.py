@@ -73,9 +73,9 @@ import os
 from ansible.plugins.inventory import BaseInventoryPlugin
 from ansible.utils.display import Display
 
-from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.module_utils.selection import parse_statuses, regex_pattern
-from ansible_collections.relaunch.status.plugins.plugin_utils.selector import messages, renames, select_each
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import parse_statuses, regex_pattern
+from ansible_collections.relaunch.status.plugins.plugin_utils.selector import SelectionRequest, messages, only_playbook, renames, select_each
 
 display = Display()
 
@@ -112,18 +112,21 @@ class InventoryModule(BaseInventoryPlugin):
         if clashes:
             raise RelaunchError(f"the inventory has a host named {clashes[0]!r}; a limit of that group would select the host: rename the host")
         here = os.path.dirname(os.path.abspath(path))
-        selections, _paths = select_each(
-            self.get_option("manifest"),
-            statuses,
-            self.inventory,
-            self.loader,
-            self.get_option("identity_vars"),
+        playbook = only_playbook()
+        request = SelectionRequest(
+            inventory=self.inventory,
+            loader=self.loader,
+            identity_vars=self.get_option("identity_vars"),
+            manifest=self.get_option("manifest"),
             manifest_dir=self.get_option("manifest_dir"),
             base_dirs=[here, os.getcwd()],
+            playbook_dir=os.path.dirname(playbook) if playbook else None,
             extra_dirs=[here],
         )
+        # One group per status, empty ones included; a group holds names, so no limit is built.
+        selections, _paths = select_each(request, [[status] for status in statuses], allow_empty=True, build_limit=False)
         shown: set[str] = set()
-        for status, selection in selections.items():
+        for status, selection in zip(statuses, selections):
             for line in messages(selection):
                 if line not in shown:
                     shown.add(line)

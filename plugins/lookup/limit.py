@@ -74,9 +74,9 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
-from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.module_utils.selection import parse_statuses
-from ansible_collections.relaunch.status.plugins.plugin_utils.selector import find_inventory, limit_messages, renames, select_from_options
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import parse_statuses
+from ansible_collections.relaunch.status.plugins.plugin_utils.selector import SelectionRequest, find_inventory, limit_messages, renames, select_one
 
 display = Display()
 
@@ -90,17 +90,16 @@ class LookupModule(LookupBase):
             inventory = find_inventory(variables)
             playbook_dir = variables.get("playbook_dir")
             base_dirs = [os.getcwd()] + ([str(playbook_dir)] if playbook_dir else [])
-            selection, paths = select_from_options(
-                self.get_option("manifest"),
-                statuses,
-                inventory,
-                self._loader,
-                self.get_option("identity_vars"),
+            request = SelectionRequest(
+                inventory=inventory,
+                loader=self._loader,
+                identity_vars=self.get_option("identity_vars"),
+                manifest=self.get_option("manifest"),
                 manifest_dir=self.get_option("manifest_dir"),
-                allow_empty=self.get_option("allow_empty"),
                 base_dirs=base_dirs,
                 playbook_dir=str(playbook_dir) if playbook_dir else None,
             )
+            selection, paths = select_one(request, statuses, allow_empty=self.get_option("allow_empty"))
             if not selection.limited:
                 raise RelaunchError(
                     f"status all: the run recorded in {', '.join(paths)} had no --limit, which no host pattern can express "

@@ -25,7 +25,7 @@ from ansible.template import Templar
 from ansible.utils.vars import combine_vars, merge_hash
 from ansible.vars.plugins import get_vars_from_path
 
-from ansible_collections.relaunch.status.plugins.module_utils.selection import CurrentHost
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import CurrentHost
 
 
 def source_directories(sources: list | tuple | None, playbook_dir: str | None = None) -> list[str]:

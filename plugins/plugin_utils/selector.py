@@ -2,23 +2,26 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one path from plugin options to a :class:`Selection`, shared by every selecting plugin.
 
-The lookup, the relaunch_info action (and so the role) and the inventory plugin
-are thin adapters over :func:`select_from_options`: where the manifests are,
-which statuses, and the current inventory go in; a Selection comes out, or a
-:class:`RelaunchError` that each plugin shows as its own one-line error.
+The lookup, the relaunch_info action (and so the role), the inventory plugin and
+the callback's check of a stale limit file are thin adapters over
+:func:`select_each` (:func:`select_one` for a single selection): a
+:class:`SelectionRequest` (where the manifests are, the current inventory) and
+the statuses go in; Selections come out, or a :class:`RelaunchError` that each
+plugin shows as its own one-line error.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from ansible import context
 
-from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
-from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError, counted
-from ansible_collections.relaunch.status.plugins.module_utils.recorder import STATUSES, gc_paused
-from ansible_collections.relaunch.status.plugins.module_utils.selection import IMPLICIT_LOCALHOST, CurrentHost, Selection, Selector, limit_string, select
 from ansible_collections.relaunch.status.plugins.plugin_utils import compat
+from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError, counted
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import STATUSES, gc_paused
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import IMPLICIT_LOCALHOST, CurrentHost, Selection, Selector, limit_string
 from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, current_inventory, source_directories
 
 # The plugin whose documented options carry the settings shared through env and ansible.cfg.
@@ -90,12 +93,11 @@ def stale_limit_file(given_limit: str, inventory, loader, identity_vars: list[st
     if not os.path.isfile(latest):
         return None
     given = ",".join(parts)
+    request = SelectionRequest(inventory=inventory, loader=loader, identity_vars=identity_vars, manifest=latest, playbook_dir=playbook_dir)
     try:
-        manifest = store.load(latest)
+        selection, _paths = select_one(request, statuses, allow_empty=True, build_limit=False)
     except RelaunchError as exc:
         return f"--limit {given} cannot be checked against its manifest: {exc}"
-    hosts, groups = inventory_hosts(inventory, loader, identity_vars, playbook_dir)
-    selection = select([(latest, manifest)], statuses, hosts, groups, allow_empty=True, build_limit=False)
     extra = sorted({host.name for host in inventory.get_hosts("all")}.difference(selection.hosts))
     if not extra:
         return None
@@ -128,6 +130,12 @@ def playbooks() -> list[str]:
     """
     paths = [os.path.abspath(os.path.expanduser(str(arg))) for arg in context.CLIARGS.get("args") or () if isinstance(arg, str) and arg]
     return [path for path in paths if os.path.isfile(path)]
+
+
+def only_playbook() -> str | None:
+    """The playbook on the command line when there is exactly one, else None."""
+    candidates = playbooks()
+    return candidates[0] if len(candidates) == 1 else None
 
 
 def current_playbook(hint: str | None = None) -> str:
@@ -208,9 +216,7 @@ def manifest_paths(option, manifest_dir: str | None = None, base_dirs: list[str]
         locations = list(option)
     else:
         raise RelaunchError(f"option manifest: expected a path or a list of paths, got {option!r}")
-    playbook = None
-    if len(playbooks()) == 1:
-        playbook = playbooks()[0]  # picks the playbook's subdirectory of a shared manifest directory
+    playbook = only_playbook()  # picks the playbook's subdirectory of a shared manifest directory
     paths: list[str] = []
     for location in locations:
         path = locate_one(str(location), playbook, base_dirs)
@@ -245,69 +251,68 @@ def inventory_hosts(inventory, loader, identity_vars: list[str], playbook_dir: s
     return current_inventory(inventory, resolver)
 
 
-def select_from_options(
-    manifest,
-    statuses: list[str],
-    inventory,
-    loader,
-    identity_vars: list[str],
-    manifest_dir: str | None = None,
-    allow_empty: bool = False,
-    in_play: bool = False,
-    base_dirs: list[str] | None = None,
-    playbook_dir: str | None = None,
-    hint: str | None = None,
-    extra_dirs: list[str] | None = None,
-    current: tuple[list[CurrentHost], list[str]] | None = None,
-) -> tuple[Selection, list[str]]:
-    """Select ``statuses`` of the manifests named by ``manifest`` among the hosts of ``inventory``.
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SelectionRequest:
+    """What a selecting plugin asks about: which manifests, set against which inventory.
 
-    Returns the Selection and the manifest paths it read. ``in_play`` counts
-    what only a play can select: the implicit localhost (when the inventory
-    does not define it) and hosts that add_host will create.
+    ``manifest`` is the plugin's option of that name: a path, a list of paths, or
+    nothing for the latest manifest of the playbook being run, under ``manifest_dir``
+    (else ``.relaunch`` beside the playbook). Relative paths are looked up in each of
+    ``base_dirs`` in turn. ``hint``, a task's file, picks the playbook when several
+    are on the command line. Identities are read with ``identity_vars`` from the
+    inventory's variables and the group_vars/ and host_vars/ beside the inventory
+    sources, in ``extra_dirs`` and in ``playbook_dir``.
     """
-    paths = manifest_paths(manifest, manifest_dir, base_dirs, hint)
+
+    inventory: object
+    loader: object
+    identity_vars: list[str]
+    manifest: object = None
+    manifest_dir: str | None = None
+    base_dirs: list[str] | None = None
+    playbook_dir: str | None = None
+    hint: str | None = None
+    extra_dirs: list[str] | None = None
+
+
+def select_each(
+    request: SelectionRequest, status_sets: list[list[str]], *, allow_empty: bool = False, in_play: bool = False, build_limit: bool = True
+) -> tuple[list[Selection], list[str]]:
+    """The selection of each list of statuses in ``status_sets``, and the manifest paths read.
+
+    The one way every plugin selects: the manifests are read and the current hosts
+    resolved once, for all the selections. ``in_play`` counts what only a play can
+    select: the implicit localhost (when the inventory does not define it) and hosts
+    that add_host will create. ``build_limit=False`` skips the limits (names only).
+    An empty selection is a RelaunchError unless ``allow_empty``.
+    """
+    paths = manifest_paths(request.manifest, request.manifest_dir, request.base_dirs, request.hint)
     # Tens of thousands of acyclic objects: the cyclic collector would walk the whole
     # inventory's heap again and again for nothing (a third of the cost at 20,000 hosts).
     # They are freed before it resumes (the manifests and hosts live in the helper only): left
     # alive, they went to the older generations and brought on one more collection of the whole
     # heap (0.9 s at 20,000 hosts).
     with gc_paused():
-        selection = _select_one(paths, statuses, inventory, loader, identity_vars, allow_empty, in_play, playbook_dir, extra_dirs, current)
-    return selection, paths
-
-
-def _select_one(paths, statuses, inventory, loader, identity_vars, allow_empty, in_play, playbook_dir, extra_dirs, current) -> Selection:
-    manifests = load_manifests(paths)
-    hosts, groups = current if current is not None else inventory_hosts(inventory, loader, identity_vars, playbook_dir, extra_dirs)
-    # A play reaches the implicit localhost by its name; it has no inventory vars, so no identity.
-    if in_play and not any(host.name in IMPLICIT_LOCALHOST for host in hosts):
-        hosts = [*hosts, CurrentHost("localhost")]
-    return select(manifests, statuses, hosts, groups, allow_empty=allow_empty, in_play=in_play)
-
-
-def select_each(
-    manifest,
-    statuses: list[str],
-    inventory,
-    loader,
-    identity_vars: list[str],
-    manifest_dir: str | None = None,
-    base_dirs: list[str] | None = None,
-    extra_dirs: list[str] | None = None,
-) -> tuple[dict[str, Selection], list[str]]:
-    """One Selection per status (empty ones included, no limit built), for the inventory groups."""
-    paths = manifest_paths(manifest, manifest_dir, base_dirs)
-    playbook = playbooks()[0] if len(playbooks()) == 1 else None
-    with gc_paused():  # as in select_from_options
-        selections = _select_per_status(paths, statuses, inventory, loader, identity_vars, os.path.dirname(playbook) if playbook else None, extra_dirs)
+        selections = _select_each(paths, request, status_sets, allow_empty, in_play, build_limit)
     return selections, paths
 
 
-def _select_per_status(paths, statuses, inventory, loader, identity_vars, playbook_dir, extra_dirs) -> dict[str, Selection]:
-    hosts, groups = inventory_hosts(inventory, loader, identity_vars, playbook_dir, extra_dirs)
-    selector = Selector(load_manifests(paths), hosts, groups)
-    return {status: selector.select([status], allow_empty=True, build_limit=False) for status in statuses}
+def _select_each(paths, request, status_sets, allow_empty, in_play, build_limit) -> list[Selection]:
+    manifests = load_manifests(paths)
+    hosts, groups = inventory_hosts(request.inventory, request.loader, request.identity_vars, request.playbook_dir, request.extra_dirs)
+    # A play reaches the implicit localhost by its name; it has no inventory vars, so no identity.
+    if in_play and not any(host.name in IMPLICIT_LOCALHOST for host in hosts):
+        hosts = [*hosts, CurrentHost("localhost")]
+    selector = Selector(manifests, hosts, groups)
+    return [selector.select(statuses, allow_empty, in_play, build_limit) for statuses in status_sets]
+
+
+def select_one(
+    request: SelectionRequest, statuses: list[str], *, allow_empty: bool = False, in_play: bool = False, build_limit: bool = True
+) -> tuple[Selection, list[str]]:
+    """The selection of ``statuses`` (the union of their hosts), and the manifest paths read: :func:`select_each` of one."""
+    (selection,), paths = select_each(request, [statuses], allow_empty=allow_empty, in_play=in_play, build_limit=build_limit)
+    return selection, paths
 
 
 def messages(selection: Selection) -> list[str]:

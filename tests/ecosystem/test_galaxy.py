@@ -68,7 +68,7 @@ def test_tarball_is_clean(tarball: Path) -> None:
     for needed in (
         "meta/runtime.yml",
         "plugins/callback/manifest.py",
-        "plugins/module_utils/manifest.py",
+        "plugins/plugin_utils/core/store/publishing.py",
         "README.md",
         "LICENSE",
         "docs/manifest.md",

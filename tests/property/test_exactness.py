@@ -15,8 +15,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.module_utils.selection import CurrentHost, limit_file_text, limit_string, select
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import CurrentHost, limit_file_text, limit_string, select
 
 from .manifests import KEYWORDS, build_inventory, derived_names, host_entry, host_names, make_manifest
 

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
-from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.module_utils.recorder import STATUSES
-from ansible_collections.relaunch.status.plugins.module_utils.selection import CurrentHost, parse_statuses, select
+from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import CurrentHost, parse_statuses, select
 
 from .manifests import host_entry, host_names, make_manifest
 

@@ -18,9 +18,9 @@ import jsonschema
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.module_utils.manifest import validate
-from ansible_collections.relaunch.status.plugins.module_utils.recorder import COUNTERS, STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import COUNTERS, STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.store import validate
 
 from .manifests import host_entry, make_manifest
 

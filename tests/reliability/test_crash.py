@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
+from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
 from tests.conftest import ROOT
 from tests.reliability import soak
 from tests.reliability.conftest import Live, wait_for

@@ -10,8 +10,8 @@ import signal
 
 import pytest
 
-from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
-from ansible_collections.relaunch.status.plugins.module_utils.selection import CurrentHost, limit_file_text, select
+from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import CurrentHost, limit_file_text, select
 from tests.reliability.conftest import Live, outcomes_printed, wait_for
 from tests.runner import write_files
 

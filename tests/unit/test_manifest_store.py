@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
-from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.module_utils.selection import CurrentHost, limit_file_text, select
+from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import CurrentHost, limit_file_text, select
 from tests.property.manifests import KEYWORDS, host_entry, make_manifest
 
 COLLECTIONS = Path(__file__).resolve().parents[2] / "build" / "collections"
@@ -93,7 +94,7 @@ def test_publish_writes_the_run_latest_and_limit_files(run_dir):
     assert path == os.path.join(run_dir, run_id(1) + ".json")
     assert json.loads(Path(path).read_bytes()) == manifest
     assert Path(run_dir, store.LATEST).read_bytes() == Path(path).read_bytes()
-    assert {name for name in names_in(run_dir) if name.endswith(".limit")} == {f"{status}.limit" for status in store.STATUSES if status != "all"} | {
+    assert {name for name in names_in(run_dir) if name.endswith(".limit")} == {f"{status}.limit" for status in STATUSES if status != "all"} | {
         run_id(1) + ".failed.limit"
     }
     current = [CurrentHost(host["name"]) for host in manifest["hosts"]]
@@ -276,7 +277,7 @@ def test_replay_skips_damaged_lines_in_the_middle(run_dir):
 WRITER = textwrap.dedent(
     """
     import sys
-    from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
+    from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
     journal = store.Journal(sys.argv[1], sys.argv[2])
     for line in sys.argv[3:]:
         journal.append(__import__("json").loads(line))

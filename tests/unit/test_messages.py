@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.relaunch.status.plugins.module_utils.errors import counted
-from ansible_collections.relaunch.status.plugins.module_utils.recorder import STATUSES
-from ansible_collections.relaunch.status.plugins.module_utils.selection import Selection
-from ansible_collections.relaunch.status.plugins.module_utils.summary import relaunch_summary
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import counted
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import Selection
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.summary import relaunch_summary
 from ansible_collections.relaunch.status.plugins.plugin_utils.selector import limit_messages, renames
 
 

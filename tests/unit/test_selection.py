@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.module_utils.recorder import STATUSES
-from ansible_collections.relaunch.status.plugins.module_utils.selection import (
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import (
     CurrentHost,
     host_patterns,
     limit_file_text,

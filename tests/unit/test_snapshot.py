@@ -14,10 +14,10 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.relaunch.status.plugins.module_utils import manifest as store
-from ansible_collections.relaunch.status.plugins.module_utils.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.module_utils.recorder import OUTCOMES, STATUSES, Recorder
-from ansible_collections.relaunch.status.plugins.module_utils.selection import CurrentHost, limit_file_text, select
+from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import OUTCOMES, STATUSES, Recorder
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import CurrentHost, limit_file_text, select
 from tests.unit.test_recorder import EVENTS, NAMES
 
 START = {

@@ -42,8 +42,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import operator
 from collections.abc import Iterable, Iterator
 
+SCHEMA_VERSION = 1  # of the manifests the recorder builds
 STATUSES = ("all", "failed", "unreachable", "changed", "ok", "skipped", "rescued", "ignored", "not_run")
 COUNTERS = ("ok", "changed", "failures", "unreachable", "skipped", "rescued", "ignored")
 OUTCOMES = ("ok", "changed", "failed", "unreachable", "skipped")
@@ -52,6 +54,11 @@ OUTCOMES = ("ok", "changed", "failed", "unreachable", "skipped")
 COUNTER_STATUSES = tuple((status, COUNTERS.index(status)) for status in ("unreachable", "changed", "ok", "skipped", "rescued", "ignored"))
 
 MESSAGE_MAX = 300
+
+# The keys of a host entry, in the order of its line in a manifest file. A host row is a tuple of
+# its values in this order, with the counters as a sequence in COUNTERS order: the Snapshot gives
+# rows, :func:`host_entry` makes the dict of one, the store's encoder the line of one.
+HOST_KEYS = ("name", "identity", "identity_var", "statuses", "counters", "provisioned", "provisioned_by", "first_failure")
 
 
 @contextlib.contextmanager
@@ -255,7 +262,7 @@ class Recorder:
                 counts[status] += 1
             names.append(name)
             statuses_of.append(shared[key])
-        head = {"schema_version": 1}
+        head = {"schema_version": SCHEMA_VERSION}
         head.update(self.meta)
         head["finished"] = finished
         head["complete"] = complete
@@ -282,44 +289,31 @@ class Snapshot:
         self._records = records
         self._failed = failed
 
-    def rows(self) -> Iterator[tuple[str, list[str], HostRecord, bool]]:
-        """(name, statuses, record, failed) of each host, in name order: the parts of its entry."""
+    def rows(self, status: str | None = None) -> Iterator[tuple]:
+        """The host rows (see :data:`HOST_KEYS`) in name order; only those with ``status`` when given.
+
+        The one place where a host's record becomes its manifest entry.
+        """
         records, failed = self._records, self._failed
         for name, statuses in zip(self._names, self._statuses):
-            yield name, statuses, records[name], name in failed
+            if status is not None and status not in statuses:
+                continue
+            record = records[name]
+            provisioned_by = record.provisioned_by
+            yield (
+                name,
+                record.identity,
+                record.identity_var,
+                statuses,
+                record.counters,
+                provisioned_by is not None,
+                sorted(provisioned_by) if provisioned_by else [],
+                record.first_failure if name in failed else None,
+            )
 
     def hosts(self, status: str | None = None) -> Iterator[dict]:
         """The host entries in name order; only those with ``status`` when given."""
-        for name, statuses, record, failed in self.rows():
-            if status is not None and status not in statuses:
-                continue
-            ok, changed, failures, unreachable, skipped, rescued, ignored = record.counters
-            provisioned_by = record.provisioned_by
-            yield {
-                "name": name,
-                "identity": record.identity,
-                "identity_var": record.identity_var,
-                "statuses": statuses,
-                "counters": {
-                    "ok": ok,
-                    "changed": changed,
-                    "failures": failures,
-                    "unreachable": unreachable,
-                    "skipped": skipped,
-                    "rescued": rescued,
-                    "ignored": ignored,
-                },
-                "provisioned": provisioned_by is not None,
-                "provisioned_by": sorted(provisioned_by) if provisioned_by else [],
-                "first_failure": record.first_failure if failed else None,
-            }
-
-    def entries(self) -> Iterator[tuple[str, str | None, list[str], list[str] | None]]:
-        """What selecting reads of each host, without building its entry: (name, identity,
-        statuses, the hosts that provisioned it or None when add_host did not create it)."""
-        for name, statuses, record, _failed in self.rows():
-            provisioned_by = record.provisioned_by
-            yield name, record.identity, statuses, None if provisioned_by is None else sorted(provisioned_by)
+        return map(host_entry, self.rows(status))
 
     def manifest(self) -> dict:
         manifest = dict(self.head)
@@ -329,6 +323,34 @@ class Snapshot:
                 host["statuses"] = list(host["statuses"])  # a list of its own, free to change
                 hosts.append(host)
         return manifest
+
+
+def host_entry(row: tuple) -> dict:
+    """The host entry of a row, as a manifest (dict) holds it."""
+    entry = dict(zip(HOST_KEYS, row))
+    entry["counters"] = dict(zip(COUNTERS, entry["counters"]))
+    return entry
+
+
+_ENTRY_VALUES = operator.itemgetter(*HOST_KEYS)
+_COUNTER_VALUES = operator.itemgetter(*COUNTERS)
+
+
+def host_row(entry: dict) -> tuple:
+    """The row of a host entry: :func:`host_entry` undone."""
+    name, identity, identity_var, statuses, counters, provisioned, provisioned_by, first_failure = _ENTRY_VALUES(entry)
+    return name, identity, identity_var, statuses, _COUNTER_VALUES(counters), provisioned, provisioned_by, first_failure
+
+
+def manifest_parts(manifest: dict | Snapshot) -> tuple[dict, Iterable[tuple]]:
+    """A manifest's head (every key but "hosts") and its host rows, whether it is a dict or a Snapshot.
+
+    What the store and the selection read of a manifest: a Snapshot (the run being
+    published) gives its rows without building its host entries.
+    """
+    if isinstance(manifest, Snapshot):
+        return manifest.head, manifest.rows()
+    return {key: value for key, value in manifest.items() if key != "hosts"}, map(host_row, manifest["hosts"])
 
 
 REDACTED = "********"

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 
 from .errors import RelaunchError, brief, counted
-from .recorder import STATUSES, Snapshot
+from .recorder import STATUSES, Snapshot, manifest_parts
 
 # Names ansible-core treats as the implicit localhost when the inventory lacks them.
 IMPLICIT_LOCALHOST = frozenset(("localhost", "127.0.0.1", "::1"))
@@ -273,20 +273,6 @@ def select(
     return Selector(manifests, current_hosts, group_names).select(statuses, allow_empty, in_play, build_limit)
 
 
-def _selection_view(manifest: dict | Snapshot) -> tuple[dict, Iterable[tuple]]:
-    """A manifest's keys, and (name, identity, statuses, provisioned_by or None) of each host.
-
-    A Snapshot (the run being published) gives these without building its host entries.
-    """
-    if isinstance(manifest, Snapshot):
-        return manifest.head, manifest.entries()
-    entries = (
-        (host["name"], host.get("identity"), host["statuses"], (host.get("provisioned_by") or []) if host.get("provisioned") else None)
-        for host in manifest["hosts"]
-    )
-    return manifest, entries
-
-
 class Selector:
     """Manifests merged and set against the current inventory once, for any number of selections.
 
@@ -311,14 +297,14 @@ class Selector:
         self.by_status: dict[str, list[str]] = {status: [] for status in STATUSES}  # names, in recorded order
         by_status = self.by_status
         for _path, manifest in manifests:
-            head, entries = _selection_view(manifest)
+            head, rows = manifest_parts(manifest)
             for status, count in head["retry_counts"].items():
                 counts[status] = counts.get(status, 0) + count
             passwords.update(head["passwords_needed_to_start"])
             self.limits.add(head["invocation"]["limit"])
-            for name, identity, statuses, provisioned_by in entries:
+            for name, identity, _identity_var, statuses, _counters, provisioned, provisioned_by, _first_failure in rows:
                 if name not in recorded:  # the first manifest that lists a host has the say
-                    recorded[name] = (identity, statuses, provisioned_by)
+                    recorded[name] = (identity, statuses, provisioned_by if provisioned else None)
                     for status in statuses:
                         by_status[status].append(name)
         self.counts = counts
