@@ -86,12 +86,15 @@ def validate(manifest: object, path: str) -> None:
     if not isinstance(manifest, dict):
         raise not_a_manifest(path, f"top level is a {type(manifest).__name__}, not an object")
     version = manifest.get("schema_version")
-    if isinstance(version, bool) or not isinstance(version, (int, float)) or math.isnan(version):
+    # Not math.isnan() of an int: an int too large for a float raises OverflowError.
+    if isinstance(version, bool) or not isinstance(version, (int, float)) or (isinstance(version, float) and math.isnan(version)):
         raise not_a_manifest(path, "schema_version is missing or not a number")
     if version > SCHEMA_VERSION:
-        raise RelaunchError(f"manifest {path} has schema version {version}, newer than this collection reads ({SCHEMA_VERSION}); upgrade relaunch.status")
+        raise RelaunchError(
+            f"manifest {path} has schema version {brief(version)}, newer than this collection reads ({SCHEMA_VERSION}); upgrade relaunch.status"
+        )
     if version != SCHEMA_VERSION:
-        raise not_a_manifest(path, f"unknown schema version {version}")
+        raise not_a_manifest(path, f"unknown schema version {brief(version)}")
     problem = _keys_problem(manifest, _TOP_KEYS, _TOP_OPTIONAL)
     if problem:
         raise not_a_manifest(path, problem)
