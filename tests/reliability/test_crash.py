@@ -62,7 +62,15 @@ def test_the_next_run_recovers_a_killed_run(crashing):
     workdir, _tally = crashing
     run_dir = workdir / ".relaunch" / "site"
     live = Live(workdir, "-i", "inventory.ini", name="killed")
-    wait_for(lambda: "PLAY [second]" in live.stdout, live=live)  # the first play has ended
+
+    def second_play_journalled() -> bool:
+        # The first play has ended once the callback journalled the second one. ansible-core calls the
+        # stdout callback first: a kill as soon as "PLAY [second]" is printed can land before the callback
+        # hears of that play, and the first play's batch then never finished, as far as the journal knows.
+        journals = list(run_dir.glob("*" + store.JOURNAL))
+        return "PLAY [second]" in live.stdout and bool(journals) and '"e":"play","name":"second"' in journals[0].read_text()
+
+    wait_for(second_play_journalled, live=live)
     assert live.kill()
     journals = list(run_dir.glob("*" + store.JOURNAL))
     assert len(journals) == 1
