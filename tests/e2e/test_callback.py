@@ -462,6 +462,7 @@ def test_no_manifest_for_syntax_check_and_listings(workdir: Path, option: str) -
     assert "RELAUNCH SUMMARY" not in run.stdout
 
 
+@pytest.mark.newest_only
 def test_history_accumulates_and_keep_prunes(workdir: Path) -> None:
     def run_files(directory: Path) -> list[str]:
         return sorted(path.stem for path in directory.glob("*.json") if RUN_ID.match(path.stem))

@@ -46,33 +46,6 @@ def project(tmp_path: Path) -> Workdir:
     return project
 
 
-# --- documentation ------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("kind", "name", "options"),
-    [
-        ("lookup", "relaunch.status.limit", {"_terms", "manifest", "manifest_dir", "identity_vars", "allow_empty"}),
-        ("module", "relaunch.status.relaunch_info", {"manifest", "manifest_dir", "hosts", "identity_vars", "allow_empty", "allow_missing", "in_play"}),
-        ("inventory", "relaunch.status.groups", {"plugin", "manifest", "manifest_dir", "statuses", "identity_vars"}),
-    ],
-)
-def test_ansible_doc_renders_every_plugin(tmp_path: Path, kind: str, name: str, options: set[str]) -> None:
-    text = ansible(tmp_path, "ansible-doc", "-t", kind, name)
-    assert text.returncode == 0 and "ERROR" not in text.stderr, text.stderr
-    data = json.loads(ansible(tmp_path, "ansible-doc", "-t", kind, "--json", name).stdout)[name]
-    assert set(data["doc"]["options"]) == options
-    assert data["examples"].strip()
-    if kind != "inventory":
-        assert data["return"]
-
-
-def test_ansible_doc_renders_the_role(tmp_path: Path) -> None:
-    text = ansible(tmp_path, "ansible-doc", "-t", "role", "relaunch.status.select")
-    assert text.returncode == 0, text.stderr
-    assert "relaunch_hosts" in text.stdout and "relaunch_manifest" in text.stdout
-
-
 # --- the module -----------------------------------------------------------------------------------------
 
 

@@ -19,6 +19,15 @@ from tests.runner import ANSIBLE_BIN
 NEEDS_EXAMPLES = {"callback", "lookup", "module", "inventory", "filter", "test"}
 NEEDS_RETURN = {"lookup", "module", "filter", "test"}
 
+# The options users set, by plugin (the role: by entry point): an option renamed or lost fails here.
+OPTIONS = {
+    "relaunch.status.manifest": {"manifest_dir", "identity_vars", "keep", "summary"},
+    "relaunch.status.limit": {"_terms", "manifest", "manifest_dir", "identity_vars", "allow_empty"},
+    "relaunch.status.relaunch_info": {"manifest", "manifest_dir", "hosts", "identity_vars", "allow_empty", "allow_missing", "in_play"},
+    "relaunch.status.groups": {"plugin", "manifest", "manifest_dir", "statuses", "identity_vars"},
+    "relaunch.status.select": {"main": {"relaunch_hosts", "relaunch_manifest", "relaunch_identity_vars", "relaunch_allow_empty"}},
+}
+
 # ansible-core 2.20 and 2.21 warn about their own internal collection whenever ansible-doc lists roles.
 _PROTOMATTER_WARNING = re.compile(
     r"\[WARNING\]: Collection at '[^']*/ansible/_internal/ansible_collections/ansible/_protomatter' does not have a "
@@ -53,13 +62,14 @@ def test_ansible_doc_renders(plugin_type: str, name: str, tmp_path: Path) -> Non
     entry = json.loads(as_json.stdout)[name]
     if plugin_type == "role":
         specs = entry["entry_points"]
-        assert "main" in specs
+        assert {point: set(spec.get("options", {})) for point, spec in specs.items()} == OPTIONS[name]
         for spec in specs.values():
             assert spec.get("short_description")
             for option, details in spec.get("options", {}).items():
                 assert details.get("description"), f"role option {option} has no description"
     else:
         doc = entry["doc"]
+        assert set(doc.get("options") or {}) == OPTIONS[name]
         assert doc.get("short_description") and doc.get("description") and doc.get("author")
         assert doc.get("version_added")
         for option, details in (doc.get("options") or {}).items():

@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 from tests.ecosystem.collection import ROOT, ensure_venv
-from tests.ecosystem.versions import OLDER, find_python, requirements, suite_paths
+from tests.ecosystem.versions import OLDER, find_python, requirements, suite_args
 
 pytestmark = pytest.mark.skipif(os.environ.get("RELAUNCH_ALL_VERSIONS") != "1", reason="set RELAUNCH_ALL_VERSIONS=1 to test every ansible-core")
 
@@ -33,7 +33,7 @@ def test_older_ansible_core(version: str) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ANSIBLE_", "PYTEST_", "RELAUNCH_"))}
     env["RELAUNCH_TEST_ANSIBLE_BIN"] = str(bin_dir)
     run = subprocess.run(
-        [str(bin_dir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", *suite_paths(version)],
+        [str(bin_dir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", *suite_args(version)],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -50,13 +50,13 @@ QUICK_TASKS = """\
   ansible.builtin.debug:
     msg: one
 - name: two
-  ansible.builtin.command: "true"
+  ansible.builtin.raw: "true"
 - name: breaks
   ansible.builtin.fail:
     msg: broken on purpose
   when: inventory_hostname in ['h02', 'd03']
 - name: three
-  ansible.builtin.command: sleep 0.05
+  ansible.builtin.raw: sleep 0.05
 """
 
 PLAYBOOK = play("first", "web", QUICK_TASKS) + play("second", "db", QUICK_TASKS, serial=2)
