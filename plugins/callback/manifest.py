@@ -101,10 +101,8 @@ from ansible_collections.relaunch.status.plugins.plugin_utils import compat
 from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
 from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import COUNTERS, Recorder, Snapshot, failure_message
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.summary import relaunch_summary
 from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, source_directories
 from ansible_collections.relaunch.status.plugins.plugin_utils.secrets import KnownSecrets
-from ansible_collections.relaunch.status.plugins.plugin_utils.selector import selected_limit, stale_limit_file
 
 # AggregateStats attribute for each manifest counter.
 _STATS_ATTRIBUTES = {"unreachable": "dark"}
@@ -207,7 +205,13 @@ class CallbackModule(CallbackBase):
         self._finish_interrupted()  # a previous playbook that never reached its stats
         playbook_path = os.path.abspath(to_text(compat.playbook_file(playbook)))
         given_limit = to_text(args.get("subset") or "")
-        inventory = compat.tqm_inventory(self._tqm) if self._tqm is not None else None
+        # Only a limit that names a file needs the selection engine, loaded then and not with the callback:
+        # ansible-core forks a worker per host and task from this process, and every module loaded before the
+        # forks makes each of them dearer (see docs/performance.md).
+        names_a_file = "@" in given_limit
+        if names_a_file:
+            from ansible_collections.relaunch.status.plugins.plugin_utils.selector import selected_limit, stale_limit_file
+        inventory = compat.tqm_inventory(self._tqm) if self._tqm is not None and names_a_file else None
         if inventory is not None:
             # A limit file means the hosts of its manifest; once the inventory changed, its names may mean others.
             stale = stale_limit_file(given_limit, inventory, playbook.get_loader(), self.get_option("identity_vars"), os.path.dirname(playbook_path))
@@ -234,7 +238,7 @@ class CallbackModule(CallbackBase):
             playbook.get_loader(), self.get_option("identity_vars"), source_directories(args.get("inventory"), os.path.dirname(playbook_path))
         )
         # What the limit selected, not a path to a limit file that the end of this run rewrites.
-        limit = selected_limit(given_limit)
+        limit = selected_limit(given_limit) if names_a_file else given_limit
         if limit is None:
             limit = given_limit
             self._display.warning(
@@ -463,6 +467,8 @@ class CallbackModule(CallbackBase):
         else:
             files = [store.run_limit_file(run.directory, snapshot.head["run_id"])]  # this run's failed hosts alone
         command = relaunch_command(run.playbook, files, run.cli_args) if all(os.path.isfile(path) for path in files) else None
+        from ansible_collections.relaunch.status.plugins.plugin_utils.core.summary import relaunch_summary  # at the end only
+
         self._display.display(relaunch_summary(snapshot.head, snapshot.hosts("failed"), run.directory, command))
 
     def _summary_wanted(self) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, MutableMapping
+from typing import TYPE_CHECKING
 
 from ansible import constants as C
 from ansible.errors import AnsibleError
@@ -25,7 +26,8 @@ from ansible.template import Templar
 from ansible.utils.vars import combine_vars, merge_hash
 from ansible.vars.plugins import get_vars_from_path
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import CurrentHost
+if TYPE_CHECKING:
+    from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import CurrentHost
 
 
 def source_directories(sources: list | tuple | None, playbook_dir: str | None = None) -> list[str]:
@@ -100,6 +102,10 @@ class IdentityResolver:
         once) and return the variables of all of them together: where they return nothing for a
         chunk of hosts, they have nothing for any host of it, and are not asked about each.
         """
+        # Imported here: the callback resolves hosts one by one and never loads the selection engine while
+        # hosts run (see core/store/__init__.py).
+        from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import CurrentHost
+
         if not self._identity_vars:
             return [CurrentHost(host.name) for host in hosts]
         for start in range(0, len(hosts), PROBE_CHUNK):

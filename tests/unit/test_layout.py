@@ -5,9 +5,14 @@
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import COLLECTIONS
 
 PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
 CORE = sorted((PLUGINS / "plugin_utils" / "core").rglob("*.py"))
@@ -38,3 +43,27 @@ def test_nothing_is_shipped_to_managed_hosts():
     assert not (PLUGINS / "module_utils").exists()
     module = PLUGINS / "modules" / "relaunch_info.py"
     assert [name for name in imported_modules(module) if name != "__future__"] == []
+
+
+# Loaded by the callback only when a run needs them (a limit file, a dead run, the end of a playbook): ansible-core
+# forks a worker per host and task from the process that runs the callback, and each module loaded before the
+# forks makes every fork dearer (docs/performance.md).
+LOADED_LATE = ("selector", "core.selection", "core.summary", "core.store.publishing", "core.store.reading", "core.store.validation", "core.store.limits")
+
+
+def test_the_callback_loads_only_what_runs_while_hosts_run():
+    script = (
+        "import sys\n"
+        "from ansible_collections.relaunch.status.plugins.callback import manifest\n"
+        "from ansible_collections.relaunch.status.plugins.plugin_utils.core import store\n"
+        "print('\\n'.join(sorted(name for name in sys.modules if '.plugin_utils.' in name)))\n"
+        "store.publish, store.load\n"
+        "print('--')\n"
+        "print('\\n'.join(sorted(name for name in sys.modules if '.plugin_utils.' in name)))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(COLLECTIONS)})
+    at_start, after_use = (part.split() for part in completed.stdout.split("--"))
+    prefix = "ansible_collections.relaunch.status.plugins.plugin_utils."
+    assert "ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder" in at_start
+    assert [name for name in at_start if name.removeprefix(prefix) in LOADED_LATE] == []
+    assert {prefix + "core.store.publishing", prefix + "core.store.reading"} <= set(after_use)

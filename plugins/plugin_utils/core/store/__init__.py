@@ -29,62 +29,50 @@ valid manifest). Plugins use the names below: ``store.publish``, ``store.load``.
 
 from __future__ import annotations
 
-from .encoding import encode, encode_chunks
-from .files import write_atomic
-from .journal import Journal, replay
-from .layout import (
-    FAILED_LIMIT,
-    JOURNAL,
-    LATEST,
-    LIMIT,
-    RUN_ID,
-    claim_run_directory,
-    ensure_run_directory,
-    manifest_root,
-    new_run_id,
-    playbook_stem,
-    run_directory,
-    run_limit_file,
-    same_playbook,
-    utc_now,
-)
-from .limits import empty_limit_text, limit_files
-from .publishing import promoted, prune, publish
-from .reading import check_playbook, latest_manifest, load, locate, recorded_playbook
-from .recovery import recover
-from .validation import SCHEMA_VERSION, validate
+import importlib
 
-__all__ = [
-    "FAILED_LIMIT",
-    "JOURNAL",
-    "LATEST",
-    "LIMIT",
-    "RUN_ID",
-    "SCHEMA_VERSION",
-    "Journal",
-    "check_playbook",
-    "claim_run_directory",
-    "empty_limit_text",
-    "encode",
-    "encode_chunks",
-    "ensure_run_directory",
-    "latest_manifest",
-    "limit_files",
-    "load",
-    "locate",
-    "manifest_root",
-    "new_run_id",
-    "playbook_stem",
-    "promoted",
-    "prune",
-    "publish",
-    "recorded_playbook",
-    "recover",
-    "replay",
-    "run_directory",
-    "run_limit_file",
-    "same_playbook",
-    "utc_now",
-    "validate",
-    "write_atomic",
-]
+# The names plugins use, each with its module, imported on first use (``store.publish`` loads publishing then): ansible-core forks a
+# worker per host and task from the process that runs the callback, and every module loaded before the
+# forks makes each of them dearer, so a run loads at its start only what it uses while hosts run.
+_HOME = {
+    "encode": "encoding",
+    "encode_chunks": "encoding",
+    "write_atomic": "files",
+    "Journal": "journal",
+    "replay": "journal",
+    "FAILED_LIMIT": "layout",
+    "JOURNAL": "layout",
+    "LATEST": "layout",
+    "LIMIT": "layout",
+    "RUN_ID": "layout",
+    "claim_run_directory": "layout",
+    "ensure_run_directory": "layout",
+    "manifest_root": "layout",
+    "new_run_id": "layout",
+    "playbook_stem": "layout",
+    "run_directory": "layout",
+    "run_limit_file": "layout",
+    "same_playbook": "layout",
+    "utc_now": "layout",
+    "empty_limit_text": "limits",
+    "limit_files": "limits",
+    "promoted": "publishing",
+    "prune": "publishing",
+    "publish": "publishing",
+    "check_playbook": "reading",
+    "latest_manifest": "reading",
+    "load": "reading",
+    "locate": "reading",
+    "recorded_playbook": "reading",
+    "recover": "recovery",
+    "SCHEMA_VERSION": "validation",
+    "validate": "validation",
+}
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+    globals()[name] = value  # once: later reads do not come here
+    return value

@@ -14,8 +14,9 @@ from ..errors import RelaunchError
 from ..recorder import Snapshot
 from .files import remove_file
 from .journal import dead_journals, replay
-from .publishing import publish
-from .validation import read_manifest
+
+# publishing and validation are imported where a dead run is found: every run calls recover() at its start,
+# before ansible-core forks its workers, and almost always finds none (see store/__init__.py).
 
 
 def recovered_manifest(directory: str, run_id: str, journal: str) -> dict | Snapshot | None:
@@ -30,6 +31,8 @@ def recovered_manifest(directory: str, run_id: str, journal: str) -> dict | Snap
 
 def _written_manifest(directory: str, run_id: str) -> dict | None:
     """The manifest a dead run had already written before it died while publishing, if any."""
+    from .validation import read_manifest
+
     path = os.path.join(directory, run_id + ".json")
     try:
         manifest = read_manifest(path)
@@ -45,6 +48,8 @@ def recover(directory: str, keep: int) -> list[str]:
         try:
             manifest = recovered_manifest(directory, run_id, path)
             if manifest is not None:
+                from .publishing import publish
+
                 try:
                     recovered.append(publish(directory, manifest, keep))
                 except OSError:
