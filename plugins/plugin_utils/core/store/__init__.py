@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import importlib
 
-# The names plugins use, each with its module, imported on first use (``store.publish`` loads publishing then): ansible-core forks a
-# worker per host and task from the process that runs the callback, and every module loaded before the
-# forks makes each of them dearer, so a run loads at its start only what it uses while hosts run.
+# The names plugins use, each with the module that defines it, imported on first use (``store.publish``
+# loads publishing then). ansible-core forks a worker per host and task from the process that runs the
+# callback, and every module loaded before the forks makes each of them dearer: a run loads at its start
+# only what it uses while hosts run.
 _HOME = {
     "encode": "encoding",
     "encode_chunks": "encoding",
