@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import resource
 import statistics
@@ -81,8 +82,28 @@ def spread(values: list[float]) -> list[float]:
     return [round(min(values), 4), round(max(values), 4)] if values else []
 
 
+def median_interval(values: list[float], confidence: float = 0.95) -> list[float]:
+    """[low, high]: a confidence interval of the median of ``values``, free of any assumption on their distribution.
+
+    The k-th lowest and the k-th highest sample, k the largest with P(Binomial(n, 1/2) < k) <= (1 - confidence) / 2
+    (for 15 samples the 4th and the 12th, 96.5%). Empty when there are too few samples for one.
+    """
+    n = len(values)
+    tail = (1 - confidence) / 2
+    below = 0.0  # P(Binomial(n, 1/2) < k)
+    k = 0
+    while k < n and below + math.comb(n, k) / 2**n <= tail:
+        below += math.comb(n, k) / 2**n
+        k += 1
+    if k == 0:
+        return []
+    ordered = sorted(values)
+    return [round(ordered[k - 1], 4), round(ordered[n - k], 4)]
+
+
 def ratio_stats(values: list[tuple[float, float]], base: list[tuple[float, float]]) -> dict:
-    """Medians of an arm's (wall, CPU) runs, and of its ratios to the baseline runs of the same rounds, with their spread."""
+    """Medians of an arm's (wall, CPU) runs, and of its ratios to the baseline runs of the same rounds, with their
+    spread and the 95% confidence interval of the median ratio."""
     wall_ratios = [wall / ref[0] for (wall, _cpu), ref in zip(values, base)]
     cpu_ratios = [cpu / ref[1] for (_wall, cpu), ref in zip(values, base)]
     return {
@@ -93,6 +114,8 @@ def ratio_stats(values: list[tuple[float, float]], base: list[tuple[float, float
         "cpu_ratio": median(cpu_ratios),
         "wall_ratio_spread": spread(wall_ratios),
         "cpu_ratio_spread": spread(cpu_ratios),
+        "wall_ratio_ci": median_interval(wall_ratios),
+        "cpu_ratio_ci": median_interval(cpu_ratios),
         "wall_samples": [round(wall, 4) for wall, _cpu in values],
         "cpu_samples": [round(cpu, 4) for _wall, cpu in values],
     }

@@ -89,6 +89,7 @@ import atexit
 import os
 import shlex
 import signal
+from typing import TYPE_CHECKING
 
 from ansible import constants as C
 from ansible import context
@@ -102,7 +103,9 @@ from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
 from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import COUNTERS, Recorder, Snapshot, failure_message
 from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, source_directories
-from ansible_collections.relaunch.status.plugins.plugin_utils.secrets import KnownSecrets
+
+if TYPE_CHECKING:
+    from ansible_collections.relaunch.status.plugins.plugin_utils.secrets import KnownSecrets
 
 # AggregateStats attribute for each manifest counter.
 _STATS_ATTRIBUTES = {"unreachable": "dark"}
@@ -140,13 +143,23 @@ class _PlaybookRun:
         self.resolver: IdentityResolver | None = None
         self.journal_error: str | None = None  # why the journal stopped, told once at the end
         self.play = None  # the play running now
-        self.secrets: KnownSecrets | None = None
+        self.loader = None  # the playbook's DataLoader, for the known secrets
+        self.passwords: dict | None = None  # the TaskQueueManager's, for the known secrets
+        self.secrets: KnownSecrets | None = None  # made at the first failure
         self.plays: list = []  # the playbook's plays, in order
         self.started_plays: set[str] = set()  # uuids of the plays that started
 
     def emit(self, event: dict) -> None:
         self.journal.append(event)
         self.recorder.apply(event)
+
+    def known_secrets(self) -> KnownSecrets:
+        # Only failures need them: loaded at the first one, as ansible-core compiles each module loaded on every run.
+        if self.secrets is None:
+            from ansible_collections.relaunch.status.plugins.plugin_utils.secrets import KnownSecrets
+
+            self.secrets = KnownSecrets(self.loader, self.passwords)
+        return self.secrets
 
 
 class CallbackModule(CallbackBase):
@@ -206,8 +219,8 @@ class CallbackModule(CallbackBase):
         playbook_path = os.path.abspath(to_text(compat.playbook_file(playbook)))
         given_limit = to_text(args.get("subset") or "")
         # Only a limit that names a file needs the selection engine, loaded then and not with the callback:
-        # ansible-core forks a worker per host and task from this process, and every module loaded before the
-        # forks makes each of them dearer (see docs/performance.md).
+        # ansible-core compiles a collection's modules from source on every run, so a module loaded and not
+        # used is time lost (see docs/performance.md).
         names_a_file = "@" in given_limit
         if names_a_file:
             from ansible_collections.relaunch.status.plugins.plugin_utils.selector import selected_limit, stale_limit_file
@@ -231,7 +244,8 @@ class CallbackModule(CallbackBase):
         self._install_sigterm_handler()
         run = self._run = _PlaybookRun(directory, playbook_path, Recorder(), journal, args)
         run.plays = list(playbook.get_plays())
-        run.secrets = KnownSecrets(playbook.get_loader(), self._tqm.passwords if self._tqm is not None else None)
+        run.loader = playbook.get_loader()
+        run.passwords = self._tqm.passwords if self._tqm is not None else None
         if self._tqm is not None:
             run.rescued_seen = dict(compat.tqm_rescued(self._tqm))
         run.resolver = IdentityResolver(
@@ -343,11 +357,8 @@ class CallbackModule(CallbackBase):
             self._see_hosts(hosts.values())
             self._emit({"e": "unstarted", "hosts": list(hosts)})
 
-    def _result(self, result, outcome: str, ignored: bool = False) -> None:
+    def _result(self, result, host, task, outcome: str, ignored: bool = False) -> None:
         run = self._run
-        if run is None:
-            return
-        host, task = compat.result_host_task(result)
         if host.name not in run.seen_hosts:
             self._see_hosts([host])
         event = {"e": "result", "host": host.name, "outcome": outcome}
@@ -366,7 +377,7 @@ class CallbackModule(CallbackBase):
                 rescued = count > run.rescued_seen.get(host.name, 0)
                 run.rescued_seen[host.name] = count
             no_log = bool(task.no_log) or bool(data.get("censored"))
-            secrets = () if no_log else run.secrets.for_failure(run.play, host)
+            secrets = () if no_log else run.known_secrets().for_failure(run.play, host)
             event.update(
                 {
                     "ignored": ignored,
@@ -394,7 +405,7 @@ class CallbackModule(CallbackBase):
                 added = item.get("add_host")
                 if isinstance(added, dict) and added.get("host_name"):
                     self._provision(host.name, added)
-        self._result(result, "changed" if result.is_changed() else "ok")
+        self._result(result, host, task, "changed" if result.is_changed() else "ok")
 
     def _provision(self, provisioner: str, added: dict) -> None:
         if to_text(added["host_name"]) in (self._inventory_hosts or ()):
@@ -408,14 +419,17 @@ class CallbackModule(CallbackBase):
         self._emit({"e": "provision", "host": to_text(added["host_name"]), "by": provisioner, "identity": identity, "identity_var": variable})
 
     def v2_runner_on_failed(self, result, ignore_errors=False) -> None:
-        self._result(result, "failed", ignored=bool(ignore_errors))
+        if self._run is not None:
+            self._result(result, *compat.result_host_task(result), "failed", ignored=bool(ignore_errors))
 
     def v2_runner_on_unreachable(self, result) -> None:
-        _host, task = compat.result_host_task(result)
-        self._result(result, "unreachable", ignored=bool(task.ignore_unreachable))
+        if self._run is not None:
+            host, task = compat.result_host_task(result)
+            self._result(result, host, task, "unreachable", ignored=bool(task.ignore_unreachable))
 
     def v2_runner_on_skipped(self, result) -> None:
-        self._result(result, "skipped")
+        if self._run is not None:
+            self._result(result, *compat.result_host_task(result), "skipped")
 
     def v2_playbook_on_stats(self, stats) -> None:
         run = self._run

@@ -40,3 +40,23 @@ def test_harness_runs_and_writes_its_results(tmp_path):
         assert plugin in paths or any(note.startswith(plugin) for note in results["selection"]["notes"])
     assert "### Targets" in (out / "results.md").read_text()
     assert (out / "performance.png").stat().st_size > 0
+
+
+def test_the_median_interval_is_the_order_statistics_the_binomial_gives():
+    from bench.common import median_interval
+
+    assert median_interval([float(value) for value in range(15)]) == [3.0, 11.0]  # the 4th and the 12th of 15
+    assert median_interval([float(value) for value in range(40)]) == [13.0, 26.0]  # the 14th and the 27th of 40
+    assert median_interval([1.0, 2.0, 3.0, 4.0, 5.0]) == []  # 5 samples give no 95% interval
+
+
+def test_a_target_is_met_or_missed_only_when_the_interval_says_so():
+    from bench.report import _verdict
+
+    def arm(median, low, high):
+        return {"cpu_ratio": median, "cpu_ratio_ci": [low, high]}
+
+    assert _verdict(arm(1.01, 1.00, 1.019), "cpu", 1.02) == "met"
+    assert _verdict(arm(1.03, 1.021, 1.04), "cpu", 1.02) == "**missed**"
+    assert _verdict(arm(1.01, 0.99, 1.03), "cpu", 1.02) == "not resolved (median met)"
+    assert _verdict(arm(1.03, 1.01, 1.05), "cpu", 1.02) == "not resolved (median **missed**)"

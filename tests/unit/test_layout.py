@@ -45,10 +45,19 @@ def test_nothing_is_shipped_to_managed_hosts():
     assert [name for name in imported_modules(module) if name != "__future__"] == []
 
 
-# Loaded by the callback only when a run needs them (a limit file, a dead run, the end of a playbook): ansible-core
-# forks a worker per host and task from the process that runs the callback, and each module loaded before the
-# forks makes every fork dearer (docs/performance.md).
-LOADED_LATE = ("selector", "core.selection", "core.summary", "core.store.publishing", "core.store.reading", "core.store.validation", "core.store.limits")
+# Loaded by the callback only when a run needs them (a limit file, a failure, a dead run, the end of a playbook):
+# ansible-core compiles a collection's modules from source on every run, so each one loaded costs every run its
+# compile time (docs/performance.md).
+LOADED_LATE = (
+    "selector",
+    "secrets",
+    "core.selection",
+    "core.summary",
+    "core.store.publishing",
+    "core.store.reading",
+    "core.store.validation",
+    "core.store.limits",
+)
 
 
 def test_the_callback_loads_only_what_runs_while_hosts_run():

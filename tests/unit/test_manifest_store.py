@@ -70,7 +70,7 @@ def test_encode_round_trips_through_json(hosts):
 
 def test_write_atomic_replaces_and_leaves_no_temporary_file(run_dir):
     for text in (b"first", b"second" * 10_000, b""):
-        store.write_atomic(run_dir, "x.json", text)
+        store.write_atomic(run_dir, {"x.json": text})
         assert Path(run_dir, "x.json").read_bytes() == text
     assert names_in(run_dir) == ["x.json"]
     assert stat.S_IMODE(os.stat(os.path.join(run_dir, "x.json")).st_mode) == 0o600
@@ -79,10 +79,12 @@ def test_write_atomic_replaces_and_leaves_no_temporary_file(run_dir):
 def test_write_atomic_cleans_up_when_the_write_fails(run_dir):
     os.mkdir(os.path.join(run_dir, "taken.json"))  # a directory: the final rename fails
     with pytest.raises(OSError):
-        store.write_atomic(run_dir, "taken.json", b"data")
+        store.write_atomic(run_dir, {"first.json": b"data", "taken.json": b"data"})
+    # Renamed in order: first.json is in place, whole; no temporary file is left.
+    assert names_in(run_dir) == ["first.json", "taken.json"]
     with pytest.raises(TypeError):
-        store.write_atomic(run_dir, "y.json", "not bytes")  # fails while writing
-    assert names_in(run_dir) == ["taken.json"]
+        store.write_atomic(run_dir, {"y.json": b"data", "z.json": "not bytes"})  # fails while writing
+    assert names_in(run_dir) == ["first.json", "taken.json"]  # nothing is renamed before all are written
 
 
 # --- publish -----------------------------------------------------------------------------------
@@ -172,7 +174,7 @@ def test_publish_prunes_to_keep_but_never_the_newest(run_dir):
 
 def test_prune_never_removes_the_newest_even_when_it_sorts_first(run_dir):
     for second in (1, 2, 3):
-        store.write_atomic(run_dir, run_id(second) + ".json", b"{}")
+        store.write_atomic(run_dir, {run_id(second) + ".json": b"{}"})
     store.prune(run_dir, keep=1, newest=run_id(1))
     assert [name for name in names_in(run_dir) if name.endswith(".json")] == [run_id(1) + ".json", run_id(3) + ".json"]
 

@@ -32,9 +32,8 @@ from __future__ import annotations
 import importlib
 
 # The names plugins use, each with the module that defines it, imported on first use (``store.publish``
-# loads publishing then). ansible-core forks a worker per host and task from the process that runs the
-# callback, and every module loaded before the forks makes each of them dearer: a run loads at its start
-# only what it uses while hosts run.
+# loads publishing then). ansible-core compiles a collection's modules from source on every run (it keeps
+# no bytecode cache for them), so a run loads only what it uses, when it uses it.
 _HOME = {
     "encode": "encoding",
     "encode_chunks": "encoding",

@@ -13,34 +13,47 @@ import fcntl
 import os
 import secrets
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from ..errors import RelaunchError
 from .layout import LOCK, OPEN_NEW
 
 
-def write_atomic(directory: str, name: str, data: bytes | Iterable[bytes]) -> None:
-    """Write ``directory/name`` so that readers see the old file or the new one, never a mix.
+def write_atomic(directory: str, files: Mapping[str, bytes | Iterable[bytes]]) -> None:
+    """Write each ``directory/<name>`` of ``files`` so that readers see the old file or the new one, never a mix.
 
-    ``data`` is the content, or its pieces in order.
+    A file's data is its content, or its pieces in order. Every file is written to a
+    temporary name and flushed to disk before the first is renamed into place, in the
+    order given, and the directory is flushed once at the end: the disk is waited for
+    once for the lot, not twice for each file (see docs/performance.md).
     """
-    tmp = os.path.join(directory, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, OPEN_NEW, 0o600)
+    pending: list[tuple[str, str]] = []  # (temporary path, name) not yet renamed
     try:
+        descriptors: list[int] = []
         try:
-            for piece in (data,) if isinstance(data, bytes) else data:
-                view = memoryview(piece)
-                while view:
-                    view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            for name, data in files.items():
+                tmp = os.path.join(directory, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+                descriptors.append(os.open(tmp, OPEN_NEW, 0o600))
+                pending.append((tmp, name))
+                for piece in (data,) if isinstance(data, bytes) else data:
+                    view = memoryview(piece)
+                    while view:
+                        view = view[os.write(descriptors[-1], view) :]
+            for fd in descriptors:
+                os.fsync(fd)
         finally:
-            os.close(fd)
-        os.rename(tmp, os.path.join(directory, name))
+            for fd in descriptors:
+                os.close(fd)
+        while pending:
+            tmp, name = pending[0]
+            os.rename(tmp, os.path.join(directory, name))
+            pending.pop(0)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        for tmp, _name in pending:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
         raise
     _fsync_directory(directory)
 

@@ -60,20 +60,23 @@ def _publish(directory: str, manifest: dict | Snapshot, keep: int | None, group_
     useful = promoted(manifest)
     files = limit_files(manifest, group_names, inventory_names) if useful else {}
     with DirectoryLock(directory):
-        write_atomic(directory, run_id + ".json", encode_chunks(manifest))
+        written = {run_id + ".json": encode_chunks(manifest)}
         if head["retry_counts"].get("failed") and "failed" in files:
-            write_atomic(directory, run_id + FAILED_LIMIT, files["failed"].encode("utf-8"))
+            written[run_id + FAILED_LIMIT] = files["failed"].encode("utf-8")
+        write_atomic(directory, written)
         latest = latest_run_id(directory)
         if useful and (latest is None or not RUN_ID.match(latest) or latest <= run_id):
             for name in (LATEST, *(status + LIMIT for status in STATUSES)):
                 refuse_foreign(directory, name)
+            replaced = {}
             for status in STATUSES:
                 name = status + LIMIT
                 if status in files:
-                    write_atomic(directory, name, files[status].encode("utf-8"))
+                    replaced[name] = files[status].encode("utf-8")
                 else:
                     remove_file(os.path.join(directory, name))
-            write_atomic(directory, LATEST, read_chunks(path))  # a copy of the file just written
+            replaced[LATEST] = read_chunks(path)  # a copy of the file just written, renamed last
+            write_atomic(directory, replaced)
             latest = run_id
         if keep is not None:
             prune(directory, keep, latest)

@@ -15,8 +15,8 @@ from ..recorder import Snapshot
 from .files import remove_file
 from .journal import dead_journals, replay
 
-# publishing and validation are imported where a dead run is found: every run calls recover() at its start,
-# before ansible-core forks its workers, and almost always finds none (see store/__init__.py).
+# publishing and validation are imported where a dead run is found: every run calls recover() at its start
+# and almost always finds none (see store/__init__.py).
 
 
 def recovered_manifest(directory: str, run_id: str, journal: str) -> dict | Snapshot | None:
