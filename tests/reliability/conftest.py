@@ -17,6 +17,21 @@ from tests.runner import ANSIBLE_BIN, ansible_env
 TERMINAL = ("ok", "changed", "failed", "skipped")
 
 
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of the group ``pgid`` has not exited yet (a zombie has: it holds no file)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # exited meanwhile
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
+
+
 class Live:
     """An ansible-playbook process running in its own session (so a signal can reach its whole group)."""
 
@@ -64,6 +79,12 @@ class Live:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        # A killed process keeps its files open, and the journal's lock held, until it has exited; a worker forked
+        # a moment before the kill still holds the journal it had no time to close. Whatever runs next must find
+        # the group gone, as a later run would.
+        deadline = time.monotonic() + timeout
+        while _group_alive(self.pid) and time.monotonic() < deadline:
+            time.sleep(0.005)
         return rc
 
     @property
