@@ -36,6 +36,10 @@ def ensure_collection() -> None:
 def ansible_env(workdir: Path, bin_dir: Path, extra: dict | None = None) -> dict:
     """A clean environment: no callback unless ``extra`` enables one, no .retry files."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ANSIBLE_", "RELAUNCH_", "ARA_"))}
+    # Python's default, as on a user's machine: plugin files that ansible-core loads by path (the callback, the
+    # lookup, doc fragments) keep their bytecode in __pycache__ from the second run on. plugin_utils modules are
+    # compiled from source on every run whatever this says (ansible-core's collection loader has no bytecode cache).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(
         {
             "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
