@@ -96,8 +96,10 @@ def median_interval(values: list[float], confidence: float = 0.95) -> list[float
     tail = (1 - confidence) / 2
     below = 0.0  # P(Binomial(n, 1/2) < k)
     k = 0
-    while k < n and below + math.comb(n, k) / 2**n <= tail:
+    while k < n:
         below += math.comb(n, k) / 2**n
+        if below > tail:
+            break
         k += 1
     if k == 0:
         return []
