@@ -20,7 +20,9 @@ from pathlib import Path
 
 import nox
 
-_spec = importlib.util.spec_from_file_location("versions", Path(__file__).parent / "tests" / "ecosystem" / "versions.py")
+_spec = importlib.util.spec_from_file_location(
+    "versions", Path(__file__).parent / "tests" / "ecosystem" / "versions.py"
+)
 versions = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(versions)
 
@@ -46,7 +48,9 @@ def tests(session: nox.Session) -> None:
 def e2e(session: nox.Session, core: str) -> None:
     """End-to-end, parity, ecosystem and compatibility tests on one older ansible-core, in its own environment."""
     _setup(session)
-    session.run(*PYTEST, "tests/ecosystem/test_versions.py", "-k", core, env={"RELAUNCH_ALL_VERSIONS": "1"}, external=True)
+    session.run(
+        *PYTEST, "tests/ecosystem/test_versions.py", "-k", core, env={"RELAUNCH_ALL_VERSIONS": "1"}, external=True
+    )
 
 
 @nox.session(python=False)

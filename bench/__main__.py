@@ -32,10 +32,24 @@ def _names(text: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="directory for results.json, results.md, performance.png")
-    parser.add_argument("--only", help="comma-separated parts to run (default: overhead,core,selection; with --quick: overhead,selection)")
-    parser.add_argument("--cores", type=_names, default=list(CORES), help="ansible-core lines side by side (default: %(default)s)")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one round, no ARA, the main venv's ansible-core only: checks that the harness runs")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "bench" / "results",
+        help="directory for results.json, results.md, performance.png",
+    )
+    parser.add_argument(
+        "--only",
+        help="comma-separated parts to run (default: overhead,core,selection; with --quick: overhead,selection)",
+    )
+    parser.add_argument(
+        "--cores", type=_names, default=list(CORES), help="ansible-core lines side by side (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, one round, no ARA, the main venv's ansible-core only: checks that the harness runs",
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -53,7 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--selection-sizes", type=_sizes, default=[1000, 5000, 20000, 50000])
     parser.add_argument("--selection-paths", type=_names, help="selection paths to run beside none (default: all)")
     parser.add_argument("--repeats", type=int, default=3, help="rounds per selection size")
-    parser.add_argument("--merge", type=Path, nargs="+", metavar="RESULTS_JSON", help="combine the parts of earlier runs into one report, run nothing")
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        metavar="RESULTS_JSON",
+        help="combine the parts of earlier runs into one report, run nothing",
+    )
     args = parser.parse_args(argv)
     if args.merge:
         return merge(args.merge, args.out)
@@ -85,7 +105,14 @@ def main(argv: list[str] | None = None) -> int:
             print("callback overhead", flush=True)
             ara_note = overhead.ensure_ara() if args.ara_sizes else None
             results["overhead"] = overhead.run(
-                args.overhead_sizes, args.overhead_tasks, args.rounds, args.ara_rounds, args.ara_sizes, workroot, ara_note, cores
+                args.overhead_sizes,
+                args.overhead_tasks,
+                args.rounds,
+                args.ara_rounds,
+                args.ara_sizes,
+                workroot,
+                ara_note,
+                cores,
             )
             _save(results, args.out)
         if "core" in parts:
@@ -94,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
             _save(results, args.out)
         if "selection" in parts:
             print("relaunch selection", flush=True)
-            results["selection"] = selection.run(args.selection_sizes, args.repeats, workroot, cores, args.selection_paths)
+            results["selection"] = selection.run(
+                args.selection_sizes, args.repeats, workroot, cores, args.selection_paths
+            )
         shutil.rmtree(workroot, ignore_errors=True)
     results["duration_s"] = round(time.perf_counter() - begin, 1)
     results["load_average_end"] = load_average()
@@ -122,7 +151,14 @@ def merge(paths: list[Path], out: Path) -> int:
     results: dict = {"parts": []}
     for path in paths:
         part = json.loads(path.read_text())
-        results["parts"].append({"file": str(path), "started": part.get("started"), "argv": part.get("argv"), "duration_s": part.get("duration_s")})
+        results["parts"].append(
+            {
+                "file": str(path),
+                "started": part.get("started"),
+                "argv": part.get("argv"),
+                "duration_s": part.get("duration_s"),
+            }
+        )
         for key, value in part.items():
             if key == "cores":
                 results.setdefault("cores", {}).update(value)

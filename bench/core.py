@@ -53,7 +53,10 @@ def header(hosts: int) -> list[dict]:
             "passwords_needed_to_start": [],
         }
     ]
-    events.extend({"e": "host", "name": name, "identity": f"asset-{index:07d}", "identity_var": "relaunch_id"} for index, name in enumerate(names))
+    events.extend(
+        {"e": "host", "name": name, "identity": f"asset-{index:07d}", "identity_var": "relaunch_id"}
+        for index, name in enumerate(names)
+    )
     events.append({"e": "verdict", "failed": []})
     events.append({"e": "play", "name": "Configure the fleet", "batch": names, "pending": []})
     return events
@@ -230,7 +233,10 @@ def run(sizes: list[int], tasks: int, memory_sizes: list[int]) -> dict:
     for hosts in sizes:
         speed.append(run_speed(hosts, tasks))
         last = speed[-1]
-        print(f"  core {hosts} hosts x {tasks} tasks: {last['events_per_s']:,.0f} events/s, manifest {last['manifest_write_s']:.3f} s", flush=True)
+        print(
+            f"  core {hosts} hosts x {tasks} tasks: {last['events_per_s']:,.0f} events/s, manifest {last['manifest_write_s']:.3f} s",
+            flush=True,
+        )
     memory = []
     for hosts in memory_sizes:
         memory.append(run_memory(hosts, tasks))

@@ -27,10 +27,15 @@ def write_project(workdir: Path, hosts: int, tasks: int) -> None:
     """The inventory and playbook; each arm's environment names its own Python (ANSIBLE_PYTHON_INTERPRETER)."""
     workdir.mkdir(parents=True, exist_ok=True)
     lines = ["all:", "  vars:", "    ansible_connection: local", "  hosts:"]
-    lines += [f"    node-{index:04d}.bench.example.com:\n      relaunch_id: asset-{index:04d}" for index in range(hosts)]
+    lines += [
+        f"    node-{index:04d}.bench.example.com:\n      relaunch_id: asset-{index:04d}" for index in range(hosts)
+    ]
     (workdir / "inventory.yml").write_text("\n".join(lines) + "\n")
     play = ["- name: Cheap tasks on many hosts", "  hosts: all", "  gather_facts: false", "  tasks:"]
-    play += [f"    - name: Debug {index}\n      ansible.builtin.debug:\n        msg: task {index} on {{{{ inventory_hostname }}}}" for index in range(tasks)]
+    play += [
+        f"    - name: Debug {index}\n      ansible.builtin.debug:\n        msg: task {index} on {{{{ inventory_hostname }}}}"
+        for index in range(tasks)
+    ]
     (workdir / "site.yml").write_text("\n".join(play) + "\n")
 
 
@@ -48,7 +53,9 @@ def ara_callback_dir(venv: Path) -> Path | None:
     python = venv / "bin" / "python"
     if not python.exists():
         return None
-    completed = subprocess.run([str(python), "-c", f"{_ARA_READY}; print(callback_plugins)"], capture_output=True, text=True, check=False)
+    completed = subprocess.run(
+        [str(python), "-c", f"{_ARA_READY}; print(callback_plugins)"], capture_output=True, text=True, check=False
+    )
     return Path(completed.stdout.strip()) if completed.returncode == 0 else None
 
 
@@ -58,7 +65,10 @@ def arms(workdir: Path, cores: dict[str, Path], ara_dir: Path | None) -> dict[tu
     for core, bin_dir in cores.items():
         manifests = {"RELAUNCH_MANIFEST_DIR": str(workdir / f".relaunch-{core}")}
         result[(core, "none")] = (bin_dir, ansible_env(workdir, bin_dir, manifests))
-        result[(core, "relaunch")] = (bin_dir, ansible_env(workdir, bin_dir, {**manifests, "ANSIBLE_CALLBACKS_ENABLED": "relaunch.status.manifest"}))
+        result[(core, "relaunch")] = (
+            bin_dir,
+            ansible_env(workdir, bin_dir, {**manifests, "ANSIBLE_CALLBACKS_ENABLED": "relaunch.status.manifest"}),
+        )
     if ara_dir is not None and main_core() in cores:
         ara_bin = ARA_VENV / "bin"
         result[(main_core(), "ara")] = (
@@ -108,7 +118,13 @@ def run(
             for key in keys:
                 bin_dir, env = available[key]
                 samples[key].append(timed([str(bin_dir / command[0]), *command[1:]], workdir, env))
-        entry: dict = {"hosts": hosts, "tasks": tasks, "rounds": rounds, "load_average": [load_before, load_average()], "cores": {}}
+        entry: dict = {
+            "hosts": hosts,
+            "tasks": tasks,
+            "rounds": rounds,
+            "load_average": [load_before, load_average()],
+            "cores": {},
+        }
         for core in cores:
             base = samples[(core, "none")]
             per_core = entry["cores"][core] = {"arms": {}}
@@ -122,11 +138,14 @@ def run(
         results.append(entry)
         for core, per_core in entry["cores"].items():
             text = ", ".join(
-                f"{name} {arm['wall_s']:.2f} s (wall x{arm['wall_ratio']:.3f}, CPU x{arm['cpu_ratio']:.3f})" for name, arm in per_core["arms"].items()
+                f"{name} {arm['wall_s']:.2f} s (wall x{arm['wall_ratio']:.3f}, CPU x{arm['cpu_ratio']:.3f})"
+                for name, arm in per_core["arms"].items()
             )
             print(f"  overhead {hosts} hosts x {tasks} tasks, ansible-core {core}: {text}", flush=True)
     if ara_dir is None and not ara_note:
-        ara_note = "ARA not measured (--no-ara or no ARA size)" if not ara_sizes else f"ARA is not installed in {ARA_VENV}"
+        ara_note = (
+            "ARA not measured (--no-ara or no ARA size)" if not ara_sizes else f"ARA is not installed in {ARA_VENV}"
+        )
     return {"tasks": tasks, "sizes": results, "ara_note": ara_note}
 
 

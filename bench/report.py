@@ -56,11 +56,17 @@ def _load(entry: dict) -> str:
 def markdown(results: dict) -> str:
     out = []
     machine = results["machine"]
-    out.append(f"Machine: {machine['cpus']} cores ({machine['cpu_model']}), Python {machine['python']}, ansible-core {machine['ansible_core']}.")
+    out.append(
+        f"Machine: {machine['cpus']} cores ({machine['cpu_model']}), Python {machine['python']}, ansible-core {machine['ansible_core']}."
+    )
     out.append("")
     cores = results.get("cores") or {}
     if cores:
-        out.append("ansible-core side by side: " + "; ".join(f"{line}: {v['ansible_core']} on Python {v['python']}" for line, v in cores.items()) + ".")
+        out.append(
+            "ansible-core side by side: "
+            + "; ".join(f"{line}: {v['ansible_core']} on Python {v['python']}" for line, v in cores.items())
+            + "."
+        )
         out.append("")
     overhead = results.get("overhead")
     if overhead:
@@ -71,7 +77,11 @@ def markdown(results: dict) -> str:
             "Ratios of the `relaunch` arm to `none` of the same ansible-core and round: median (lowest-highest) [95% confidence interval of the median]."
         )
         out.append("")
-        out.append("| hosts | rounds | " + " | ".join(f"{line} CPU ratio | {line} wall ratio" for line in lines) + " | load average (1 min) |")
+        out.append(
+            "| hosts | rounds | "
+            + " | ".join(f"{line} CPU ratio | {line} wall ratio" for line in lines)
+            + " | load average (1 min) |"
+        )
         out.append("| ---: | ---: | " + " | ".join("---: | ---:" for _line in lines) + " | ---: |")
         for entry in overhead["sizes"]:
             cells = []
@@ -80,7 +90,9 @@ def markdown(results: dict) -> str:
                 cells += [_ratio(arm, "cpu"), _ratio(arm, "wall")] if arm else ["n/a", "n/a"]
             out.append(f"| {entry['hosts']} | {entry['rounds']} | " + " | ".join(cells) + f" | {_load(entry)} |")
         out.append("")
-        out.append("| hosts | ansible-core | arm | runs | wall s (median) | wall ratio | CPU s (median) | CPU ratio | ms CPU per host-task over none |")
+        out.append(
+            "| hosts | ansible-core | arm | runs | wall s (median) | wall ratio | CPU s (median) | CPU ratio | ms CPU per host-task over none |"
+        )
         out.append("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for entry in overhead["sizes"]:
             for line, per_core in entry["cores"].items():
@@ -112,7 +124,9 @@ def markdown(results: dict) -> str:
             )
         if core["memory"]:
             out.append("")
-            out.append("| hosts | recorder state B/host | peak while recording B/host | peak while building and writing B/host |")
+            out.append(
+                "| hosts | recorder state B/host | peak while recording B/host | peak while building and writing B/host |"
+            )
             out.append("| ---: | ---: | ---: | ---: |")
             for m in core["memory"]:
                 out.append(
@@ -121,12 +135,20 @@ def markdown(results: dict) -> str:
         out.append("")
     selection = results.get("selection")
     if selection:
-        out.append("### Relaunch selection (`ansible-playbook --list-hosts`, half the hosts failed, 10% of those renamed)")
+        out.append(
+            "### Relaunch selection (`ansible-playbook --list-hosts`, half the hosts failed, 10% of those renamed)"
+        )
         out.append("")
         lines = _lines(selection["sizes"])
-        out.append("Ratios to `none` (no limit) of the same ansible-core and round: median (lowest-highest); `none` in seconds.")
+        out.append(
+            "Ratios to `none` (no limit) of the same ansible-core and round: median (lowest-highest); `none` in seconds."
+        )
         out.append("")
-        out.append("| hosts | path | rounds | " + " | ".join(f"{line} CPU ratio | {line} wall ratio" for line in lines) + " | load average (1 min) |")
+        out.append(
+            "| hosts | path | rounds | "
+            + " | ".join(f"{line} CPU ratio | {line} wall ratio" for line in lines)
+            + " | load average (1 min) |"
+        )
         out.append("| ---: | --- | ---: | " + " | ".join("---: | ---:" for _line in lines) + " | ---: |")
         for entry in selection["sizes"]:
             names = []
@@ -142,7 +164,11 @@ def markdown(results: dict) -> str:
                         cells += [f"{path['cpu_s']:.2f} s", f"{path['wall_s']:.2f} s"]
                     else:
                         cells += [_ratio(path, "cpu"), _ratio(path, "wall")]
-                out.append(f"| {entry['hosts']:,} | {name} | {entry['repeats']} | " + " | ".join(cells) + f" | {_load(entry)} |")
+                out.append(
+                    f"| {entry['hosts']:,} | {name} | {entry['repeats']} | "
+                    + " | ".join(cells)
+                    + f" | {_load(entry)} |"
+                )
         for entry in selection["sizes"]:
             if entry.get("naive_list_note"):
                 out.append("")
@@ -173,7 +199,9 @@ def targets(results: dict) -> list[str]:
     if core and core["speed"]:
         big = max(core["speed"], key=lambda s: s["hosts"])
         two_million = 2_000_000 / big["events_per_s"]
-        lines.append(f"2 million events through the recorder: {two_million:.2f} s (target < 5 s): {_met(two_million < TARGETS['events_s_for_2m'])}")
+        lines.append(
+            f"2 million events through the recorder: {two_million:.2f} s (target < 5 s): {_met(two_million < TARGETS['events_s_for_2m'])}"
+        )
         lines.append(
             f"{big['hosts']:,}-host manifest built and written: {big['manifest_write_s']:.2f} s (target < 1 s): {_met(big['manifest_write_s'] < 1)}; "
             f"with its {len(big['limit_files'])} limit files: {big['total_write_s']:.2f} s: {_met(big['total_write_s'] < 1)}"
@@ -213,7 +241,14 @@ def plot(results: dict, path: Path) -> bool:
     ax = axes[0][0]
     overhead = results.get("overhead")
     if overhead:
-        arms = sorted({(line, name) for entry in overhead["sizes"] for line, per_core in entry["cores"].items() for name in per_core["arms"]})
+        arms = sorted(
+            {
+                (line, name)
+                for entry in overhead["sizes"]
+                for line, per_core in entry["cores"].items()
+                for name in per_core["arms"]
+            }
+        )
         for line, name in arms:
             points = [
                 (entry["hosts"], entry["cores"][line]["arms"][name]["cpu_s"])
@@ -229,11 +264,28 @@ def plot(results: dict, path: Path) -> bool:
     core = results.get("core")
     if core:
         hosts = [s["hosts"] for s in core["speed"]]
-        ax.plot(hosts, [s["apply_s"] for s in core["speed"]], marker="o", label=f"Recorder.apply ({core['tasks']} events/host)")
-        ax.plot(hosts, [s["baseline_apply_s"] for s in core["speed"]], marker="o", linestyle="--", label="dict-counter loop (baseline)")
+        ax.plot(
+            hosts,
+            [s["apply_s"] for s in core["speed"]],
+            marker="o",
+            label=f"Recorder.apply ({core['tasks']} events/host)",
+        )
+        ax.plot(
+            hosts,
+            [s["baseline_apply_s"] for s in core["speed"]],
+            marker="o",
+            linestyle="--",
+            label="dict-counter loop (baseline)",
+        )
         ax.plot(hosts, [s["manifest_write_s"] for s in core["speed"]], marker="s", label="manifest built + written")
         ax.plot(hosts, [s["total_write_s"] for s in core["speed"]], marker="s", label="... with limit files")
-        ax.plot(hosts, [s["baseline_dumps_s"] for s in core["speed"]], marker="s", linestyle="--", label="json.dumps + write (baseline)")
+        ax.plot(
+            hosts,
+            [s["baseline_dumps_s"] for s in core["speed"]],
+            marker="s",
+            linestyle="--",
+            label="json.dumps + write (baseline)",
+        )
         ax.set_title("recorder core: CPU s")
         ax.set_xlabel("hosts")
         ax.set_ylabel("CPU seconds")
@@ -242,8 +294,15 @@ def plot(results: dict, path: Path) -> bool:
     if core and core["memory"]:
         hosts = [m["hosts"] for m in core["memory"]]
         ax.plot(hosts, [m["recorder_bytes_per_host"] for m in core["memory"]], marker="o", label="recorder state")
-        ax.plot(hosts, [m["record_peak_bytes_per_host"] for m in core["memory"]], marker="o", label="peak while recording")
-        ax.plot(hosts, [m["write_peak_bytes_per_host"] for m in core["memory"]], marker="s", label="peak while building + writing")
+        ax.plot(
+            hosts, [m["record_peak_bytes_per_host"] for m in core["memory"]], marker="o", label="peak while recording"
+        )
+        ax.plot(
+            hosts,
+            [m["write_peak_bytes_per_host"] for m in core["memory"]],
+            marker="s",
+            label="peak while building + writing",
+        )
         ax.axhline(1024, color="grey", linestyle=":", label="1 KiB")
         ax.set_title("recorder core: bytes per host (tracemalloc)")
         ax.set_xlabel("hosts")
@@ -253,14 +312,23 @@ def plot(results: dict, path: Path) -> bool:
     ax = axes[1][1]
     selection = results.get("selection")
     if selection:
-        paths = sorted({(line, name) for entry in selection["sizes"] for line, per_core in entry["cores"].items() for name in per_core["paths"]})
+        paths = sorted(
+            {
+                (line, name)
+                for entry in selection["sizes"]
+                for line, per_core in entry["cores"].items()
+                for name in per_core["paths"]
+            }
+        )
         for line, name in paths:
             points = [
                 (entry["hosts"], entry["cores"][line]["paths"][name]["cpu_s"])
                 for entry in selection["sizes"]
                 if name in entry["cores"].get(line, {}).get("paths", {})
             ]
-            ax.plot(*zip(*points), marker="o", label=f"{name} ({line})", linestyle="--" if name.startswith("naive") else "-")
+            ax.plot(
+                *zip(*points), marker="o", label=f"{name} ({line})", linestyle="--" if name.startswith("naive") else "-"
+            )
         ax.set_title("ansible-playbook --list-hosts: CPU s")
         ax.set_xlabel("hosts")
         ax.set_ylabel("CPU seconds (median)")

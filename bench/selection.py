@@ -99,7 +99,10 @@ def publish_manifest(directory: Path, hosts: int, with_renames: bool) -> Path:
     recorder.apply({"e": "verdict", "failed": sorted(name for index, name in enumerate(names) if index % 2 == 0)})
     directory.mkdir(parents=True, exist_ok=True)
     store.publish(
-        str(directory), recorder.manifest(complete=True, finished=store.utc_now()), keep=20, group_names=["all", "ungrouped", "dc0", "dc1", "dc2", "dc3", "dc4"]
+        str(directory),
+        recorder.manifest(complete=True, finished=store.utc_now()),
+        keep=20,
+        group_names=["all", "ungrouped", "dc0", "dc1", "dc2", "dc3", "dc4"],
     )
     return directory / "latest.json"
 
@@ -141,7 +144,14 @@ def prepare(workdir: Path, hosts: int) -> dict[str, list[str]]:
     return commands
 
 
-def run(sizes: list[int], repeats: int, workroot: Path, cores: dict[str, Path], paths: list[str] | None = None, seed: int = 3) -> dict:
+def run(
+    sizes: list[int],
+    repeats: int,
+    workroot: Path,
+    cores: dict[str, Path],
+    paths: list[str] | None = None,
+    seed: int = 3,
+) -> dict:
     """Every path of every ansible-core line in turns, shuffled every round; each against no limit of its own line and round."""
     rng = random.Random(seed)
     results = []
@@ -156,11 +166,20 @@ def run(sizes: list[int], repeats: int, workroot: Path, cores: dict[str, Path], 
         if paths:
             commands = {name: command for name, command in commands.items() if name == "none" or name in paths}
         envs = {
-            core: ansible_env(workdir, bin_dir, {"ANSIBLE_CALLBACKS_ENABLED": "relaunch.status.manifest", "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1"})
+            core: ansible_env(
+                workdir,
+                bin_dir,
+                {
+                    "ANSIBLE_CALLBACKS_ENABLED": "relaunch.status.manifest",
+                    "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1",
+                },
+            )
             for core, bin_dir in cores.items()
         }
         load_before = load_average()
-        samples: dict[tuple[str, str], list[tuple[float, float]]] = {(core, name): [] for core in cores for name in commands}
+        samples: dict[tuple[str, str], list[tuple[float, float]]] = {
+            (core, name): [] for core in cores for name in commands
+        }
         for _round in range(repeats):
             order = list(samples)
             rng.shuffle(order)
@@ -182,7 +201,8 @@ def run(sizes: list[int], repeats: int, workroot: Path, cores: dict[str, Path], 
         results.append(entry)
         for core, per_core in entry["cores"].items():
             text = ", ".join(
-                f"{name} {path['wall_s']:.2f} s (wall x{path['wall_ratio']:.3f}, CPU x{path['cpu_ratio']:.3f})" for name, path in per_core["paths"].items()
+                f"{name} {path['wall_s']:.2f} s (wall x{path['wall_ratio']:.3f}, CPU x{path['cpu_ratio']:.3f})"
+                for name, path in per_core["paths"].items()
             )
             print(f"  selection {hosts} hosts, ansible-core {core}: {text}", flush=True)
     return {"sizes": results, "notes": notes}

@@ -18,7 +18,11 @@ ANSIBLE_BIN = Path(os.environ.get("RELAUNCH_TEST_ANSIBLE_BIN") or Path(sys.execu
 
 
 def ansible_env(workdir: Path, extra: dict | None = None) -> dict:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_") and not key.startswith("RELAUNCH_")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("ANSIBLE_") and not key.startswith("RELAUNCH_")
+    }
     env.update(
         {
             "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
@@ -83,10 +87,19 @@ def write_files(workdir: Path, files: dict[str, str]) -> None:
         path.write_text(textwrap.dedent(text).lstrip("\n"))
 
 
-def ansible_playbook(workdir: Path, *args: str, playbook: str = "site.yml", env: dict | None = None, timeout: int = 300) -> Run:
+def ansible_playbook(
+    workdir: Path, *args: str, playbook: str = "site.yml", env: dict | None = None, timeout: int = 300
+) -> Run:
     """Run ansible-playbook with the callback on and .retry files written beside the playbook."""
     command = [str(ANSIBLE_BIN / "ansible-playbook"), *args, playbook]
     completed = subprocess.run(
-        command, cwd=workdir, env=ansible_env(workdir, env), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False
+        command,
+        cwd=workdir,
+        env=ansible_env(workdir, env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
     )
     return Run(workdir, playbook, completed)

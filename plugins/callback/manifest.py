@@ -101,7 +101,12 @@ from ansible.release import __version__ as ansible_version
 from ansible_collections.relaunch.status.plugins.plugin_utils import compat
 from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
 from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import COUNTERS, Recorder, Snapshot, failure_message
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import (
+    COUNTERS,
+    Recorder,
+    Snapshot,
+    failure_message,
+)
 from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, source_directories
 
 if TYPE_CHECKING:
@@ -113,7 +118,9 @@ _STATS_ATTRIBUTES = {"unreachable": "dark"}
 _ADD_HOST_ACTIONS = frozenset(("add_host", "ansible.builtin.add_host", "ansible.legacy.add_host"))
 # The relaunch selection itself: its results are no work of the run (the recorder's tasks_ran).
 _SELECTION_ACTION = "relaunch.status.relaunch_info"
-_SELECT_ROLE = os.path.realpath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "roles", "select")) + os.sep
+_SELECT_ROLE = (
+    os.path.realpath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "roles", "select")) + os.sep
+)
 
 
 def _is_selection(task) -> bool:
@@ -223,11 +230,20 @@ class CallbackModule(CallbackBase):
         # used is time lost (see docs/performance.md).
         names_a_file = "@" in given_limit
         if names_a_file:
-            from ansible_collections.relaunch.status.plugins.plugin_utils.selector import selected_limit, stale_limit_file
+            from ansible_collections.relaunch.status.plugins.plugin_utils.selector import (
+                selected_limit,
+                stale_limit_file,
+            )
         inventory = compat.tqm_inventory(self._tqm) if self._tqm is not None and names_a_file else None
         if inventory is not None:
             # A limit file means the hosts of its manifest; once the inventory changed, its names may mean others.
-            stale = stale_limit_file(given_limit, inventory, playbook.get_loader(), self.get_option("identity_vars"), os.path.dirname(playbook_path))
+            stale = stale_limit_file(
+                given_limit,
+                inventory,
+                playbook.get_loader(),
+                self.get_option("identity_vars"),
+                os.path.dirname(playbook_path),
+            )
             if stale:
                 self._display.error(f"relaunch.status.manifest: {stale}", wrap_text=False)
                 raise SystemExit(1)  # passes the callback dispatcher's "except Exception": nothing runs
@@ -249,7 +265,9 @@ class CallbackModule(CallbackBase):
         if self._tqm is not None:
             run.rescued_seen = dict(compat.tqm_rescued(self._tqm))
         run.resolver = IdentityResolver(
-            playbook.get_loader(), self.get_option("identity_vars"), source_directories(args.get("inventory"), os.path.dirname(playbook_path))
+            playbook.get_loader(),
+            self.get_option("identity_vars"),
+            source_directories(args.get("inventory"), os.path.dirname(playbook_path)),
         )
         # What the limit selected, not a path to a limit file that the end of this run rewrites.
         limit = selected_limit(given_limit) if names_a_file else given_limit
@@ -318,7 +336,11 @@ class CallbackModule(CallbackBase):
             run.play_uuid = compat.object_id(play)
             run.started_plays.add(run.play_uuid)
             batch_names = set(event["batch"])
-            pending = [host for host in inventory.get_hosts(play.hosts, ignore_restrictions=True, order=play.order) if host.name not in batch_names]
+            pending = [
+                host
+                for host in inventory.get_hosts(play.hosts, ignore_restrictions=True, order=play.order)
+                if host.name not in batch_names
+            ]
             self._see_hosts(pending)
             event["pending"] = [host.name for host in pending]
         run.play_name = event["name"]
@@ -350,7 +372,10 @@ class CallbackModule(CallbackBase):
             if inventory is None:
                 continue
             try:
-                hosts.update((host.name, host) for host in inventory.get_hosts(patterns, ignore_restrictions=True, order=play.order))
+                hosts.update(
+                    (host.name, host)
+                    for host in inventory.get_hosts(patterns, ignore_restrictions=True, order=play.order)
+                )
             except AnsibleError:
                 continue  # ansible-core would have stopped on this play's pattern too
         if hosts:
@@ -416,7 +441,15 @@ class CallbackModule(CallbackBase):
             if host_vars.get(name) is not None:
                 identity, variable = to_text(host_vars[name]), name
                 break
-        self._emit({"e": "provision", "host": to_text(added["host_name"]), "by": provisioner, "identity": identity, "identity_var": variable})
+        self._emit(
+            {
+                "e": "provision",
+                "host": to_text(added["host_name"]),
+                "by": provisioner,
+                "identity": identity,
+                "identity_var": variable,
+            }
+        )
 
     def v2_runner_on_failed(self, result, ignore_errors=False) -> None:
         if self._run is not None:
@@ -477,11 +510,19 @@ class CallbackModule(CallbackBase):
         counts = snapshot.head["retry_counts"]
         if counts.get("not_run"):
             # Relaunching on the failed and the not_run hosts finishes the job: latest.json's files of both.
-            files = [os.path.join(run.directory, status + store.LIMIT) for status in ("failed", "not_run") if counts.get(status)]
+            files = [
+                os.path.join(run.directory, status + store.LIMIT)
+                for status in ("failed", "not_run")
+                if counts.get(status)
+            ]
         else:
             files = [store.run_limit_file(run.directory, snapshot.head["run_id"])]  # this run's failed hosts alone
-        command = relaunch_command(run.playbook, files, run.cli_args) if all(os.path.isfile(path) for path in files) else None
-        from ansible_collections.relaunch.status.plugins.plugin_utils.core.summary import relaunch_summary  # at the end only
+        command = (
+            relaunch_command(run.playbook, files, run.cli_args) if all(os.path.isfile(path) for path in files) else None
+        )
+        from ansible_collections.relaunch.status.plugins.plugin_utils.core.summary import (
+            relaunch_summary,
+        )  # at the end only
 
         self._display.display(relaunch_summary(snapshot.head, snapshot.hosts("failed"), run.directory, command))
 
@@ -509,7 +550,9 @@ def passwords_needed_to_start(args) -> list[str]:
         needed.append("ssh_password")
     if args.get("become_ask_pass"):
         needed.append("become_password")
-    vault_ids = [to_text(vault_id) for vault_id in [*(C.DEFAULT_VAULT_IDENTITY_LIST or ()), *(args.get("vault_ids") or ())]]
+    vault_ids = [
+        to_text(vault_id) for vault_id in [*(C.DEFAULT_VAULT_IDENTITY_LIST or ()), *(args.get("vault_ids") or ())]
+    ]
     if args.get("ask_vault_pass"):
         vault_ids.append(f"{C.DEFAULT_VAULT_IDENTITY}@prompt_ask_vault_pass")
     for vault_id in vault_ids:
@@ -543,7 +586,12 @@ def relaunch_command(playbook: str, limit_files: list[str], args) -> str:
         values = [to_text(value) for value in args.get(key) or () if value != "all" or key != "tags"]
         if values:
             words += [option, ",".join(values)]
-    for flag, key in (("--check", "check"), ("-k", "ask_pass"), ("-K", "become_ask_pass"), ("--ask-vault-pass", "ask_vault_pass")):
+    for flag, key in (
+        ("--check", "check"),
+        ("-k", "ask_pass"),
+        ("-K", "become_ask_pass"),
+        ("--ask-vault-pass", "ask_vault_pass"),
+    ):
         if args.get(key):
             words.append(flag)
     for vault_id in args.get("vault_ids") or ():
@@ -551,7 +599,10 @@ def relaunch_command(playbook: str, limit_files: list[str], args) -> str:
     # Password files are paths, not secrets: the relaunch needs them as much as the prompts.
     for path in args.get("vault_password_files") or ():
         words += ["--vault-password-file", _path_word(path)]
-    for option, key in (("--connection-password-file", "connection_password_file"), ("--become-password-file", "become_password_file")):
+    for option, key in (
+        ("--connection-password-file", "connection_password_file"),
+        ("--become-password-file", "become_password_file"),
+    ):
         if args.get(key):
             words += [option, _path_word(args[key])]
     words += ["--limit", ",".join("@" + os.path.relpath(path) for path in limit_files)]

@@ -75,7 +75,13 @@ from ansible.utils.display import Display
 
 from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import parse_statuses, regex_pattern
-from ansible_collections.relaunch.status.plugins.plugin_utils.selector import SelectionRequest, messages, only_playbook, renames, select_each
+from ansible_collections.relaunch.status.plugins.plugin_utils.selector import (
+    SelectionRequest,
+    messages,
+    only_playbook,
+    renames,
+    select_each,
+)
 
 display = Display()
 
@@ -103,14 +109,20 @@ class InventoryModule(BaseInventoryPlugin):
     def _add_groups(self, path: str) -> None:
         statuses = parse_statuses(self.get_option("statuses"), option="statuses")
         if not self.inventory.hosts:
-            raise RelaunchError("the inventory has no hosts yet; give this file after the real inventory sources (-i inventory -i relaunch.yml)")
+            raise RelaunchError(
+                "the inventory has no hosts yet; give this file after the real inventory sources (-i inventory -i relaunch.yml)"
+            )
         existing = [GROUP_PREFIX + status for status in statuses if GROUP_PREFIX + status in self.inventory.groups]
         if existing:
-            raise RelaunchError(f"the inventory already has group {existing[0]!r}; adding to it would widen the selection: rename that group")
+            raise RelaunchError(
+                f"the inventory already has group {existing[0]!r}; adding to it would widen the selection: rename that group"
+            )
         # A limit takes an exact host name before a group of that name.
         clashes = [GROUP_PREFIX + status for status in statuses if GROUP_PREFIX + status in self.inventory.hosts]
         if clashes:
-            raise RelaunchError(f"the inventory has a host named {clashes[0]!r}; a limit of that group would select the host: rename the host")
+            raise RelaunchError(
+                f"the inventory has a host named {clashes[0]!r}; a limit of that group would select the host: rename the host"
+            )
         here = os.path.dirname(os.path.abspath(path))
         playbook = only_playbook()
         request = SelectionRequest(
@@ -124,7 +136,9 @@ class InventoryModule(BaseInventoryPlugin):
             extra_dirs=[here],
         )
         # One group per status, empty ones included; a group holds names, so no limit is built.
-        selections, _paths = select_each(request, [[status] for status in statuses], allow_empty=True, build_limit=False)
+        selections, _paths = select_each(
+            request, [[status] for status in statuses], allow_empty=True, build_limit=False
+        )
         shown: set[str] = set()
         for status, selection in zip(statuses, selections):
             for line in messages(selection):

@@ -76,7 +76,13 @@ from ansible.utils.display import Display
 
 from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import parse_statuses
-from ansible_collections.relaunch.status.plugins.plugin_utils.selector import SelectionRequest, find_inventory, limit_messages, renames, select_one
+from ansible_collections.relaunch.status.plugins.plugin_utils.selector import (
+    SelectionRequest,
+    find_inventory,
+    limit_messages,
+    renames,
+    select_one,
+)
 
 display = Display()
 

@@ -67,7 +67,12 @@ def _combined(name: str, layers: list[Mapping]) -> object:
     for layer in layers:
         if name in layer:
             new = layer[name]
-            if found and isinstance(value, MutableMapping) and isinstance(new, MutableMapping) and C.DEFAULT_HASH_BEHAVIOUR == "merge":
+            if (
+                found
+                and isinstance(value, MutableMapping)
+                and isinstance(new, MutableMapping)
+                and C.DEFAULT_HASH_BEHAVIOUR == "merge"
+            ):
                 new = merge_hash(value, new)
             found, value = True, new
     return value

@@ -21,8 +21,18 @@ from ansible_collections.relaunch.status.plugins.plugin_utils import compat
 from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
 from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError, counted
 from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import STATUSES, gc_paused
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import IMPLICIT_LOCALHOST, CurrentHost, Selection, Selector, limit_string
-from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, current_inventory, source_directories
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import (
+    IMPLICIT_LOCALHOST,
+    CurrentHost,
+    Selection,
+    Selector,
+    limit_string,
+)
+from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import (
+    IdentityResolver,
+    current_inventory,
+    source_directories,
+)
 
 # The plugin whose documented options carry the settings shared through env and ansible.cfg.
 SETTINGS_PLUGIN = "relaunch.status.limit"
@@ -62,7 +72,9 @@ def selected_limit(given: str) -> str | None:
     return limit_string(patterns) if patterns else "all"
 
 
-def stale_limit_file(given_limit: str, inventory, loader, identity_vars: list[str], playbook_dir: str | None) -> str | None:
+def stale_limit_file(
+    given_limit: str, inventory, loader, identity_vars: list[str], playbook_dir: str | None
+) -> str | None:
     """Why a ``--limit @<dir>/<status>.limit`` (a limit file the callback wrote) would now select hosts
     that its manifest does not select for that status in the current inventory; None when it would not.
 
@@ -82,7 +94,9 @@ def stale_limit_file(given_limit: str, inventory, loader, identity_vars: list[st
         status = name[: -len(store.LIMIT)] if name.endswith(store.LIMIT) else ""
         manifest_path = os.path.join(directory, store.LATEST)
         run_id = name[: -len(store.FAILED_LIMIT)]
-        if name.endswith(store.FAILED_LIMIT) and store.RUN_ID.match(run_id):  # one run's own failed hosts (the summary's command)
+        if name.endswith(store.FAILED_LIMIT) and store.RUN_ID.match(
+            run_id
+        ):  # one run's own failed hosts (the summary's command)
             status, manifest_path = "failed", os.path.join(directory, run_id + ".json")
         manifests.add(manifest_path)
         statuses.append(status)
@@ -93,7 +107,9 @@ def stale_limit_file(given_limit: str, inventory, loader, identity_vars: list[st
     if not os.path.isfile(latest):
         return None
     given = ",".join(parts)
-    request = SelectionRequest(inventory=inventory, loader=loader, identity_vars=identity_vars, manifest=latest, playbook_dir=playbook_dir)
+    request = SelectionRequest(
+        inventory=inventory, loader=loader, identity_vars=identity_vars, manifest=latest, playbook_dir=playbook_dir
+    )
     try:
         selection, _paths = select_one(request, statuses, allow_empty=True, build_limit=False)
     except RelaunchError as exc:
@@ -128,7 +144,11 @@ def playbooks() -> list[str]:
 
     Other commands (``ansible``, ``ansible-inventory``) take host patterns there; those are not files.
     """
-    paths = [os.path.abspath(os.path.expanduser(str(arg))) for arg in context.CLIARGS.get("args") or () if isinstance(arg, str) and arg]
+    paths = [
+        os.path.abspath(os.path.expanduser(str(arg)))
+        for arg in context.CLIARGS.get("args") or ()
+        if isinstance(arg, str) and arg
+    ]
     return [path for path in paths if os.path.isfile(path)]
 
 
@@ -148,7 +168,9 @@ def current_playbook(hint: str | None = None) -> str:
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
-        raise RelaunchError("option manifest: not set, and no playbook is being run to find its latest manifest; name a manifest file or directory")
+        raise RelaunchError(
+            "option manifest: not set, and no playbook is being run to find its latest manifest; name a manifest file or directory"
+        )
     raise RelaunchError(
         f"option manifest: not set, and {len(candidates)} playbooks are on the command line "
         f"({', '.join(os.path.basename(path) for path in candidates[:5])}); name the manifest to use"
@@ -187,7 +209,11 @@ def locate_one(location: str, playbook: str | None, base_dirs: list[str], strict
     another name can read the manifest of the playbook it relaunches.
     """
     path = _absolute(location, base_dirs)
-    if playbook and not strict and (not os.path.isdir(path) or store.latest_manifest(store.run_directory(path, playbook)) is None):
+    if (
+        playbook
+        and not strict
+        and (not os.path.isdir(path) or store.latest_manifest(store.run_directory(path, playbook)) is None)
+    ):
         playbook = None
     try:
         return store.locate(path, playbook)
@@ -197,7 +223,9 @@ def locate_one(location: str, playbook: str | None, base_dirs: list[str], strict
         raise
 
 
-def manifest_paths(option, manifest_dir: str | None = None, base_dirs: list[str] | None = None, hint: str | None = None) -> list[str]:
+def manifest_paths(
+    option, manifest_dir: str | None = None, base_dirs: list[str] | None = None, hint: str | None = None
+) -> list[str]:
     """The manifest files named by a ``manifest`` option (a path or a list), deduplicated.
 
     Without ``option``: the latest manifest of the playbook being run, under
@@ -241,12 +269,18 @@ def find_inventory(variables: dict | None):
         inventory = compat.inventory_on_stack()
     if inventory is not None:
         return inventory
-    raise RelaunchError("the current inventory is not available here; relaunch.status plugins run inside ansible-playbook")
+    raise RelaunchError(
+        "the current inventory is not available here; relaunch.status plugins run inside ansible-playbook"
+    )
 
 
-def inventory_hosts(inventory, loader, identity_vars: list[str], playbook_dir: str | None = None, extra_dirs: list[str] | None = None):
+def inventory_hosts(
+    inventory, loader, identity_vars: list[str], playbook_dir: str | None = None, extra_dirs: list[str] | None = None
+):
     """(current hosts with identities, group names) of an InventoryManager or InventoryData."""
-    directories = source_directories(list(extra_dirs or []) + list(context.CLIARGS.get("inventory") or ()), playbook_dir)
+    directories = source_directories(
+        list(extra_dirs or []) + list(context.CLIARGS.get("inventory") or ()), playbook_dir
+    )
     resolver = IdentityResolver(loader, list(identity_vars or []), directories)
     return current_inventory(inventory, resolver)
 
@@ -276,7 +310,12 @@ class SelectionRequest:
 
 
 def select_each(
-    request: SelectionRequest, status_sets: list[list[str]], *, allow_empty: bool = False, in_play: bool = False, build_limit: bool = True
+    request: SelectionRequest,
+    status_sets: list[list[str]],
+    *,
+    allow_empty: bool = False,
+    in_play: bool = False,
+    build_limit: bool = True,
 ) -> tuple[list[Selection], list[str]]:
     """The selection of each list of statuses in ``status_sets``, and the manifest paths read.
 
@@ -299,7 +338,9 @@ def select_each(
 
 def _select_each(paths, request, status_sets, allow_empty, in_play, build_limit) -> list[Selection]:
     manifests = load_manifests(paths)
-    hosts, groups = inventory_hosts(request.inventory, request.loader, request.identity_vars, request.playbook_dir, request.extra_dirs)
+    hosts, groups = inventory_hosts(
+        request.inventory, request.loader, request.identity_vars, request.playbook_dir, request.extra_dirs
+    )
     # A play reaches the implicit localhost by its name; it has no inventory vars, so no identity.
     if in_play and not any(host.name in IMPLICIT_LOCALHOST for host in hosts):
         hosts = [*hosts, CurrentHost("localhost")]
@@ -308,10 +349,17 @@ def _select_each(paths, request, status_sets, allow_empty, in_play, build_limit)
 
 
 def select_one(
-    request: SelectionRequest, statuses: list[str], *, allow_empty: bool = False, in_play: bool = False, build_limit: bool = True
+    request: SelectionRequest,
+    statuses: list[str],
+    *,
+    allow_empty: bool = False,
+    in_play: bool = False,
+    build_limit: bool = True,
 ) -> tuple[Selection, list[str]]:
     """The selection of ``statuses`` (the union of their hosts), and the manifest paths read: :func:`select_each` of one."""
-    (selection,), paths = select_each(request, [statuses], allow_empty=allow_empty, in_play=in_play, build_limit=build_limit)
+    (selection,), paths = select_each(
+        request, [statuses], allow_empty=allow_empty, in_play=in_play, build_limit=build_limit
+    )
     return selection, paths
 
 

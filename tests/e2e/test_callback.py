@@ -73,7 +73,16 @@ CLEAN = """
 FAILED = {"web2", "db1", "dead"}
 ALL = {"web1", "web2", "web3", "db1", "db2", "dead"}
 RUN_ID = re.compile(r"^\d{8}T\d{12}Z-\d+-[0-9a-f]{4}$")
-HOST_KEYS = {"name", "identity", "identity_var", "statuses", "counters", "provisioned", "provisioned_by", "first_failure"}
+HOST_KEYS = {
+    "name",
+    "identity",
+    "identity_var",
+    "statuses",
+    "counters",
+    "provisioned",
+    "provisioned_by",
+    "first_failure",
+}
 
 
 @pytest.fixture
@@ -91,7 +100,9 @@ def warnings_of(run) -> list[str]:
 
 
 def core_version() -> str:
-    out = subprocess.run([str(ANSIBLE_BIN / "ansible-playbook"), "--version"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [str(ANSIBLE_BIN / "ansible-playbook"), "--version"], capture_output=True, text=True, check=True
+    ).stdout
     return re.search(r"\[core ([^\]]+)\]", out).group(1)
 
 
@@ -113,15 +124,39 @@ def test_manifest_shape(workdir: Path) -> None:
     assert manifest["complete"] is True
     assert manifest["check_mode"] is False
     assert manifest["ansible_version"] == core_version()
-    assert manifest["invocation"] == {"limit": "", "limit_given": "", "inventory": [str(workdir / "inventory.yml")], "tags": ["all"], "skip_tags": []}
+    assert manifest["invocation"] == {
+        "limit": "",
+        "limit_given": "",
+        "inventory": [str(workdir / "inventory.yml")],
+        "tags": ["all"],
+        "skip_tags": [],
+    }
     assert manifest["passwords_needed_to_start"] == []
-    assert manifest["retry_counts"] == {"all": 6, "failed": 3, "unreachable": 1, "changed": 3, "ok": 3, "skipped": 5, "rescued": 0, "ignored": 0, "not_run": 0}
+    assert manifest["retry_counts"] == {
+        "all": 6,
+        "failed": 3,
+        "unreachable": 1,
+        "changed": 3,
+        "ok": 3,
+        "skipped": 5,
+        "rescued": 0,
+        "ignored": 0,
+        "not_run": 0,
+    }
 
     hosts = {host["name"]: host for host in manifest["hosts"]}
     assert set(hosts) == ALL
     assert all(set(host) == HOST_KEYS for host in hosts.values())
     assert hosts["web1"]["statuses"] == ["all", "changed", "ok", "skipped"]
-    assert hosts["web1"]["counters"] == {"ok": 1, "changed": 1, "failures": 0, "unreachable": 0, "skipped": 2, "rescued": 0, "ignored": 0}
+    assert hosts["web1"]["counters"] == {
+        "ok": 1,
+        "changed": 1,
+        "failures": 0,
+        "unreachable": 0,
+        "skipped": 2,
+        "rescued": 0,
+        "ignored": 0,
+    }
     assert hosts["web1"]["first_failure"] is None
     assert hosts["web1"]["provisioned"] is False
     assert hosts["web1"]["provisioned_by"] == []
@@ -155,7 +190,9 @@ INVOCATIONS = [
 ]
 
 
-@pytest.mark.parametrize(("args", "expected", "hosts"), [case[1:] for case in INVOCATIONS], ids=[case[0] for case in INVOCATIONS])
+@pytest.mark.parametrize(
+    ("args", "expected", "hosts"), [case[1:] for case in INVOCATIONS], ids=[case[0] for case in INVOCATIONS]
+)
 def test_invocation_is_recorded_as_given(workdir: Path, args: tuple, expected: dict, hosts: set) -> None:
     write_files(workdir, {"hosts.limit": "web3\ndb2\n", "more.yml": "all:\n  hosts:\n    extra1:\n"})
     run = site(workdir, *args)
@@ -203,7 +240,9 @@ def prompted_name(prompt: str, default_identity: str) -> str:
     return "vault_password" if label in (None, default_identity) else f"vault_password.{label}"
 
 
-@pytest.mark.parametrize(("args", "env", "needed"), PASSWORDS, ids=[" ".join(case[0]) or " ".join(case[1]) for case in PASSWORDS])
+@pytest.mark.parametrize(
+    ("args", "env", "needed"), PASSWORDS, ids=[" ".join(case[0]) or " ".join(case[1]) for case in PASSWORDS]
+)
 def test_passwords_needed_to_start(workdir: Path, args: tuple, env: dict, needed: list) -> None:
     """Answer ansible-playbook's own prompts on a terminal; the manifest names them, never their values."""
     write_files(workdir, {"vault.txt": "vault-file-secret-5150\n", "b@prompt": "vault-file-secret-5151\n"})
@@ -223,7 +262,9 @@ def test_passwords_needed_to_start(workdir: Path, args: tuple, env: dict, needed
     child.close()
     assert child.exitstatus == 0, child.before
     # What ansible-core itself asked for, named; the default identity's prompt may come twice.
-    asked = list(dict.fromkeys(prompted_name(prompt, env.get("ANSIBLE_VAULT_IDENTITY", "default")) for prompt in prompts))
+    asked = list(
+        dict.fromkeys(prompted_name(prompt, env.get("ANSIBLE_VAULT_IDENTITY", "default")) for prompt in prompts)
+    )
     assert asked == needed, prompts
     manifest_dir = workdir / ".relaunch"
     manifest = json.loads((manifest_dir / "clean" / "latest.json").read_text())
@@ -309,7 +350,11 @@ IDENTITIES = [
             "plain": (None, None),
         },
     ),
-    ("no identity variable", {"RELAUNCH_IDENTITY_VARS": "asset_tag"}, dict.fromkeys(["web1", "web2", "web3", "db1", "db2", "db3", "plain"], (None, None))),
+    (
+        "no identity variable",
+        {"RELAUNCH_IDENTITY_VARS": "asset_tag"},
+        dict.fromkeys(["web1", "web2", "web3", "db1", "db2", "db3", "plain"], (None, None)),
+    ),
 ]
 
 
@@ -325,7 +370,15 @@ def test_identity_option_from_ansible_cfg(tmp_path: Path) -> None:
     write_files(tmp_path, {**IDENTITY_FILES, "ansible.cfg": "[relaunch_status]\nidentity_vars = serial_number\n"})
     run = ansible_playbook(tmp_path, "-i", "inv/hosts.yml", env={"ANSIBLE_CONFIG": str(tmp_path / "ansible.cfg")})
     identities = {host["name"]: host["identity"] for host in run.manifest()["hosts"]}
-    assert identities == {"web1": None, "web2": None, "web3": "SN-3", "db1": None, "db2": None, "db3": "SN-db3", "plain": None}
+    assert identities == {
+        "web1": None,
+        "web2": None,
+        "web3": "SN-3",
+        "db1": None,
+        "db2": None,
+        "db3": "SN-db3",
+        "plain": None,
+    }
 
 
 PROVISION = """
@@ -369,7 +422,9 @@ def test_provisioned_hosts(workdir: Path) -> None:
     write_files(workdir, {"provision.yml": PROVISION})
     run = site(workdir, playbook="provision.yml")
     hosts = {host["name"]: host for host in run.manifest()["hosts"]}
-    provisioned = {name: (host["provisioned_by"], host["identity"]) for name, host in hosts.items() if host["provisioned"]}
+    provisioned = {
+        name: (host["provisioned_by"], host["identity"]) for name, host in hosts.items() if host["provisioned"]
+    }
     # add_host bypasses the host loop: the first host of the batch (web1) runs it, for every item.
     assert provisioned == {"new1": (["web1", "web3"], "id-new1"), "new2": (["web1"], None)}
     assert all(host["provisioned_by"] == [] for name, host in hosts.items() if name not in provisioned)
@@ -404,7 +459,10 @@ LIMITED_PROVISION = {
 }
 
 
-@pytest.mark.parametrize(("limit", "recorded"), [((), {"controller", "bystander", "vm1", "vm2"}), (("--limit", "controller,vm2"), {"controller", "vm2"})])
+@pytest.mark.parametrize(
+    ("limit", "recorded"),
+    [((), {"controller", "bystander", "vm1", "vm2"}), (("--limit", "controller,vm2"), {"controller", "vm2"})],
+)
 def test_hosts_outside_the_limit_are_not_recorded_created_or_not(workdir: Path, limit: tuple, recorded: set) -> None:
     """An inventory host and a host add_host created follow one rule: recorded when a play targeted it, after --limit."""
     write_files(workdir, LIMITED_PROVISION)
@@ -505,7 +563,11 @@ def test_limit_files_select_each_status_and_nothing_for_an_empty_one(workdir: Pa
     relaunch = site(workdir, "--limit", "@.relaunch/site/failed.limit")
     assert relaunch.rc != 0
     output = " ".join((relaunch.stdout + relaunch.stderr).split())
-    assert "0 failed hosts in run" in output and "no hosts to target" in output and "Unable to find limit file" not in output
+    assert (
+        "0 failed hosts in run" in output
+        and "no hosts to target" in output
+        and "Unable to find limit file" not in output
+    )
     assert "PLAY [" not in relaunch.stdout  # never widened to every host
 
 
@@ -548,7 +610,12 @@ def test_relaunch_command_targets_exactly_the_failed_hosts(workdir: Path) -> Non
     words = shlex.split(command)
     assert words[0] == "ansible-playbook"
     relaunch = subprocess.run(
-        [str(ANSIBLE_BIN / "ansible-playbook"), *words[1:]], cwd=workdir, env=ansible_env(workdir), capture_output=True, text=True, check=False
+        [str(ANSIBLE_BIN / "ansible-playbook"), *words[1:]],
+        cwd=workdir,
+        env=ansible_env(workdir),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     # ansible-core's own recap of the relaunch names exactly the hosts it ran on.
     recap = relaunch.stdout.split("PLAY RECAP", 1)[1].split("\n\n", 1)[0]
@@ -558,7 +625,14 @@ def test_relaunch_command_targets_exactly_the_failed_hosts(workdir: Path) -> Non
 def test_relaunch_command_keeps_password_files(workdir: Path) -> None:
     """Password files are paths, not secrets: the printed command passes them on and runs without a prompt."""
     secrets_dir = workdir / "secrets"
-    write_files(workdir, {"secrets/vault.txt": "vault-file-secret-7\n", "secrets/conn.txt": "conn-secret-7\n", "secrets/become.txt": "become-secret-7\n"})
+    write_files(
+        workdir,
+        {
+            "secrets/vault.txt": "vault-file-secret-7\n",
+            "secrets/conn.txt": "conn-secret-7\n",
+            "secrets/become.txt": "become-secret-7\n",
+        },
+    )
     args = (
         *("--vault-password-file", str(secrets_dir / "vault.txt")),
         *("--connection-password-file", "secrets/conn.txt"),
@@ -568,10 +642,19 @@ def test_relaunch_command_keeps_password_files(workdir: Path) -> None:
     command = summary_of(first.stdout).split("relaunch on the failed hosts:\n", 1)[1].splitlines()[0].strip()
     assert "secret-7" not in command
     words = shlex.split(command)
-    for option, name in (("--vault-password-file", "vault.txt"), ("--connection-password-file", "conn.txt"), ("--become-password-file", "become.txt")):
+    for option, name in (
+        ("--vault-password-file", "vault.txt"),
+        ("--connection-password-file", "conn.txt"),
+        ("--become-password-file", "become.txt"),
+    ):
         assert (workdir / words[words.index(option) + 1]).resolve() == secrets_dir / name, option
     relaunch = subprocess.run(
-        [str(ANSIBLE_BIN / "ansible-playbook"), *words[1:]], cwd=workdir, env=ansible_env(workdir), capture_output=True, text=True, check=False
+        [str(ANSIBLE_BIN / "ansible-playbook"), *words[1:]],
+        cwd=workdir,
+        env=ansible_env(workdir),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     recap = relaunch.stdout.split("PLAY RECAP", 1)[1].split("\n\n", 1)[0]
     assert {line.split()[0] for line in recap.splitlines()[1:] if line.strip()} == FAILED
@@ -612,11 +695,19 @@ JSON_STDOUT = '''
 def test_no_summary_with_a_json_stdout_callback(workdir: Path, name: str) -> None:
     """stdout stays one JSON document. ansible.posix is not installable offline: a stand-in of the same name."""
     collections = workdir / "collections"
-    write_files(workdir, {"callback_plugins/json.py": JSON_STDOUT, "collections/ansible_collections/ansible/posix/plugins/callback/json.py": JSON_STDOUT})
+    write_files(
+        workdir,
+        {
+            "callback_plugins/json.py": JSON_STDOUT,
+            "collections/ansible_collections/ansible/posix/plugins/callback/json.py": JSON_STDOUT,
+        },
+    )
     env = {
         "ANSIBLE_STDOUT_CALLBACK": name,
         "ANSIBLE_CALLBACK_PLUGINS": str(workdir / "callback_plugins"),
-        "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([ansible_env(workdir)["ANSIBLE_COLLECTIONS_PATH"], str(collections)]),
+        "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join(
+            [ansible_env(workdir)["ANSIBLE_COLLECTIONS_PATH"], str(collections)]
+        ),
         "ANSIBLE_RETRY_FILES_ENABLED": "0",  # ansible-core's own "to retry, use:" line is not JSON either
     }
     run = site(workdir, env=env)
@@ -635,10 +726,19 @@ def test_unwritable_manifest_dir_warns_once_and_changes_nothing(workdir: Path, w
     blocker.write_text("not a directory\n")
     target = blocker if where == "a regular file" else blocker / "relaunch"
     # Two playbooks on one command line: still one warning; the playbooks' own outcome is untouched.
-    baseline = ansible_playbook(workdir, "-i", "inventory.yml", "clean.yml", playbook="site.yml", env={"ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.minimal"})
+    baseline = ansible_playbook(
+        workdir,
+        "-i",
+        "inventory.yml",
+        "clean.yml",
+        playbook="site.yml",
+        env={"ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.minimal"},
+    )
     assert (workdir / "site.retry").read_text().split() == sorted(FAILED)
     (workdir / "site.retry").unlink()
-    run = ansible_playbook(workdir, "-i", "inventory.yml", "clean.yml", playbook="site.yml", env={"RELAUNCH_MANIFEST_DIR": str(target)})
+    run = ansible_playbook(
+        workdir, "-i", "inventory.yml", "clean.yml", playbook="site.yml", env={"RELAUNCH_MANIFEST_DIR": str(target)}
+    )
     assert run.rc == baseline.rc == 4
     assert len(warnings_of(run)) == 1, run.stdout + run.stderr
     assert "RELAUNCH_MANIFEST_DIR" in " ".join(run.stderr.split())

@@ -63,7 +63,9 @@ class Project:
 
     def run(self, *args: str, playbook: str = "site.yml", env: dict | None = None) -> Run:
         markers = self.markers()
-        run = ansible_playbook(self.path, "-i", "inventory.yml", "-e", f"marker_dir={markers}", *args, playbook=playbook, env=env)
+        run = ansible_playbook(
+            self.path, "-i", "inventory.yml", "-e", f"marker_dir={markers}", *args, playbook=playbook, env=env
+        )
         run.markers = markers
         return run
 
@@ -188,8 +190,21 @@ def test_overlapping_runs_each_print_a_command_for_their_own_failed_hosts(tmp_pa
     project = Project(tmp_path, {"conc.yml": GATED})
     gate = tmp_path / "gate"
     markers = project.markers()
-    command = [str(ANSIBLE_BIN / "ansible-playbook"), "-i", "inventory.yml", "-e", f"marker_dir={markers}", "-e", f"gate={gate}", "-e", "bad=web01", "conc.yml"]
-    slow = subprocess.Popen(command, cwd=tmp_path, env=ansible_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [
+        str(ANSIBLE_BIN / "ansible-playbook"),
+        "-i",
+        "inventory.yml",
+        "-e",
+        f"marker_dir={markers}",
+        "-e",
+        f"gate={gate}",
+        "-e",
+        "bad=web01",
+        "conc.yml",
+    ]
+    slow = subprocess.Popen(
+        command, cwd=tmp_path, env=ansible_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         run_dir = tmp_path / ".relaunch" / "conc"
         deadline = time.monotonic() + 60
@@ -228,7 +243,9 @@ def test_playbooks_of_one_name_in_a_shared_manifest_directory_stay_apart(tmp_pat
     # The first playbook keeps the public <dir>/<stem>; the other gets a directory of its own.
     assert json.loads((central / "site" / "latest.json").read_text())["playbook"] == str(tmp_path / "appA" / "site.yml")
     others = [path for path in central.iterdir() if path.name.startswith("site-")]
-    assert len(others) == 1 and json.loads((others[0] / "latest.json").read_text())["playbook"] == str(tmp_path / "appB" / "site.yml")
+    assert len(others) == 1 and json.loads((others[0] / "latest.json").read_text())["playbook"] == str(
+        tmp_path / "appB" / "site.yml"
+    )
     assert re.search(r"--limit @central/site-[0-9a-f]{8}/" + RUN_LIMIT_FILE, first_b.stdout)
 
     relaunch_a = project.run("-e", "relaunch_hosts=failed", playbook="appA/site.yml", env=env)
@@ -245,7 +262,9 @@ def test_a_latest_json_of_another_playbook_is_refused(tmp_path: Path) -> None:
     shutil.copy(tmp_path / "appB/.relaunch/site/latest.json", tmp_path / "appA/.relaunch/site/latest.json")
     refused = project.run("-e", "relaunch_hosts=failed", playbook="appA/site.yml")
     assert refused.rc != 0 and not ran(refused)
-    assert f"was written by playbook {tmp_path / 'appB' / 'site.yml'}, not {tmp_path / 'appA' / 'site.yml'}" in output(refused)
+    assert f"was written by playbook {tmp_path / 'appB' / 'site.yml'}, not {tmp_path / 'appA' / 'site.yml'}" in output(
+        refused
+    )
 
 
 @pytest.mark.newest_only
@@ -293,11 +312,30 @@ def test_readers_keep_every_run_that_keep_keeps_and_write_nothing(tmp_path: Path
         old_id = f"2020010{number // 10 + 1}T0000{number % 10:02d}000000Z-1-abcd"
         (run_dir / f"{old_id}.json").write_text(json.dumps(dict(manifest, run_id=old_id)))
     dead_id = "29990101T000000000000Z-2-abcd"
-    start = {key: manifest[key] for key in ("run_id", "playbook", "started", "invocation", "passwords_needed_to_start", "check_mode", "ansible_version")}
+    start = {
+        key: manifest[key]
+        for key in (
+            "run_id",
+            "playbook",
+            "started",
+            "invocation",
+            "passwords_needed_to_start",
+            "check_mode",
+            "ansible_version",
+        )
+    }
     events = [
         dict(start, e="start", run_id=dead_id),
         {"e": "play", "name": "Deploy", "batch": WEB, "pending": []},
-        {"e": "result", "host": "web05", "outcome": "failed", "play": "Deploy", "task": "t", "action": "fail", "msg": "died"},
+        {
+            "e": "result",
+            "host": "web05",
+            "outcome": "failed",
+            "play": "Deploy",
+            "task": "t",
+            "action": "fail",
+            "msg": "died",
+        },
     ]
     (run_dir / f"{dead_id}.journal").write_text("".join(json.dumps(event) + "\n" for event in events))
     before = {path.name: path.stat().st_mtime_ns for path in run_dir.iterdir()}

@@ -50,7 +50,9 @@ class Scenario:
 
 def one(playbook: str, *args: str, **expect: set[str]) -> Scenario:
     stem = Path(playbook).stem
-    return Scenario(stem if not args else f"{stem}[{' '.join(args)}]", (playbook,), tuple(args), {stem: expect} if expect else {})
+    return Scenario(
+        stem if not args else f"{stem}[{' '.join(args)}]", (playbook,), tuple(args), {stem: expect} if expect else {}
+    )
 
 
 CORPUS = [
@@ -99,7 +101,9 @@ CORPUS = [
     one("strategy_free_fatal.yml"),
     one("add_host.yml", failed={"new2"}, all={"app1", "new1", "new2", "new3"}),
     one("add_host_regroup.yml", failed={"web2"}, all={"app1", "web1", "web2"}),
-    one("add_host_unreachable.yml", failed={"lost1", "ok1"}, unreachable={"lost1"}, all={"web1", "web2", "lost1", "ok1"}),
+    one(
+        "add_host_unreachable.yml", failed={"lost1", "ok1"}, unreachable={"lost1"}, all={"web1", "web2", "lost1", "ok1"}
+    ),
     one("unreachable_later_play.yml", failed={"dead", "app1"}),
     one("end_play.yml", failed={"db2", "app1"}),
     # end_play stops the later batches: targeted, never ran the play, not failed.
@@ -131,7 +135,12 @@ def parse_recaps(stdout: str) -> list[dict[str, dict[str, int]]]:
     recaps = []
     for section in stdout.split("PLAY RECAP")[1:]:
         block = section.split("\n\n", 1)[0]
-        recaps.append({m["host"]: {key: int(value) for key, value in m.groupdict().items() if key != "host"} for m in RECAP.finditer(block)})
+        recaps.append(
+            {
+                m["host"]: {key: int(value) for key, value in m.groupdict().items() if key != "host"}
+                for m in RECAP.finditer(block)
+            }
+        )
     return recaps
 
 
@@ -153,7 +162,11 @@ def test_manifest_matches_ansible_core(tmp_path: Path, scenario: Scenario) -> No
     recaps = parse_recaps(first.stdout)
     started = [stem for stem, run in runs.items() if stem not in scenario.never_started]
     assert len(recaps) == len(started), f"one PLAY RECAP per playbook that ran\n{first.stdout}\n{first.stderr}"
-    went_wrong = any(counts["failures"] or counts["unreachable"] or counts["rescued"] for recap in recaps for counts in recap.values())
+    went_wrong = any(
+        counts["failures"] or counts["unreachable"] or counts["rescued"]
+        for recap in recaps
+        for counts in recap.values()
+    )
     assert went_wrong or any(run.retry() for run in runs.values()), "the scenario must make something fail"
 
     for index, (stem, run) in enumerate((stem, runs[stem]) for stem in started):
@@ -161,7 +174,9 @@ def test_manifest_matches_ansible_core(tmp_path: Path, scenario: Scenario) -> No
         hosts = {host["name"]: host for host in manifest["hosts"]}
         failed = run.with_status("failed")
         # The heart of it: ansible-core's .retry file and the manifest agree.
-        assert failed == run.retry(), f"{stem}: manifest failed {sorted(failed)} != .retry {sorted(run.retry())}\n{run.stdout}"
+        assert failed == run.retry(), (
+            f"{stem}: manifest failed {sorted(failed)} != .retry {sorted(run.retry())}\n{run.stdout}"
+        )
         assert manifest["complete"] is True
         assert manifest["retry_counts"] == {status: len(run.with_status(status)) for status in manifest["retry_counts"]}
 
@@ -173,7 +188,9 @@ def test_manifest_matches_ansible_core(tmp_path: Path, scenario: Scenario) -> No
             for status in COUNTER_STATUSES:
                 assert (status in host["statuses"]) == (counts[status] > 0), f"{stem}: {name} {status}"
             assert "all" in host["statuses"]
-            assert not ("failed" in host["statuses"] and "not_run" in host["statuses"]), f"{stem}: {name} failed and not_run"
+            assert not ("failed" in host["statuses"] and "not_run" in host["statuses"]), (
+                f"{stem}: {name} failed and not_run"
+            )
         if index == 0:
             assert set(recap) <= set(hosts), f"{stem}: hosts in the recap missing from the manifest"
 

@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import test_relaunch
-from tests.e2e.test_relaunch import ALL_HOSTS, INFO_PLAYBOOK, Workdir, assert_clean_error, copy_project, flat, module_result, ran
+from tests.e2e.test_relaunch import (
+    ALL_HOSTS,
+    INFO_PLAYBOOK,
+    Workdir,
+    assert_clean_error,
+    copy_project,
+    flat,
+    module_result,
+    ran,
+)
 from tests.fixtures import ROLE_SITE
 from tests.runner import ANSIBLE_BIN, ansible_env, write_files
 
@@ -54,7 +63,17 @@ def test_module_returns_what_the_relaunch_endpoint_shows(failed_project: Workdir
     assert info["changed"] is False
     assert info["hosts"] == ["down", "fail1", "fail2"]
     assert info["limit"] == "down,fail1,fail2"
-    assert info["retry_counts"] == {"all": 5, "failed": 3, "unreachable": 1, "changed": 4, "ok": 4, "skipped": 2, "rescued": 0, "ignored": 0, "not_run": 0}
+    assert info["retry_counts"] == {
+        "all": 5,
+        "failed": 3,
+        "unreachable": 1,
+        "changed": 4,
+        "ok": 4,
+        "skipped": 2,
+        "rescued": 0,
+        "ignored": 0,
+        "not_run": 0,
+    }
     assert info["passwords_needed_to_start"] == []
     assert info["original_limit"] == ""
     assert info["manifests"] == [str(failed_project.path / ".relaunch/site/latest.json")]
@@ -93,7 +112,9 @@ def test_module_runs_on_the_controller_for_an_unreachable_host(failed_project: W
 def test_module_errors_are_one_line(failed_project: Workdir, task: str, message: str) -> None:
     write_files(
         failed_project.path,
-        {"bad.yml": f"- hosts: all\n  gather_facts: false\n  tasks:\n    - relaunch.status.relaunch_info: {task}\n      run_once: true\n"},
+        {
+            "bad.yml": f"- hosts: all\n  gather_facts: false\n  tasks:\n    - relaunch.status.relaunch_info: {task}\n      run_once: true\n"
+        },
     )
     run = failed_project.run(playbook="bad.yml")
     output = run.stdout + run.stderr
@@ -177,7 +198,9 @@ def test_lookup_values(failed_project: Workdir, expression: str, expected) -> No
 
 def test_lookup_in_hosts_works_with_list_hosts(failed_project: Workdir) -> None:
     # --list-hosts templates hosts: without a task queue (no hostvars): the lookup still finds the inventory.
-    listed = failed_project.run("-e", "statuses=failed", "-e", "manifest=.relaunch/site", "--list-hosts", playbook="retry.yml")
+    listed = failed_project.run(
+        "-e", "statuses=failed", "-e", "manifest=.relaunch/site", "--list-hosts", playbook="retry.yml"
+    )
     assert listed.rc == 0, listed.stderr
     assert {line.strip() for line in listed.stdout.splitlines()} & ALL_HOSTS == {"fail1", "fail2", "down"}
 
@@ -221,9 +244,14 @@ def graph(project: Workdir, *sources: str) -> subprocess.CompletedProcess:
     return ansible(project.path, "ansible-inventory", *args, "--list")
 
 
-@pytest.mark.parametrize("name", ["relaunch.yml", "relaunch.yaml", "site.relaunch.yml", ".relaunch.yml", "prod-relaunch.yaml"])
+@pytest.mark.parametrize(
+    "name", ["relaunch.yml", "relaunch.yaml", "site.relaunch.yml", ".relaunch.yml", "prod-relaunch.yaml"]
+)
 def test_inventory_plugin_accepts_its_file_names(failed_project: Workdir, name: str) -> None:
-    write_files(failed_project.path, {name: "plugin: relaunch.status.groups\nmanifest: .relaunch/site\nstatuses: [failed, unreachable]\n"})
+    write_files(
+        failed_project.path,
+        {name: "plugin: relaunch.status.groups\nmanifest: .relaunch/site\nstatuses: [failed, unreachable]\n"},
+    )
     result = graph(failed_project, failed_project.inventory, name)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -240,7 +268,11 @@ def test_inventory_plugin_declines_other_file_names(failed_project: Workdir) -> 
 
 def test_inventory_plugin_resolves_identity_from_host_vars_files(failed_project: Workdir) -> None:
     # fail1 becomes "renamed", its identity now coming from host_vars/.
-    inventory = (failed_project.path / "inventory.yml").read_text().replace("fail1: {relaunch_id: id-fail1, should_fail: true}", "renamed: {should_fail: true}")
+    inventory = (
+        (failed_project.path / "inventory.yml")
+        .read_text()
+        .replace("fail1: {relaunch_id: id-fail1, should_fail: true}", "renamed: {should_fail: true}")
+    )
     write_files(failed_project.path, {"inventory.yml": inventory, "host_vars/renamed.yml": "relaunch_id: id-fail1\n"})
     result = graph(failed_project, "inventory.yml", "groups.relaunch.yml")
     assert result.returncode == 0, result.stderr
@@ -250,13 +282,23 @@ def test_inventory_plugin_resolves_identity_from_host_vars_files(failed_project:
 @pytest.mark.parametrize(
     ("config", "sources", "message"),
     [
-        ("plugin: relaunch.status.groups\nmanifest: .relaunch/site\nstatuses: [failed, broken]\n", "after", "unknown status 'broken'"),
+        (
+            "plugin: relaunch.status.groups\nmanifest: .relaunch/site\nstatuses: [failed, broken]\n",
+            "after",
+            "unknown status 'broken'",
+        ),
         ("plugin: relaunch.status.groups\nmanifest: nowhere\n", "after", "does not exist"),
-        ("plugin: relaunch.status.groups\nmanifest: .relaunch/site\n", "before", "give this file after the real inventory sources"),
+        (
+            "plugin: relaunch.status.groups\nmanifest: .relaunch/site\n",
+            "before",
+            "give this file after the real inventory sources",
+        ),
         ("plugin: relaunch.status.groups\nmanifest: .relaunch/site\n", "clash", "already has group 'relaunch_failed'"),
     ],
 )
-def test_inventory_plugin_errors_name_the_file_and_nothing_runs(failed_project: Workdir, config: str, sources: str, message: str) -> None:
+def test_inventory_plugin_errors_name_the_file_and_nothing_runs(
+    failed_project: Workdir, config: str, sources: str, message: str
+) -> None:
     write_files(failed_project.path, {"x.relaunch.yml": config, "clash.yml": "relaunch_failed:\n  hosts:\n    ok1:\n"})
     order = {
         "after": (failed_project.inventory, "x.relaunch.yml"),
@@ -267,7 +309,9 @@ def test_inventory_plugin_errors_name_the_file_and_nothing_runs(failed_project: 
     assert_clean_error(run, "x.relaunch.yml: ", message)
     # One line, not ansible-core's fallback through every other inventory plugin.
     output = run.stdout + run.stderr
-    assert [line for line in output.splitlines() if line.strip()] == [line for line in output.splitlines() if "x.relaunch.yml: " in line], output
+    assert [line for line in output.splitlines() if line.strip()] == [
+        line for line in output.splitlines() if "x.relaunch.yml: " in line
+    ], output
     assert "Failed to parse" not in output, output
 
 
@@ -276,7 +320,9 @@ BROKEN_SOURCE = "[web\nnot an ini inventory ::::\n"
 
 def test_another_broken_inventory_source_still_only_warns(failed_project: Workdir) -> None:
     write_files(failed_project.path, {"broken.ini": BROKEN_SOURCE})
-    run = failed_project.run("--limit", "relaunch_failed", inventory=(failed_project.inventory, "broken.ini", "groups.relaunch.yml"))
+    run = failed_project.run(
+        "--limit", "relaunch_failed", inventory=(failed_project.inventory, "broken.ini", "groups.relaunch.yml")
+    )
     output = run.stdout + run.stderr
     assert "Unable to parse" in flat(output) and "broken.ini" in output, output
     assert ran(run, ALL_HOSTS) == {"fail1", "fail2"}, output
@@ -300,7 +346,10 @@ print("hosts:", len(inventory.hosts))
 
 
 def test_a_groups_error_leaves_the_other_sources_of_the_process_alone(failed_project: Workdir) -> None:
-    write_files(failed_project.path, {"broken.ini": BROKEN_SOURCE, "x.relaunch.yml": "plugin: relaunch.status.groups\nmanifest: nowhere\n"})
+    write_files(
+        failed_project.path,
+        {"broken.ini": BROKEN_SOURCE, "x.relaunch.yml": "plugin: relaunch.status.groups\nmanifest: nowhere\n"},
+    )
     env = ansible_env(failed_project.path)
     result = subprocess.run(
         [str(ANSIBLE_BIN / "python"), "-c", ONE_PROCESS, env["ANSIBLE_COLLECTIONS_PATH"]],

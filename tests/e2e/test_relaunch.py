@@ -39,7 +39,9 @@ PLAYBOOKS = {
     "tasks.yml": TASKS,
     "site.yml": play("Site", "all", THE_WORK),
     # The lookup way: the same work, on the hosts the lookup selects.
-    "retry.yml": play("Relaunch with the lookup", "\"{{ lookup('relaunch.status.limit', statuses, manifest=manifest) }}\"", THE_WORK),
+    "retry.yml": play(
+        "Relaunch with the lookup", "\"{{ lookup('relaunch.status.limit', statuses, manifest=manifest) }}\"", THE_WORK
+    ),
     # The role way: every host, the role ends those outside the statuses.
     "role.yml": play("Relaunch with the role", "all", THE_WORK, select_role=True),
     "groups.relaunch.yml": """
@@ -48,7 +50,9 @@ PLAYBOOKS = {
         """,
 }
 
-UNREACHABLE = "ansible_connection: ssh, ansible_host: 127.0.0.1, ansible_port: 1, ansible_ssh_common_args: '-o ConnectTimeout=5'"
+UNREACHABLE = (
+    "ansible_connection: ssh, ansible_host: 127.0.0.1, ansible_port: 1, ansible_ssh_common_args: '-o ConnectTimeout=5'"
+)
 
 INVENTORY = f"""
 all:
@@ -62,7 +66,9 @@ all:
     down: {{relaunch_id: id-down, {UNREACHABLE}}}
 """
 
-RECAP_LINE = re.compile(r"^(?P<host>.+?)\s+: ok=\d+\s+changed=\d+\s+unreachable=(?P<unreachable>\d+)\s+failed=\d+", re.MULTILINE)
+RECAP_LINE = re.compile(
+    r"^(?P<host>.+?)\s+: ok=\d+\s+changed=\d+\s+unreachable=(?P<unreachable>\d+)\s+failed=\d+", re.MULTILINE
+)
 
 
 def marker(name: str) -> str:
@@ -80,25 +86,47 @@ class Workdir:
         if inventory:
             write_files(path, {inventory_name: inventory})
 
-    def run(self, *args: str, playbook: str = "site.yml", inventory: tuple[str, ...] | None = None, env: dict | None = None) -> Run:
+    def run(
+        self, *args: str, playbook: str = "site.yml", inventory: tuple[str, ...] | None = None, env: dict | None = None
+    ) -> Run:
         self.runs += 1
         markers = self.path / "markers" / str(self.runs)
         markers.mkdir(parents=True)
         sources = inventory if inventory is not None else (self.inventory,)
         inventory_args = [arg for source in sources for arg in ("-i", source)]
-        run = ansible_playbook(self.path, *inventory_args, "-e", f"marker_dir={markers}", *args, playbook=playbook, env=env)
+        run = ansible_playbook(
+            self.path, *inventory_args, "-e", f"marker_dir={markers}", *args, playbook=playbook, env=env
+        )
         run.markers = markers
         return run
 
-    def relaunch(self, way: str, statuses: str = "failed", *args: str, inventory: tuple[str, ...] | None = None, env: dict | None = None) -> Run:
+    def relaunch(
+        self,
+        way: str,
+        statuses: str = "failed",
+        *args: str,
+        inventory: tuple[str, ...] | None = None,
+        env: dict | None = None,
+    ) -> Run:
         """Relaunch site.yml's last run on ``statuses`` by ``way``."""
         sources = inventory if inventory is not None else (self.inventory,)
         if way == "limit_file":
             return self.run("--limit", f"@.relaunch/site/{statuses}.limit", *args, inventory=sources, env=env)
         if way == "groups":
-            return self.run("--limit", f"relaunch_{statuses}", *args, inventory=(*sources, "groups.relaunch.yml"), env=env)
+            return self.run(
+                "--limit", f"relaunch_{statuses}", *args, inventory=(*sources, "groups.relaunch.yml"), env=env
+            )
         if way == "lookup":
-            return self.run("-e", f"statuses={statuses}", "-e", "manifest=.relaunch/site", *args, playbook="retry.yml", inventory=sources, env=env)
+            return self.run(
+                "-e",
+                f"statuses={statuses}",
+                "-e",
+                "manifest=.relaunch/site",
+                *args,
+                playbook="retry.yml",
+                inventory=sources,
+                env=env,
+            )
         if way == "role":
             extra = ("-e", f"relaunch_hosts={statuses}", "-e", "relaunch_manifest=.relaunch/site")
             return self.run(*extra, *args, playbook="role.yml", inventory=sources, env=env)
@@ -185,7 +213,9 @@ def test_relaunch_on_a_union_of_statuses(failed_project: Workdir, way: str) -> N
         again = project.run("--limit", "@.relaunch/site/unreachable.limit")
         expected = {"down"}
     elif way == "groups":
-        again = project.run("--limit", "relaunch_unreachable,relaunch_skipped", inventory=(project.inventory, "groups.relaunch.yml"))
+        again = project.run(
+            "--limit", "relaunch_unreachable,relaunch_skipped", inventory=(project.inventory, "groups.relaunch.yml")
+        )
         expected = {"down", "ok1", "ok2"}
     else:
         again = project.relaunch(way, "unreachable,skipped")
@@ -221,10 +251,14 @@ def test_more_names_than_one_argument_holds_fit_a_limit_file(tmp_path: Path) -> 
     names = [f"host-{index:03d}-" + "x" * 451 for index in range(300)]
     hosts = {name: {"should_fail": True} for name in names}
     hosts["fine"] = {}
-    project = Workdir(tmp_path, json.dumps({"all": {"vars": {"ansible_connection": "local"}, "hosts": hosts}}), "inventory.json")
+    project = Workdir(
+        tmp_path, json.dumps({"all": {"vars": {"ansible_connection": "local"}, "hosts": hosts}}), "inventory.json"
+    )
     write_files(
         tmp_path,
-        {"site.yml": "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.fail: {msg: x}\n      when: should_fail | default(false)\n"},
+        {
+            "site.yml": "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.fail: {msg: x}\n      when: should_fail | default(false)\n"
+        },
     )
     first = project.run("-f", "20")
     limit = first.limit_file("failed").read_text()
@@ -314,7 +348,9 @@ def test_a_limit_file_never_selects_a_group_or_another_machine_after_the_invento
     # So is the summary's form for several statuses: their limit files joined by commas.
     assert first.limit_file("ok").exists()
     joined = project.run("--limit", "@.relaunch/site/failed.limit,@.relaunch/site/ok.limit")
-    assert_clean_error(joined, "ok.limit would now select", "not its failed and ok hosts", "'sp1'", "relaunch.status.groups")
+    assert_clean_error(
+        joined, "ok.limit would now select", "not its failed and ok hosts", "'sp1'", "relaunch.status.groups"
+    )
     # The ways that follow identities select the renamed machine only (their runs record elsewhere, leaving the first run latest).
     for way in ("groups", "lookup"):
         again = project.relaunch(way, env={"RELAUNCH_MANIFEST_DIR": str(tmp_path / "later")})
@@ -422,7 +458,9 @@ def test_the_example_never_prints_a_limit_of_every_host(project: Workdir) -> Non
     project.run("-e", "should_fail=false", "--limit", "ok1,ok2")
     example = Path(__file__).parents[2] / "docs" / "examples" / "relaunch_info.yml"
     shutil.copy(example, project.path / "example.yml")
-    run = ansible_playbook(project.path, "-i", project.inventory, "-e", "relaunch_manifest=.relaunch/site", playbook="example.yml")
+    run = ansible_playbook(
+        project.path, "-i", project.inventory, "-e", "relaunch_manifest=.relaunch/site", playbook="example.yml"
+    )
     output = run.stdout + run.stderr
     assert run.rc == 0, output
     assert "nothing to relaunch" in output and "ansible-playbook site.yml" not in output, output
@@ -440,8 +478,18 @@ def test_become_password_prompt_with_a_status_limit(project: Workdir) -> None:
         project.runs += 1
         markers = project.path / "markers" / str(project.runs)
         markers.mkdir(parents=True)
-        command = [str(ANSIBLE_BIN / "ansible-playbook"), "-i", project.inventory, "-e", f"marker_dir={markers}", *args, "site.yml"]
-        child = pexpect.spawn(command[0], command[1:], cwd=str(project.path), env=ansible_env(project.path), encoding="utf-8", timeout=120)
+        command = [
+            str(ANSIBLE_BIN / "ansible-playbook"),
+            "-i",
+            project.inventory,
+            "-e",
+            f"marker_dir={markers}",
+            *args,
+            "site.yml",
+        ]
+        child = pexpect.spawn(
+            command[0], command[1:], cwd=str(project.path), env=ansible_env(project.path), encoding="utf-8", timeout=120
+        )
         child.expect("BECOME password:")
         child.sendline("not-a-real-password")
         child.expect(pexpect.EOF)
@@ -486,7 +534,8 @@ PROVISION = """
 """
 
 PROVISION_BY_LOOKUP = PROVISION.replace(
-    "hosts: \"{{ provisioner | default('builder') }}\"", "hosts: \"{{ lookup('relaunch.status.limit', 'failed', manifest='.relaunch/site') }}\""
+    "hosts: \"{{ provisioner | default('builder') }}\"",
+    "hosts: \"{{ lookup('relaunch.status.limit', 'failed', manifest='.relaunch/site') }}\"",
 )
 
 PROVISION_INVENTORY = """
@@ -502,7 +551,10 @@ def provision_project(tmp_path: Path, with_role: bool) -> Workdir:
     project = Workdir(tmp_path, PROVISION_INVENTORY)
     text = PROVISION
     if with_role:
-        text = text.replace("  gather_facts: false\n  tasks:", "  gather_facts: false\n  roles:\n    - role: relaunch.status.select\n  tasks:")
+        text = text.replace(
+            "  gather_facts: false\n  tasks:",
+            "  gather_facts: false\n  roles:\n    - role: relaunch.status.select\n  tasks:",
+        )
     write_files(tmp_path, {"site.yml": text})
     return project
 
@@ -523,12 +575,16 @@ def test_provisioned_hosts_are_recreated_by_their_provisioner(tmp_path: Path, wa
     output = again.stdout + again.stderr
     if way == "groups":
         assert "--limit 'relaunch_failed,~^vm\\x2d1\\Z'" in flat(output), output
-        assert "provisioned vm-1, which does not exist until add_host creates it again; add it to the limit" in flat(output), output
+        assert "provisioned vm-1, which does not exist until add_host creates it again; add it to the limit" in flat(
+            output
+        ), output
         assert ran(again, {"builder", "bystander", "vm-1"}) == {"builder"}, output
         # As the warning says: the group and the re-created host.
         project = provision_project(tmp_path / "again", with_role=False)
         project.run()
-        again = project.run("--limit", "relaunch_failed,~^vm\\x2d1\\Z", inventory=(project.inventory, "groups.relaunch.yml"))
+        again = project.run(
+            "--limit", "relaunch_failed,~^vm\\x2d1\\Z", inventory=(project.inventory, "groups.relaunch.yml")
+        )
     # builder re-creates vm-1, which then does its work; the bystander never runs.
     assert ran(again, {"builder", "bystander", "vm-1"}) == {"builder", "vm-1"}, again.stdout + again.stderr
 
@@ -612,7 +668,12 @@ def test_zero_hosts_is_refused_and_nothing_runs(project: Workdir, way: str) -> N
 def test_unknown_status_lists_the_valid_ones(failed_project: Workdir, way: str) -> None:
     project = failed_project
     if way == "groups":
-        write_files(project.path, {"bad.relaunch.yml": "plugin: relaunch.status.groups\nmanifest: .relaunch/site\nstatuses: [failed, broken]\n"})
+        write_files(
+            project.path,
+            {
+                "bad.relaunch.yml": "plugin: relaunch.status.groups\nmanifest: .relaunch/site\nstatuses: [failed, broken]\n"
+            },
+        )
         refused = project.run("--limit", "relaunch_failed", inventory=(project.inventory, "bad.relaunch.yml"))
     else:
         refused = project.relaunch(way, "broken")
@@ -629,7 +690,9 @@ BAD_MANIFESTS = {
 
 
 @pytest.mark.parametrize(
-    ("way", "kind"), [("lookup", kind) for kind in sorted(BAD_MANIFESTS)] + [("role", "truncated"), ("groups", "foreign"), ("role", "newer")]
+    ("way", "kind"),
+    [("lookup", kind) for kind in sorted(BAD_MANIFESTS)]
+    + [("role", "truncated"), ("groups", "foreign"), ("role", "newer")],
 )
 def test_bad_manifest_is_one_line_and_nothing_runs(project: Workdir, way: str, kind: str) -> None:
     write_files(project.path, {".relaunch/site/latest.json": BAD_MANIFESTS[kind]})

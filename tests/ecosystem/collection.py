@@ -47,7 +47,12 @@ def plugins(root: Path = ROOT) -> list[tuple[str, str]]:
 
 def collection_files(root: Path = ROOT) -> list[str]:
     """The collection's files: tracked ones, plus new ones not yet committed nor ignored."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root, capture_output=True, check=True).stdout.decode()
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=root,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
     return sorted(name for name in listed.split("\0") if name and (root / name).is_file())
 
 
@@ -60,7 +65,9 @@ def copy_collection(destination: Path) -> Path:
     return target
 
 
-def clean_env(home: Path, collections_path: Path | None = None, extra: dict | None = None, bin_dir: Path = ANSIBLE_BIN) -> dict:
+def clean_env(
+    home: Path, collections_path: Path | None = None, extra: dict | None = None, bin_dir: Path = ANSIBLE_BIN
+) -> dict:
     """The environment of a user shell: no ANSIBLE_*/RELAUNCH_* from ours, only ``collections_path`` for collections."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ANSIBLE_", "RELAUNCH_", "PYTHON"))}
     env.update(
@@ -99,7 +106,15 @@ def ensure_venv(name: str, requirements: list[str], python: str = sys.executable
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run([python, "-m", "venv", str(venv)], check=True)
         subprocess.run(
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
+            [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                *requirements,
+            ],
             check=True,
             capture_output=True,
         )

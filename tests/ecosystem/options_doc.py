@@ -18,7 +18,13 @@ from tests.conftest import COLLECTIONS
 from tests.ecosystem.collection import clean_env, plugins
 from tests.runner import ANSIBLE_BIN
 
-KIND_TITLES = {"callback": "Callback", "lookup": "Lookup", "module": "Module", "inventory": "Inventory plugin", "role": "Role"}
+KIND_TITLES = {
+    "callback": "Callback",
+    "lookup": "Lookup",
+    "module": "Module",
+    "inventory": "Inventory plugin",
+    "role": "Role",
+}
 
 
 def ansible_doc(plugin_type: str, name: str) -> dict:
@@ -60,7 +66,11 @@ def where(details: dict) -> str:
 
 
 def table(options: dict, with_sources: bool) -> list[str]:
-    head = "| Option | Type | Default | Set with | Description |" if with_sources else "| Option | Type | Default | Description |"
+    head = (
+        "| Option | Type | Default | Set with | Description |"
+        if with_sources
+        else "| Option | Type | Default | Description |"
+    )
     lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
     for name in sorted(options):
         details = options[name]

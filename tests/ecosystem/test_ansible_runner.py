@@ -72,7 +72,9 @@ def test_ansible_runner(tmp_path: Path) -> None:
     assert "RELAUNCH SUMMARY" in first.stdout
 
     # The relaunch uses the limit file the first run wrote: only the failed hosts run.
-    again = runner("again", "--limit", f"@{manifests / 'site' / 'failed.limit'}", "--cmdline", "-e '{\"broken\": false}'")
+    again = runner(
+        "again", "--limit", f"@{manifests / 'site' / 'failed.limit'}", "--cmdline", "-e '{\"broken\": false}'"
+    )
     assert again.returncode == 4, again.stdout + again.stderr  # web02 is fixed, cache01 still unreachable
     assert runner_hosts(private, "again") == {"web02", "cache01"}
     relaunched = json.loads((manifests / "site" / "latest.json").read_text())

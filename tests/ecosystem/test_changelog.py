@@ -16,7 +16,9 @@ import yaml
 from tests.ecosystem.collection import ROOT, plugins
 
 ANTSIBULL = shutil.which("antsibull-changelog", path=str(Path(sys.executable).parent))
-pytestmark = pytest.mark.skipif(ANTSIBULL is None, reason="antsibull-changelog is not installed (requirements-test.txt)")
+pytestmark = pytest.mark.skipif(
+    ANTSIBULL is None, reason="antsibull-changelog is not installed (requirements-test.txt)"
+)
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -44,4 +46,6 @@ def test_galaxy_version_is_a_release() -> None:
     assert re.fullmatch(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)", galaxy["version"])
     released = yaml.safe_load((ROOT / "changelogs" / "changelog.yaml").read_text()).get("releases") or {}
     # A released version is never reused: galaxy.yml is the release being prepared or the last one.
-    assert all(tuple(map(int, version.split("."))) <= tuple(map(int, galaxy["version"].split("."))) for version in released)
+    assert all(
+        tuple(map(int, version.split("."))) <= tuple(map(int, galaxy["version"].split("."))) for version in released
+    )

@@ -125,7 +125,9 @@ COMPAT_TASKS = """\
 """
 
 FILES = {
-    "inventory.yml": local_inventory("web01: {}", "web02: {broken: true}", "web03: {rescued: true}", CACHE01_UNREACHABLE),
+    "inventory.yml": local_inventory(
+        "web01: {}", "web02: {broken: true}", "web03: {rescued: true}", CACHE01_UNREACHABLE
+    ),
     "site.yml": play(
         "Hosts chosen by the lookup without hostvars",
         "\"{{ lookup('compat_inventory', 'stack') }}\"",
@@ -139,7 +141,10 @@ FILES = {
 
 def test_compat_accessors_mean_what_the_code_assumes(tmp_path: Path) -> None:
     write_files(tmp_path, FILES)
-    write_files(tmp_path, {"callback_plugins/compat_check.py": CHECK_CALLBACK, "lookup_plugins/compat_inventory.py": INVENTORY_LOOKUP})
+    write_files(
+        tmp_path,
+        {"callback_plugins/compat_check.py": CHECK_CALLBACK, "lookup_plugins/compat_inventory.py": INVENTORY_LOOKUP},
+    )
     (tmp_path / "vault-password").write_text("compat-vault-secret\n")
     out = tmp_path / "seen.json"
     env = {
@@ -173,15 +178,22 @@ def test_compat_accessors_mean_what_the_code_assumes(tmp_path: Path) -> None:
 
     # The result API is told from the type: public attributes from 2.19 on, private before.
     results = seen["results"]
-    assert {(result["type"], result["public"]) for result in results} == {("CallbackTaskResult", True) if public else ("TaskResult", False)}
+    assert {(result["type"], result["public"]) for result in results} == {
+        ("CallbackTaskResult", True) if public else ("TaskResult", False)
+    }
     for host in everyone:
         # Which host and task a result belongs to, as ansible-core prints it.
-        assert any(f"[{host}]" in line for line in run.stdout.splitlines() if line.startswith(("ok:", "fatal:", "changed:")))
+        assert any(
+            f"[{host}]" in line for line in run.stdout.splitlines() if line.startswith(("ok:", "fatal:", "changed:"))
+        )
     assert {(result["host"], result["task"]) for result in results if result["outcome"] == "failed"} == {
         ("web02", "Fail where the host is broken"),
         ("web03", "Fail inside a block"),
     }
-    assert {result["msg"] for result in results if result["outcome"] == "failed"} == {"web server is broken", "rescued failure"}
+    assert {result["msg"] for result in results if result["outcome"] == "failed"} == {
+        "web server is broken",
+        "rescued failure",
+    }
     assert {result["host"] for result in results if result["outcome"] == "unreachable"} == {"cache01"}
     # A task keeps one id over hosts and batches; different tasks have different ids.
     ids_by_task: dict[str, set[str]] = {}
@@ -213,7 +225,13 @@ def test_without_the_task_queue_manager_the_callback_says_what_is_approximate(tm
         callback.v2_playbook_on_start(playbook)
     """)
     ran = subprocess.run(
-        [str(ANSIBLE_BIN / "python"), "-c", script], cwd=tmp_path, env=ansible_env(tmp_path), capture_output=True, text=True, check=False, timeout=120
+        [str(ANSIBLE_BIN / "python"), "-c", script],
+        cwd=tmp_path,
+        env=ansible_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
     assert ran.returncode == 0, ran.stderr
     warned = [line for line in ran.stderr.splitlines() if "relaunch.status.manifest:" in line]

@@ -74,7 +74,11 @@ USES = [
     ("lookup.yml", "plugins/lookup/limit.py", ()),
     ("info.yml", "plugins/modules/relaunch_info.py", ()),
     ("groups.yml", "plugins/inventory/groups.py", ("-i", "relaunch.yml", "--limit", "relaunch_failed")),
-    ("role.yml", "roles/select/tasks/main.yml", ("-e", "relaunch_hosts=failed", "-e", "relaunch_manifest=.relaunch/site")),
+    (
+        "role.yml",
+        "roles/select/tasks/main.yml",
+        ("-e", "relaunch_hosts=failed", "-e", "relaunch_manifest=.relaunch/site"),
+    ),
 ]
 
 
@@ -91,7 +95,11 @@ def warnings(output: str) -> list[str]:
     found = []
     for line in output.splitlines():
         python = _PYTHON_WARNING.match(line)
-        if "[WARNING]" in line or "[DEPRECATION WARNING]" in line or (python and "ansible_collections/relaunch/status/" in python["file"]):
+        if (
+            "[WARNING]" in line
+            or "[DEPRECATION WARNING]" in line
+            or (python and "ansible_collections/relaunch/status/" in python["file"])
+        ):
             found.append(line)
     return found
 
@@ -109,7 +117,11 @@ def test_warnings_are_seen() -> None:
 
 def test_plugins_warn_about_nothing(tmp_path: Path) -> None:
     write_files(tmp_path, FILES)
-    env = {"ANSIBLE_DEPRECATION_WARNINGS": "1", "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1", "PYTHONWARNINGS": "default"}
+    env = {
+        "ANSIBLE_DEPRECATION_WARNINGS": "1",
+        "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1",
+        "PYTHONWARNINGS": "default",
+    }
     first = ansible_playbook(tmp_path, "-i", "inventory.yml", env=env)
     assert first.rc in (2, 4), first.stdout + first.stderr
     assert warnings(first.stdout + first.stderr) == []
@@ -125,12 +137,22 @@ def test_plugins_warn_about_nothing(tmp_path: Path) -> None:
             assert "ran on web02" in run.stdout and "ran on web01" not in run.stdout, run.stdout
         assert warnings(run.stdout + run.stderr) == [], playbook
     graph = subprocess.run(
-        [str(ANSIBLE_BIN / "ansible-inventory"), "-i", "inventory.yml", "-i", "relaunch.yml", "--graph", "relaunch_failed"],
+        [
+            str(ANSIBLE_BIN / "ansible-inventory"),
+            "-i",
+            "inventory.yml",
+            "-i",
+            "relaunch.yml",
+            "--graph",
+            "relaunch_failed",
+        ],
         cwd=tmp_path,
         env=ansible_env(tmp_path, env),
         capture_output=True,
         text=True,
         check=False,
     )
-    assert graph.returncode == 0 and "web02" in graph.stdout and "web01" not in graph.stdout, graph.stdout + graph.stderr
+    assert graph.returncode == 0 and "web02" in graph.stdout and "web01" not in graph.stdout, (
+        graph.stdout + graph.stderr
+    )
     assert warnings(graph.stdout + graph.stderr) == []

@@ -23,9 +23,19 @@ NEEDS_RETURN = {"lookup", "module", "filter", "test"}
 OPTIONS = {
     "relaunch.status.manifest": {"manifest_dir", "identity_vars", "keep", "summary"},
     "relaunch.status.limit": {"_terms", "manifest", "manifest_dir", "identity_vars", "allow_empty"},
-    "relaunch.status.relaunch_info": {"manifest", "manifest_dir", "hosts", "identity_vars", "allow_empty", "allow_missing", "in_play"},
+    "relaunch.status.relaunch_info": {
+        "manifest",
+        "manifest_dir",
+        "hosts",
+        "identity_vars",
+        "allow_empty",
+        "allow_missing",
+        "in_play",
+    },
     "relaunch.status.groups": {"plugin", "manifest", "manifest_dir", "statuses", "identity_vars"},
-    "relaunch.status.select": {"main": {"relaunch_hosts", "relaunch_manifest", "relaunch_identity_vars", "relaunch_allow_empty"}},
+    "relaunch.status.select": {
+        "main": {"relaunch_hosts", "relaunch_manifest", "relaunch_identity_vars", "relaunch_allow_empty"}
+    },
 }
 
 # ansible-core 2.20 and 2.21 warn about their own internal collection whenever ansible-doc lists roles.

@@ -17,7 +17,20 @@ from tests.fixtures import FAIL_WHERE_BROKEN, WEB01, WEB02_BROKEN, local_invento
 from tests.runner import ANSIBLE_BIN, write_files
 
 # What a built collection must never carry (path parts or name patterns).
-FORBIDDEN_PARTS = {".git", ".ci", ".venv", ".tox", ".nox", "build", ".relaunch", "__pycache__", ".pytest_cache", ".hypothesis", ".ruff_cache", ".ansible"}
+FORBIDDEN_PARTS = {
+    ".git",
+    ".ci",
+    ".venv",
+    ".tox",
+    ".nox",
+    "build",
+    ".relaunch",
+    "__pycache__",
+    ".pytest_cache",
+    ".hypothesis",
+    ".ruff_cache",
+    ".ansible",
+}
 FORBIDDEN_NAMES = re.compile(r"(\.pyc|\.retry|\.tar\.gz|\.journal)$")
 
 FILES = {
@@ -60,7 +73,9 @@ def test_tarball_is_clean(tarball: Path) -> None:
     with tarfile.open(tarball) as archive:
         names = archive.getnames()
         manifest = json.load(archive.extractfile("MANIFEST.json"))
-    unwanted = [name for name in names if FORBIDDEN_PARTS & set(PurePosixPath(name).parts) or FORBIDDEN_NAMES.search(name)]
+    unwanted = [
+        name for name in names if FORBIDDEN_PARTS & set(PurePosixPath(name).parts) or FORBIDDEN_NAMES.search(name)
+    ]
     # Development only: tests, scripts, benchmarks, the performance chart, the demo's run output.
     unwanted += [name for name in names if PurePosixPath(name).parts[0] in ("tests", "scripts", "bench")]
     unwanted += [name for name in names if name == "docs/performance.png" or name.startswith("demo/deployed")]
@@ -87,7 +102,15 @@ def test_installed_tarball_runs(tarball: Path, tmp_path: Path) -> None:
     write_files(work, FILES)
     env = clean_env(home, collections)
     subprocess.run(
-        [str(ANSIBLE_BIN / "ansible-galaxy"), "collection", "install", "--offline", "-p", str(collections), str(tarball)],
+        [
+            str(ANSIBLE_BIN / "ansible-galaxy"),
+            "collection",
+            "install",
+            "--offline",
+            "-p",
+            str(collections),
+            str(tarball),
+        ],
         env=env,
         cwd=work,
         capture_output=True,

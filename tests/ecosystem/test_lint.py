@@ -14,7 +14,9 @@ REQUIREMENTS = Path(__file__).with_name("requirements-lint.txt")
 
 
 def test_ansible_lint_production(tmp_path: Path) -> None:
-    requirements = [line.split("#")[0].strip() for line in REQUIREMENTS.read_text().splitlines() if line.split("#")[0].strip()]
+    requirements = [
+        line.split("#")[0].strip() for line in REQUIREMENTS.read_text().splitlines() if line.split("#")[0].strip()
+    ]
     bin_dir = ensure_venv("lint", requirements)
     collection = copy_collection(tmp_path / "tree")
     home = tmp_path / "home"

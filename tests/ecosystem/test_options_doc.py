@@ -21,7 +21,11 @@ def test_every_option_is_documented() -> None:
             missing.append(name)
             continue
         if plugin_type == "role":
-            options = {option: details for spec in entry["entry_points"].values() for option, details in (spec.get("options") or {}).items()}
+            options = {
+                option: details
+                for spec in entry["entry_points"].values()
+                for option, details in (spec.get("options") or {}).items()
+            }
         else:
             options = entry["doc"].get("options") or {}
         for option, details in options.items():
@@ -29,7 +33,9 @@ def test_every_option_is_documented() -> None:
             if row is None:
                 missing.append(f"{name}: {option}")
                 continue
-            wanted = [item["name"] for item in details.get("env") or ()] + [f"[{item['section']}] {item['key']}" for item in details.get("ini") or ()]
+            wanted = [item["name"] for item in details.get("env") or ()] + [
+                f"[{item['section']}] {item['key']}" for item in details.get("ini") or ()
+            ]
             wanted.append(default(details))
             missing += [f"{name}: {option}: {item}" for item in wanted if item not in row]
     assert missing == [], "regenerate: .venv/bin/python -m tests.ecosystem.options_doc > docs/options.md"

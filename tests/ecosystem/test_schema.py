@@ -150,5 +150,7 @@ def test_documented_example_validates() -> None:
     example = json.loads(text.split("```json\n", 1)[1].split("```", 1)[0])
     assert errors(example) == []
     validate(example, "docs/manifest.md")
-    counts = {status: sum(status in host["statuses"] for host in example["hosts"]) for status in example["retry_counts"]}
+    counts = {
+        status: sum(status in host["statuses"] for host in example["hosts"]) for status in example["retry_counts"]
+    }
     assert counts == example["retry_counts"]

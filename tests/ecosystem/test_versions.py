@@ -18,7 +18,9 @@ import pytest
 from tests.ecosystem.collection import ROOT, ensure_venv
 from tests.ecosystem.versions import OLDER, find_python, requirements, suite_args
 
-pytestmark = pytest.mark.skipif(os.environ.get("RELAUNCH_ALL_VERSIONS") != "1", reason="set RELAUNCH_ALL_VERSIONS=1 to test every ansible-core")
+pytestmark = pytest.mark.skipif(
+    os.environ.get("RELAUNCH_ALL_VERSIONS") != "1", reason="set RELAUNCH_ALL_VERSIONS=1 to test every ansible-core"
+)
 
 
 @pytest.mark.parametrize("version", OLDER)
@@ -28,7 +30,9 @@ def test_older_ansible_core(version: str) -> None:
     except LookupError as exc:
         pytest.fail(str(exc), pytrace=False)
     bin_dir = ensure_venv(f"core-{version}", requirements(version), python)
-    reported = subprocess.run([str(bin_dir / "ansible"), "--version"], capture_output=True, text=True, check=True).stdout
+    reported = subprocess.run(
+        [str(bin_dir / "ansible"), "--version"], capture_output=True, text=True, check=True
+    ).stdout
     assert f"core {version}." in reported.splitlines()[0]
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ANSIBLE_", "PYTEST_", "RELAUNCH_"))}
     env["RELAUNCH_TEST_ANSIBLE_BIN"] = str(bin_dir)

@@ -48,7 +48,12 @@ _MAIN_ONLY = ("ansible-core", "ruff", "matplotlib", "ansible-runner", "antsibull
 
 def suite_args(version: str) -> tuple[str, ...]:
     """The pytest arguments of the run in ``version``'s own environment: which tests, and which marks to leave out."""
-    return ("-m", "not newest_only", *E2E_TESTS, *(("tests/ecosystem/test_sanity.py",) if version in SANITY_OLDER else ()))
+    return (
+        "-m",
+        "not newest_only",
+        *E2E_TESTS,
+        *(("tests/ecosystem/test_sanity.py",) if version in SANITY_OLDER else ()),
+    )
 
 
 def find_python(version: str) -> str:
@@ -66,7 +71,8 @@ def find_python(version: str) -> str:
     if found.returncode != 0 or not found.stdout.strip():
         raise LookupError(
             f"ansible-core {version} needs Python {' or '.join(wanted)}, and none was found "
-            "(on PATH as pythonX.Y, in /usr/bin or under $(pyenv root)/versions); install one, e.g. pyenv install " + wanted[0]
+            "(on PATH as pythonX.Y, in /usr/bin or under $(pyenv root)/versions); install one, e.g. pyenv install "
+            + wanted[0]
         )
     return found.stdout.strip()
 

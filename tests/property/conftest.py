@@ -21,5 +21,7 @@ _COMMON = {
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
 }
 settings.register_profile("fast", max_examples=150, **_COMMON)
-settings.register_profile("soak", max_examples=int(os.environ.get("HYPOTHESIS_SOAK_EXAMPLES", "1000")), derandomize=True, **_COMMON)
+settings.register_profile(
+    "soak", max_examples=int(os.environ.get("HYPOTHESIS_SOAK_EXAMPLES", "1000")), derandomize=True, **_COMMON
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))

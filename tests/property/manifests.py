@@ -12,7 +12,9 @@ from ansible_collections.relaunch.status.plugins.plugin_utils.core.store import 
 RUN_ID = "20260101T000000000000Z-1-abcd"
 
 
-def host_entry(name: str, statuses=("failed",), identity: str | None = None, provisioned_by: list[str] | None = None) -> dict:
+def host_entry(
+    name: str, statuses=("failed",), identity: str | None = None, provisioned_by: list[str] | None = None
+) -> dict:
     """One manifest host, as the recorder writes it."""
     return {
         "name": name,
@@ -26,7 +28,9 @@ def host_entry(name: str, statuses=("failed",), identity: str | None = None, pro
     }
 
 
-def make_manifest(hosts: list[dict], limit: str = "", run_id: str = RUN_ID, passwords: list[str] | None = None, complete: bool = True) -> dict:
+def make_manifest(
+    hosts: list[dict], limit: str = "", run_id: str = RUN_ID, passwords: list[str] | None = None, complete: bool = True
+) -> dict:
     """A valid schema-1 manifest holding ``hosts``; retry_counts are counted from them."""
     counts = dict.fromkeys(STATUSES, 0)
     for host in hosts:
@@ -74,9 +78,7 @@ def build_inventory(names, groups: dict[str, list[str]] | None = None):
 
 
 # Characters with a meaning somewhere in host patterns, limit files or str.strip().
-SPECIAL_CHARS = (
-    ",:;[]*?!&~@-^$.\\()|{}+#'\"/=% \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x00\x85\xa0\u1680\u2000\u200b\u2028\u2029\u202f\u3000\ufeff\u00e9\u00fc\u65e5\U0001f600"
-)
+SPECIAL_CHARS = ",:;[]*?!&~@-^$.\\()|{}+#'\"/=% \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x00\x85\xa0\u1680\u2000\u200b\u2028\u2029\u202f\u3000\ufeff\u00e9\u00fc\u65e5\U0001f600"
 # Names with a meaning to ansible-core or that look like patterns.
 KEYWORDS = (
     "all",
@@ -112,7 +114,9 @@ KEYWORDS = (
 
 _char = st.one_of(st.sampled_from(SPECIAL_CHARS), st.sampled_from("abwz09"), st.characters(codec="utf-8"))
 raw_names = st.text(_char, min_size=1, max_size=8)
-long_names = st.builds(lambda text, times: (text * times)[:5000], st.text(_char, min_size=1, max_size=6), st.integers(40, 1000))
+long_names = st.builds(
+    lambda text, times: (text * times)[:5000], st.text(_char, min_size=1, max_size=6), st.integers(40, 1000)
+)
 host_names = st.one_of(raw_names, raw_names, st.sampled_from(KEYWORDS), long_names)
 
 

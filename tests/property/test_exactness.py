@@ -16,7 +16,12 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import CurrentHost, limit_file_text, limit_string, select
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import (
+    CurrentHost,
+    limit_file_text,
+    limit_string,
+    select,
+)
 
 from .manifests import KEYWORDS, build_inventory, derived_names, host_entry, host_names, make_manifest
 
@@ -68,7 +73,14 @@ def _refuse(*args: object, **kwargs: object) -> None:
     raise AssertionError(f"ansible-playbook refuses the arguments: {args}")
 
 
-def check_exact(limit_path, inventory: list[str], groups: dict[str, list[str]], failed: list[str], provisioned: dict[str, list[str]], others=()):
+def check_exact(
+    limit_path,
+    inventory: list[str],
+    groups: dict[str, list[str]],
+    failed: list[str],
+    provisioned: dict[str, list[str]],
+    others=(),
+):
     """Select ``failed`` (and the ``provisioned`` hosts: name -> provisioners) and check every context."""
     entries = [host_entry(name) for name in failed]
     entries += [host_entry(name, provisioned_by=by) for name, by in provisioned.items()]
@@ -78,7 +90,9 @@ def check_exact(limit_path, inventory: list[str], groups: dict[str, list[str]], 
     expected = set(failed) | {by for bys in provisioned.values() for by in bys if by in inventory}
     implicit = {by for bys in provisioned.values() for by in bys if by not in inventory}
     try:
-        selection = select([("failed.json", manifest)], ["failed"], [CurrentHost(name) for name in inventory], group_names)
+        selection = select(
+            [("failed.json", manifest)], ["failed"], [CurrentHost(name) for name in inventory], group_names
+        )
     except RelaunchError as exc:
         message = str(exc)
         if "cannot be selected exactly" in message:
@@ -113,7 +127,9 @@ def check_exact(limit_path, inventory: list[str], groups: dict[str, list[str]], 
         # The relaunch re-creates them with add_host; from then on the same limit selects them too.
         later = sorted(expected | set(provisioned))
         for how in ("inline", "file", "hosts"):
-            assert set(evaluate(how, limit, text, limit_path, [*inventory, *provisioned], groups)) - reachable == set(later), how
+            assert set(evaluate(how, limit, text, limit_path, [*inventory, *provisioned], groups)) - reachable == set(
+                later
+            ), how
     return "exact"
 
 
@@ -123,22 +139,33 @@ def test_limit_is_exact_for_any_names(limit_path, data):
     names = list(dict.fromkeys(base + data.draw(st.lists(derived_names(base), max_size=4), label="derived")))
     inventory = data.draw(st.lists(st.sampled_from(names), min_size=1, unique=True), label="inventory")
     absent = [name for name in names if name not in inventory]
-    group_pool = st.one_of(st.sampled_from(names), st.sampled_from(KEYWORDS), host_names).filter(lambda name: name not in ("all", "ungrouped"))
+    group_pool = st.one_of(st.sampled_from(names), st.sampled_from(KEYWORDS), host_names).filter(
+        lambda name: name not in ("all", "ungrouped")
+    )
     group_list = data.draw(st.lists(group_pool, max_size=3, unique=True), label="groups")
-    groups = {group: data.draw(st.lists(st.sampled_from(inventory), unique=True), label=f"members of {group!r}") for group in group_list}
+    groups = {
+        group: data.draw(st.lists(st.sampled_from(inventory), unique=True), label=f"members of {group!r}")
+        for group in group_list
+    }
     failed = data.draw(st.lists(st.sampled_from(inventory), unique=True), label="failed")
     provisioned = {}
     if absent:
         local_ok = not any(name in LOCALHOST_NAMES for name in names)
-        provisioner = st.sampled_from(inventory) if not local_ok else st.one_of(st.sampled_from(inventory), st.just("localhost"))
+        provisioner = (
+            st.sampled_from(inventory) if not local_ok else st.one_of(st.sampled_from(inventory), st.just("localhost"))
+        )
         for name in data.draw(st.lists(st.sampled_from(absent), unique=True), label="provisioned"):
-            provisioned[name] = data.draw(st.lists(provisioner, min_size=1, max_size=2, unique=True), label=f"provisioners of {name!r}")
+            provisioned[name] = data.draw(
+                st.lists(provisioner, min_size=1, max_size=2, unique=True), label=f"provisioners of {name!r}"
+            )
     assume(failed or provisioned)
     others = [name for name in inventory if name not in failed]
     check_exact(limit_path, inventory, groups, failed, provisioned, others)
 
 
-def check_stale(limit: str, text: str, limit_path, inventory: list[str], groups: dict[str, list[str]], gone: set[str]) -> None:
+def check_stale(
+    limit: str, text: str, limit_path, inventory: list[str], groups: dict[str, list[str]], gone: set[str]
+) -> None:
     """A limit file outlives the inventory it was written for. Once its hosts are gone, it
     selects no other host, but for the members of a group named exactly like a gone host (no host
     pattern can avoid those: the callback refuses such a file, test_never_widen checks that)."""

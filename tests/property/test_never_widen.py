@@ -11,7 +11,11 @@ from hypothesis import strategies as st
 
 from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import STATUSES
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import IMPLICIT_LOCALHOST, CurrentHost, select
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import (
+    IMPLICIT_LOCALHOST,
+    CurrentHost,
+    select,
+)
 
 from .manifests import build_inventory, host_entry, host_names, make_manifest
 
@@ -26,13 +30,19 @@ statuses_of_host = st.lists(st.sampled_from(STATUSES[1:]), max_size=3, unique=Tr
 @st.composite
 def recorded_hosts(draw) -> dict:
     name = draw(names)
-    provisioned_by = draw(st.none() | st.lists(st.one_of(names, st.sampled_from(sorted(IMPLICIT_LOCALHOST))), min_size=1, max_size=2, unique=True))
+    provisioned_by = draw(
+        st.none()
+        | st.lists(st.one_of(names, st.sampled_from(sorted(IMPLICIT_LOCALHOST))), min_size=1, max_size=2, unique=True)
+    )
     return host_entry(name, draw(statuses_of_host), draw(identities), provisioned_by)
 
 
 manifests = st.lists(recorded_hosts(), max_size=8, unique_by=lambda host: host["name"]).flatmap(
     lambda hosts: st.builds(
-        make_manifest, st.just(hosts), st.sampled_from(LIMITS), passwords=st.lists(st.sampled_from(("become_password", "vault_password")), unique=True)
+        make_manifest,
+        st.just(hosts),
+        st.sampled_from(LIMITS),
+        passwords=st.lists(st.sampled_from(("become_password", "vault_password")), unique=True),
     )
 )
 current_inventories = st.lists(st.builds(CurrentHost, names, identities), max_size=8, unique_by=lambda host: host.name)
@@ -76,7 +86,12 @@ def test_selection_never_widens(manifest_list, current, statuses, extra_groups, 
     records = [host for manifest in manifest_list for host in manifest["hosts"]]
     wanted = set(statuses)
     current_names = {host.name for host in current}
-    groups = {group: data.draw(st.lists(st.sampled_from(sorted(current_names)), unique=True) if current_names else st.just([])) for group in extra_groups}
+    groups = {
+        group: data.draw(
+            st.lists(st.sampled_from(sorted(current_names)), unique=True) if current_names else st.just([])
+        )
+        for group in extra_groups
+    }
     groups = {group: members for group, members in groups.items() if group not in ("all", "ungrouped")}
     group_names = ["all", "ungrouped", *groups]
     allowed = allowed_hosts(records, wanted, current)
@@ -98,7 +113,9 @@ def test_selection_never_widens(manifest_list, current, statuses, extra_groups, 
     # Selected hosts: recorded with a wanted status (after identity mapping), or their provisioners.
     assert set(probe.hosts) <= allowed
     assert set(probe.hosts) <= current_names
-    assert set(probe.provisioned) <= {record["name"] for record in records if record["provisioned"] and not wanted.isdisjoint(record["statuses"])}
+    assert set(probe.provisioned) <= {
+        record["name"] for record in records if record["provisioned"] and not wanted.isdisjoint(record["statuses"])
+    }
     assert set(probe.implicit_provisioners) <= IMPLICIT_LOCALHOST - current_names
     # A current host that bears a recorded name but not its identity is another machine.
     first = {}
@@ -106,7 +123,12 @@ def test_selection_never_widens(manifest_list, current, statuses, extra_groups, 
         first.setdefault(record["name"], record)
     for record in first.values():
         holders = [host for host in current if record["identity"] is not None and host.identity == record["identity"]]
-        if wanted.isdisjoint(record["statuses"]) or record["identity"] is None or holders or record["name"] not in current_names:
+        if (
+            wanted.isdisjoint(record["statuses"])
+            or record["identity"] is None
+            or holders
+            or record["name"] not in current_names
+        ):
             continue
         if not record["provisioned"]:
             assert any(repr(record["name"]) in warning for warning in probe.warnings), probe.warnings
@@ -186,7 +208,9 @@ def test_a_stale_limit_file_is_refused_or_selects_only_its_hosts(tmp_path_factor
 
     before, failed, after, groups = change
     directory = tmp_path_factory.mktemp("stale")
-    manifest = make_manifest([host_entry(name, ("failed",) if name in failed else ("ok",), identity) for name, identity in before.items()])
+    manifest = make_manifest(
+        [host_entry(name, ("failed",) if name in failed else ("ok",), identity) for name, identity in before.items()]
+    )
     store.publish(str(directory), manifest, keep=2, group_names=["all", "ungrouped"], inventory_names=set(before))
     limit = "@" + str(directory / "failed.limit")
     inventory = build_inventory(sorted(after), groups)

@@ -25,7 +25,9 @@ def assert_one_clear_error(exc: RelaunchError, *names: str) -> str:
     message = str(exc)
     assert exc.__class__ is RelaunchError  # exactly, not a subclass
     assert len(message.splitlines()) == 1, message
-    assert exc.__cause__ is None and (exc.__suppress_context__ or exc.__context__ is None), "a traceback would be chained"
+    assert exc.__cause__ is None and (exc.__suppress_context__ or exc.__context__ is None), (
+        "a traceback would be chained"
+    )
     for name in names:
         assert name in message, (name, message)
     assert len(message) < 1000 + sum(map(len, names)), "an unreadably long message"
@@ -43,7 +45,13 @@ def load_or_error(path: str):
     names = [host["name"] for host in manifest["hosts"]]
     for status in STATUSES:
         try:
-            select([(path, manifest)], [status], [CurrentHost(name, "i") for name in names[::2]], ["all", "ungrouped"], allow_empty=True)
+            select(
+                [(path, manifest)],
+                [status],
+                [CurrentHost(name, "i") for name in names[::2]],
+                ["all", "ungrouped"],
+                allow_empty=True,
+            )
         except RelaunchError as exc:
             assert_one_clear_error(exc)
     return manifest
@@ -56,7 +64,11 @@ def manifest_path(tmp_path_factory):
 
 def valid_manifest() -> dict:
     return make_manifest(
-        [host_entry("web1", ("failed",), "i-1"), host_entry("db1", ("ok", "changed")), host_entry("new", ("failed",), provisioned_by=["web1"])],
+        [
+            host_entry("web1", ("failed",), "i-1"),
+            host_entry("db1", ("ok", "changed")),
+            host_entry("new", ("failed",), provisioned_by=["web1"]),
+        ],
         limit="web,db",
         passwords=["become_password"],
     )
@@ -72,7 +84,11 @@ json_leaves = st.one_of(
     st.sampled_from(STATUSES),
     st.sampled_from(("", "failed", "FAILED", "not_run ", "x" * 5000)),
 )
-json_values = st.recursive(json_leaves, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+json_values = st.recursive(
+    json_leaves,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
 
 
 def paths_of(value, prefix=()):
@@ -120,9 +136,12 @@ manifest_bytes = st.one_of(
     truncated(),
     mutated_manifests(),
     st.builds(lambda value: json.dumps(value, allow_nan=True).encode(), json_values),
-    st.builds(lambda data, junk: data + junk, st.just(store.encode(valid_manifest())), st.binary(min_size=1, max_size=10)),
     st.builds(
-        lambda text: text.encode("latin-1", "replace"), st.text(max_size=50).map(lambda text: json.dumps({"schema_version": 1, "run_id": "\u00e9" + text}))
+        lambda data, junk: data + junk, st.just(store.encode(valid_manifest())), st.binary(min_size=1, max_size=10)
+    ),
+    st.builds(
+        lambda text: text.encode("latin-1", "replace"),
+        st.text(max_size=50).map(lambda text: json.dumps({"schema_version": 1, "run_id": "\u00e9" + text})),
     ),
 )
 
@@ -152,9 +171,18 @@ def test_schema_versions(manifest_path, version):
         assert "unknown schema version" in message
 
 
-@given(st.lists(st.tuples(host_names, st.lists(st.sampled_from(STATUSES[1:]), max_size=3), st.none() | host_names), max_size=6, unique_by=lambda host: host[0]))
+@given(
+    st.lists(
+        st.tuples(host_names, st.lists(st.sampled_from(STATUSES[1:]), max_size=3), st.none() | host_names),
+        max_size=6,
+        unique_by=lambda host: host[0],
+    )
+)
 def test_encode_and_load_round_trip(manifest_path, hosts):
-    manifest = make_manifest([host_entry(name, statuses, identity) for name, statuses, identity in hosts], limit="".join(name for name, _s, _i in hosts))
+    manifest = make_manifest(
+        [host_entry(name, statuses, identity) for name, statuses, identity in hosts],
+        limit="".join(name for name, _s, _i in hosts),
+    )
     with open(manifest_path, "wb") as handle:
         handle.write(store.encode(manifest))
     assert store.load(manifest_path) == manifest
@@ -192,7 +220,9 @@ def test_hostile_documents(manifest_path, data):
 @pytest.mark.parametrize(
     ("mutate", "words"),
     [
-        pytest.param(lambda m: m["hosts"][0].update(statuses=["all", "exploded"]), "hosts[0].statuses", id="unknown host status"),
+        pytest.param(
+            lambda m: m["hosts"][0].update(statuses=["all", "exploded"]), "hosts[0].statuses", id="unknown host status"
+        ),
         pytest.param(lambda m: m["retry_counts"].update(exploded=1), "retry_counts", id="unknown counted status"),
         pytest.param(lambda m: m["retry_counts"].update(failed=-1), "retry_counts", id="negative count"),
         pytest.param(lambda m: m["retry_counts"].update(failed="x" * 100_000), "retry_counts", id="huge bad count"),
@@ -200,13 +230,17 @@ def test_hostile_documents(manifest_path, data):
         pytest.param(lambda m: m["hosts"][1].pop("name"), "hosts[1].name", id="host without name"),
         pytest.param(lambda m: m["hosts"][1].update(name=""), "hosts[1].name", id="empty host name"),
         pytest.param(lambda m: m["hosts"][1].update(identity=5), "hosts[1].identity", id="numeric identity"),
-        pytest.param(lambda m: m["hosts"][2].update(provisioned_by="web1"), "provisioned_by", id="provisioned_by a string"),
+        pytest.param(
+            lambda m: m["hosts"][2].update(provisioned_by="web1"), "provisioned_by", id="provisioned_by a string"
+        ),
         pytest.param(lambda m: m["hosts"][2].update(provisioned="yes"), "provisioned", id="provisioned a string"),
         pytest.param(lambda m: m["hosts"].append(None), "hosts[3]", id="null host"),
         pytest.param(lambda m: m.pop("hosts"), "hosts", id="no hosts"),
         pytest.param(lambda m: m["invocation"].pop("limit"), "invocation.limit", id="no limit"),
         pytest.param(lambda m: m.update(invocation=[]), "invocation", id="invocation a list"),
-        pytest.param(lambda m: m.update(passwords_needed_to_start=[None]), "passwords_needed_to_start", id="null password name"),
+        pytest.param(
+            lambda m: m.update(passwords_needed_to_start=[None]), "passwords_needed_to_start", id="null password name"
+        ),
         pytest.param(lambda m: m.update(complete="false"), "complete", id="complete a string"),
     ],
 )
@@ -220,7 +254,9 @@ def test_wrong_types_and_missing_keys(manifest_path, mutate, words):
     assert words in assert_one_clear_error(caught.value, manifest_path)
 
 
-@pytest.mark.parametrize("name", ["m.json", "with space.json", "new\nline.json", "sep\u2028ar.json", "tab\t.json", "\u00e9t\u00e9.json"])
+@pytest.mark.parametrize(
+    "name", ["m.json", "with space.json", "new\nline.json", "sep\u2028ar.json", "tab\t.json", "\u00e9t\u00e9.json"]
+)
 def test_file_names_in_errors_stay_on_one_line(tmp_path, name):
     path = tmp_path / name
     path.write_bytes(b"{not json")
@@ -232,7 +268,9 @@ def test_file_names_in_errors_stay_on_one_line(tmp_path, name):
 
 @pytest.mark.parametrize("where", ["missing", "directory", "nul"])
 def test_unreadable_paths(tmp_path, where):
-    path = {"missing": str(tmp_path / "nope.json"), "directory": str(tmp_path), "nul": str(tmp_path / "a\x00b.json")}[where]
+    path = {"missing": str(tmp_path / "nope.json"), "directory": str(tmp_path), "nul": str(tmp_path / "a\x00b.json")}[
+        where
+    ]
     with pytest.raises(RelaunchError) as caught:
         store.load(path)
     assert_one_clear_error(caught.value, str(tmp_path))
@@ -250,10 +288,15 @@ option_values = st.recursive(
         st.text(max_size=30),
         st.sampled_from(STATUSES),
         st.lists(st.sampled_from(STATUSES), max_size=4).map(",".join),
-        st.lists(st.sampled_from((*STATUSES, " ", "", "FAILED", "fail", "all\n", "failed\u2028")), max_size=4).map(", ".join),
+        st.lists(st.sampled_from((*STATUSES, " ", "", "FAILED", "fail", "all\n", "failed\u2028")), max_size=4).map(
+            ", ".join
+        ),
     ),
     lambda inner: (
-        st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(st.text(max_size=5), inner, max_size=3) | st.sets(st.sampled_from(STATUSES))
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+        | st.sets(st.sampled_from(STATUSES))
     ),
     max_leaves=8,
 )
@@ -322,4 +365,6 @@ def test_locate_any_missing_name(tmp_path_factory, name):
     location = os.path.join(str(root), "absent", name)
     with pytest.raises(RelaunchError) as caught:
         store.locate(location)
-    assert_one_clear_error(caught.value, location.translate(dict.fromkeys(map(ord, "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), " ")))
+    assert_one_clear_error(
+        caught.value, location.translate(dict.fromkeys(map(ord, "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), " "))
+    )

@@ -63,14 +63,27 @@ scalars = st.one_of(
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(EDGE_TEXT) | st.text(max_size=4), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(EDGE_TEXT) | st.text(max_size=4), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 
 
 def valid_manifest(limit_given: bool, failure_message: str | None) -> dict:
-    hosts = [host_entry("web1", ("ok", "changed"), "id-1"), host_entry("web2", ("failed",)), host_entry("vm", ("ok",), None, ["web1"])]
-    hosts[1]["first_failure"] = {"play": "Site", "task": "Deploy", "action": "fail", "unreachable": False, "message": failure_message}
+    hosts = [
+        host_entry("web1", ("ok", "changed"), "id-1"),
+        host_entry("web2", ("failed",)),
+        host_entry("vm", ("ok",), None, ["web1"]),
+    ]
+    hosts[1]["first_failure"] = {
+        "play": "Site",
+        "task": "Deploy",
+        "action": "fail",
+        "unreachable": False,
+        "message": failure_message,
+    }
     hosts[0]["counters"]["ok"] = 2
     manifest = make_manifest(hosts, limit="web1,web2", passwords=["become_password", "vault_password.prod"])
     if limit_given:
@@ -117,13 +130,17 @@ def edited_manifests(draw) -> dict:
         elif isinstance(target, dict):
             target[draw(st.sampled_from(EDGE_TEXT) | st.text(max_size=4))] = draw(values)
         else:
-            target.append(copy.deepcopy(draw(st.sampled_from(target)) if target and draw(st.booleans()) else draw(values)))
+            target.append(
+                copy.deepcopy(draw(st.sampled_from(target)) if target and draw(st.booleans()) else draw(values))
+            )
     return document
 
 
 @given(edited_manifests())
 def test_schema_and_reader_accept_the_same_documents(document):
-    assert reader_accepts(document) == VALIDATOR.is_valid(document), [error.message for error in VALIDATOR.iter_errors(document)][:3]
+    assert reader_accepts(document) == VALIDATOR.is_valid(document), [
+        error.message for error in VALIDATOR.iter_errors(document)
+    ][:3]
 
 
 @given(st.booleans(), st.sampled_from((None, "boom", "x" * 300)))

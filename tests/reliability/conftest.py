@@ -35,7 +35,15 @@ def _group_alive(pgid: int) -> bool:
 class Live:
     """An ansible-playbook process running in its own session (so a signal can reach its whole group)."""
 
-    def __init__(self, workdir: Path, *args: str, playbook: str = "site.yml", env: dict | None = None, callback: bool = True, name: str = "run") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *args: str,
+        playbook: str = "site.yml",
+        env: dict | None = None,
+        callback: bool = True,
+        name: str = "run",
+    ) -> None:
         self.workdir = workdir
         self.out_path = workdir / f"{name}.stdout"
         self.err_path = workdir / f"{name}.stderr"
@@ -129,7 +137,9 @@ def check_manifest(data: bytes, where: str) -> dict:
     assert isinstance(manifest["complete"], bool)
     names = [host["name"] for host in manifest["hosts"]]
     assert len(names) == len(set(names)), f"{where}: a host is listed twice"
-    counts = {status: sum(status in host["statuses"] for host in manifest["hosts"]) for status in manifest["retry_counts"]}
+    counts = {
+        status: sum(status in host["statuses"] for host in manifest["hosts"]) for status in manifest["retry_counts"]
+    }
     assert counts == manifest["retry_counts"], f"{where}: retry_counts do not match the hosts"
     return manifest
 
@@ -161,7 +171,12 @@ def outcomes_printed(stdout: str) -> dict[str, dict[str, int]]:
     """Per host, how many results of each kind ansible-playbook's default output showed."""
     counts: dict[str, dict[str, int]] = {}
     for line in stdout.splitlines():
-        for kind, prefix in (("ok", "ok: ["), ("changed", "changed: ["), ("failed", "fatal: ["), ("skipped", "skipping: [")):
+        for kind, prefix in (
+            ("ok", "ok: ["),
+            ("changed", "changed: ["),
+            ("failed", "fatal: ["),
+            ("skipped", "skipping: ["),
+        ):
             if line.startswith(prefix):
                 host = line[len(prefix) :].split("]", 1)[0]
                 counts.setdefault(host, dict.fromkeys(TERMINAL, 0))[kind] += 1

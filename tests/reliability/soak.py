@@ -120,7 +120,11 @@ def full_run(workdir: Path, tally: Tally) -> None:
 
 
 # Puts hold_write/sitecustomize.py in the ansible-playbook process.
-HOLD_WRITE = {"PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent / "hold_write"), os.environ.get("PYTHONPATH")]))}
+HOLD_WRITE = {
+    "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(Path(__file__).parent / "hold_write"), os.environ.get("PYTHONPATH")])
+    )
+}
 WRITE_TARGETS = (".json.", ".limit.", "latest.json.")  # temporary files of: the run manifest, a limit file, latest.json
 
 
@@ -171,7 +175,12 @@ def crash(workdir: Path, rng: random.Random, tally: Tally, kind: str, target: st
     written = killed is not None and killed in after
 
     # A run in which no host ran a task yet never replaces latest.json, recovered or not.
-    promoted = killed is not None and (json.loads(after[killed]) if written else store.replay(str(journals[0])).snapshot(False, None).head)["tasks_ran"]
+    promoted = (
+        killed is not None
+        and (json.loads(after[killed]) if written else store.replay(str(journals[0])).snapshot(False, None).head)[
+            "tasks_ran"
+        ]
+    )
     if not (run_dir / "latest.json").exists() and not promoted:
         store.recover(str(run_dir), KEEP)  # nothing for a reader to read yet; the next run still recovers it
         assert not list(run_dir.glob("*" + store.JOURNAL)), "a dead run's journal was left"
@@ -180,7 +189,9 @@ def crash(workdir: Path, rng: random.Random, tally: Tally, kind: str, target: st
     # The next reader reads the killed run in memory and writes nothing.
     listing = sorted(os.listdir(run_dir))
     read = store.load(store.locate(str(run_dir)))
-    assert sorted(os.listdir(run_dir)) == listing and run_manifests(run_dir) == after, "a reader wrote in the run directory"
+    assert sorted(os.listdir(run_dir)) == listing and run_manifests(run_dir) == after, (
+        "a reader wrote in the run directory"
+    )
     # The next run recovers it, with its own keep.
     store.recover(str(run_dir), KEEP)
     latest = store.load(store.locate(str(run_dir)))
@@ -189,7 +200,11 @@ def crash(workdir: Path, rng: random.Random, tally: Tally, kind: str, target: st
     check_store(run_dir)
     for run_id, data in before.items():
         assert run_manifests(run_dir).get(run_id, data) == data
-    assert (read["run_id"], read["complete"], read["retry_counts"]) == (latest["run_id"], latest["complete"], latest["retry_counts"])
+    assert (read["run_id"], read["complete"], read["retry_counts"]) == (
+        latest["run_id"],
+        latest["complete"],
+        latest["retry_counts"],
+    )
     if killed is not None:
         tally.recovered += 1
     if promoted:
@@ -282,7 +297,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--kills", type=int, default=300, help="how many runs to SIGKILL (default 300)")
     parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
-    parser.add_argument("--write-share", type=float, default=0.25, help="share of kills aimed at the final write (default 0.25)")
+    parser.add_argument(
+        "--write-share", type=float, default=0.25, help="share of kills aimed at the final write (default 0.25)"
+    )
     parser.add_argument("--workdir", help="directory to run in (default: a new temporary directory)")
     options = parser.parse_args()
     workdir = Path(options.workdir or tempfile.mkdtemp(prefix="soak-crash-"))

@@ -68,7 +68,11 @@ def test_the_next_run_recovers_a_killed_run(crashing):
         # stdout callback first: a kill as soon as "PLAY [second]" is printed can land before the callback
         # hears of that play, and the first play's batch then never finished, as far as the journal knows.
         journals = list(run_dir.glob("*" + store.JOURNAL))
-        return "PLAY [second]" in live.stdout and bool(journals) and '"e":"play","name":"second"' in journals[0].read_text()
+        return (
+            "PLAY [second]" in live.stdout
+            and bool(journals)
+            and '"e":"play","name":"second"' in journals[0].read_text()
+        )
 
     wait_for(second_play_journalled, live=live)
     assert live.kill()

@@ -98,7 +98,12 @@ def test_interrupted_run_then_relaunch_on_failed_and_not_run(tmp_path, signum, g
     assert {"all", "changed", "not_run", "ok"} <= set(hosts["c4"]) <= {"all", "changed", "not_run", "ok", "skipped"}
 
     # The relaunch on failed plus not_run, built by the selection engine every plugin uses.
-    selection = select([(str(run_dir / "latest.json"), manifest)], ["failed", "not_run"], [CurrentHost(name) for name in HOSTS], ["a", "c"])
+    selection = select(
+        [(str(run_dir / "latest.json"), manifest)],
+        ["failed", "not_run"],
+        [CurrentHost(name) for name in HOSTS],
+        ["a", "c"],
+    )
     assert selection.hosts == ["a2", "c3", "c4", "c5", "c6"]
     (tmp_path / "relaunch.limit").write_text(limit_file_text(selection.patterns))
     relaunch = Live(tmp_path, "-i", "inventory.ini", "--limit", "@relaunch.limit", name="relaunch")

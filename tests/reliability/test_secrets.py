@@ -62,7 +62,15 @@ PLAYBOOK = """
 def encrypt(workdir, value: str, password_file: str) -> str:
     """A vault-encrypted variable, as ansible-vault writes it."""
     completed = subprocess.run(
-        [str(ANSIBLE_BIN / "ansible-vault"), "encrypt_string", "--vault-password-file", password_file, value, "--name", "vaulted"],
+        [
+            str(ANSIBLE_BIN / "ansible-vault"),
+            "encrypt_string",
+            "--vault-password-file",
+            password_file,
+            value,
+            "--name",
+            "vaulted",
+        ],
         cwd=workdir,
         env=ansible_env(workdir),
         capture_output=True,
@@ -150,7 +158,16 @@ def test_no_secret_reaches_a_written_file(tmp_path, vault):
 # file), password variables, and the contents of the password files the run was given.
 SHOWN = {
     name: f"{name}-{secrets.token_hex(8)}"
-    for name in ("inline_vaulted", "vars_file_vaulted", "file_vaulted", "inventory_password", "extra_become", "vault_file", "conn_file", "become_file")
+    for name in (
+        "inline_vaulted",
+        "vars_file_vaulted",
+        "file_vaulted",
+        "inventory_password",
+        "extra_become",
+        "vault_file",
+        "conn_file",
+        "become_file",
+    )
 }
 PLAIN_EXTRA_VAR = f"plain-{secrets.token_hex(8)}"
 
@@ -177,7 +194,14 @@ SHOWING_PLAYBOOK = """
 
 
 def vault(workdir, *args: str) -> str:
-    completed = subprocess.run([str(ANSIBLE_BIN / "ansible-vault"), *args], cwd=workdir, env=ansible_env(workdir), capture_output=True, text=True, check=True)
+    completed = subprocess.run(
+        [str(ANSIBLE_BIN / "ansible-vault"), *args],
+        cwd=workdir,
+        env=ansible_env(workdir),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return completed.stdout
 
 
@@ -200,15 +224,45 @@ def test_failure_messages_show_no_known_secret(tmp_path):
     )
     (tmp_path / "group_vars").mkdir()
     (tmp_path / "group_vars" / "web.yml").write_text(
-        vault(tmp_path, "encrypt_string", "--vault-password-file", str(password_file), SHOWN["inline_vaulted"], "--name", "inline_vaulted")
+        vault(
+            tmp_path,
+            "encrypt_string",
+            "--vault-password-file",
+            str(password_file),
+            SHOWN["inline_vaulted"],
+            "--name",
+            "inline_vaulted",
+        )
     )
     (tmp_path / "vars").mkdir()
     (tmp_path / "vars" / "plain.yml").write_text(
-        vault(tmp_path, "encrypt_string", "--vault-password-file", str(password_file), SHOWN["vars_file_vaulted"], "--name", "vars_file_vaulted")
+        vault(
+            tmp_path,
+            "encrypt_string",
+            "--vault-password-file",
+            str(password_file),
+            SHOWN["vars_file_vaulted"],
+            "--name",
+            "vars_file_vaulted",
+        )
     )
     vault(tmp_path, "encrypt", "--vault-password-file", str(password_file), "host_vars/h1.yml")
-    extra = ["-e", f"ansible_become_password={SHOWN['extra_become']}", "-e", f"plain_extra={PLAIN_EXTRA_VAR}", "-e", f"vault_file={password_file}"]
-    passwords = ["--vault-password-file", str(password_file), "--connection-password-file", "conn.txt", "--become-password-file", "become.txt"]
+    extra = [
+        "-e",
+        f"ansible_become_password={SHOWN['extra_become']}",
+        "-e",
+        f"plain_extra={PLAIN_EXTRA_VAR}",
+        "-e",
+        f"vault_file={password_file}",
+    ]
+    passwords = [
+        "--vault-password-file",
+        str(password_file),
+        "--connection-password-file",
+        "conn.txt",
+        "--become-password-file",
+        "become.txt",
+    ]
     run = ansible_playbook(tmp_path, "-i", "inventory.ini", *passwords, *extra)
 
     # The run happened, and ansible-core itself showed every secret.
@@ -218,7 +272,9 @@ def test_failure_messages_show_no_known_secret(tmp_path):
     hosts = {host["name"]: host for host in run.manifest()["hosts"]}
     message = hosts["h1"]["first_failure"]["message"]
     # Every secret is redacted; an ordinary extra var is not a secret and stays, so the message still explains.
-    assert message.startswith(f"inline={REDACTED} vars_file={REDACTED} file={REDACTED} inventory={REDACTED} extra={REDACTED}"), message
+    assert message.startswith(
+        f"inline={REDACTED} vars_file={REDACTED} file={REDACTED} inventory={REDACTED} extra={REDACTED}"
+    ), message
     assert f"plain={PLAIN_EXTRA_VAR}" in message
     written = [path for path in (tmp_path / ".relaunch").rglob("*") if path.is_file()]
     journal = (tmp_path / "journal.copy").read_bytes()

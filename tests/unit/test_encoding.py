@@ -15,7 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import HOST_KEYS, OUTCOMES, Recorder, host_entry, host_row
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import (
+    HOST_KEYS,
+    OUTCOMES,
+    Recorder,
+    host_entry,
+    host_row,
+)
 
 START = {
     "e": "start",
@@ -24,7 +30,13 @@ START = {
     "started": "2026-01-01T00:00:00+00:00",
     "check_mode": False,
     "ansible_version": "2.21.0",
-    "invocation": {"limit": "web,db", "limit_given": "web,db", "inventory": ["inventory.ini"], "tags": [], "skip_tags": []},
+    "invocation": {
+        "limit": "web,db",
+        "limit_given": "web,db",
+        "inventory": ["inventory.ini"],
+        "tags": [],
+        "skip_tags": [],
+    },
     "passwords_needed_to_start": ["become_password"],
 }
 TEXT = st.text(max_size=12)  # quotes, backslashes, control characters, any unicode
@@ -38,17 +50,32 @@ def runs(draw) -> list[dict]:
     events = [START]
     for name in names:
         identity = draw(st.none() | TEXT)
-        events.append({"e": "host", "name": name, "identity": identity, "identity_var": None if identity is None else draw(TEXT)})
+        events.append(
+            {"e": "host", "name": name, "identity": identity, "identity_var": None if identity is None else draw(TEXT)}
+        )
     events.append({"e": "play", "name": "p", "batch": names, "pending": []})
     for name in draw(st.lists(st.sampled_from(names), max_size=20)) if names else ():
         event = {"e": "result", "host": name, "outcome": draw(st.sampled_from(OUTCOMES))}
         if event["outcome"] in ("failed", "unreachable"):
             event.update(
-                ignored=draw(st.booleans()), rescued=draw(st.booleans()), play="p", task=draw(st.none() | TEXT), action="a", msg=draw(st.none() | TEXT)
+                ignored=draw(st.booleans()),
+                rescued=draw(st.booleans()),
+                play="p",
+                task=draw(st.none() | TEXT),
+                action="a",
+                msg=draw(st.none() | TEXT),
             )
         events.append(event)
     for host, by in draw(st.lists(st.tuples(NAMES, st.sampled_from([*names, "localhost"])), max_size=3)):
-        events.append({"e": "provision", "host": host, "by": by, "identity": draw(st.none() | TEXT), "identity_var": "relaunch_id"})
+        events.append(
+            {
+                "e": "provision",
+                "host": host,
+                "by": by,
+                "identity": draw(st.none() | TEXT),
+                "identity_var": "relaunch_id",
+            }
+        )
     if names and draw(st.booleans()):
         events.append({"e": "verdict", "failed": draw(st.lists(st.sampled_from(names), unique=True))})
     return events
@@ -96,7 +123,15 @@ def test_a_host_line_pinned():
         START,
         {"e": "host", "name": 'wéb "1"', "identity": "i-\u2028", "identity_var": "relaunch_id"},
         {"e": "play", "name": "p", "batch": ['wéb "1"'], "pending": []},
-        {"e": "result", "host": 'wéb "1"', "outcome": "failed", "play": "p", "task": "Deploy", "action": "fail", "msg": "disk\\full 🚀"},
+        {
+            "e": "result",
+            "host": 'wéb "1"',
+            "outcome": "failed",
+            "play": "p",
+            "task": "Deploy",
+            "action": "fail",
+            "msg": "disk\\full 🚀",
+        },
         {"e": "provision", "host": "vm", "by": 'wéb "1"', "identity": None, "identity_var": None},
         {"e": "play", "name": "p2", "batch": ["vm"], "pending": []},
     ]

@@ -22,11 +22,16 @@ BULK = 1200  # more than two chunks of hosts asked about at once
 
 
 def _project(root: Path, host_vars: dict[str, str]) -> None:
-    bulk = "".join(f"        h{index:04d}:\n" + ("" if index % 7 == 0 else f"          relaunch_id: id-{index:04d}\n") for index in range(BULK))
+    bulk = "".join(
+        f"        h{index:04d}:\n" + ("" if index % 7 == 0 else f"          relaunch_id: id-{index:04d}\n")
+        for index in range(BULK)
+    )
     files = {
         "inv/hosts.yml": (
             "all:\n  children:\n"
-            "    bulk:\n      vars:\n        relaunch_id: from-group-bulk\n      hosts:\n" + bulk + "    web:\n      vars:\n        relaunch_id: inline-web\n"
+            "    bulk:\n      vars:\n        relaunch_id: from-group-bulk\n      hosts:\n"
+            + bulk
+            + "    web:\n      vars:\n        relaunch_id: inline-web\n"
             "      hosts:\n        web1:\n          relaunch_id: inv-web1\n        web2:\n        192.0.2.10:\n"
             "      children:\n        canary:\n          vars:\n            relaunch_id: inline-canary\n          hosts:\n            web2:\n"
             "    db:\n      hosts:\n        db1:\n        db2:\n"
@@ -55,7 +60,9 @@ def _resolver(root: Path, identity_vars: list[str]) -> glue.IdentityResolver:
 
 
 @pytest.mark.parametrize("host_vars", [HOST_VARS, {}], ids=["host_vars files", "no host_vars directory"])
-@pytest.mark.parametrize("identity_vars", [["relaunch_id"], ["serial_number", "relaunch_id"], ["inventory_hostname_short"], ["asset_tag"]])
+@pytest.mark.parametrize(
+    "identity_vars", [["relaunch_id"], ["serial_number", "relaunch_id"], ["inventory_hostname_short"], ["asset_tag"]]
+)
 def test_whole_inventory_resolves_as_each_host_alone(tmp_path: Path, host_vars: dict, identity_vars: list[str]) -> None:
     _project(tmp_path, host_vars)
     (tmp_path / "play").mkdir(exist_ok=True)
@@ -66,8 +73,18 @@ def test_whole_inventory_resolves_as_each_host_alone(tmp_path: Path, host_vars: 
     assert together == {host.name: alone.resolve(host)[0] for host in hosts}
     # And what a play sees, for the cases that would go wrong if a vars file were skipped.
     if identity_vars == ["relaunch_id"]:
-        expected = {"h0000": "from-group-bulk", "h0001": "id-0001", "web1": "inv-web1", "web2": "inline-canary", "db1": "db-db1"}
-        expected |= {"h1199": "hv-1199", "h0003": "hv-dir-0003", "db2": "hv-db2"} if host_vars else {"h1199": "id-1199", "h0003": "id-0003", "db2": "db-db2"}
+        expected = {
+            "h0000": "from-group-bulk",
+            "h0001": "id-0001",
+            "web1": "inv-web1",
+            "web2": "inline-canary",
+            "db1": "db-db1",
+        }
+        expected |= (
+            {"h1199": "hv-1199", "h0003": "hv-dir-0003", "db2": "hv-db2"}
+            if host_vars
+            else {"h1199": "id-1199", "h0003": "id-0003", "db2": "db-db2"}
+        )
         assert {name: together[name] for name in expected} == expected
     if identity_vars == ["serial_number", "relaunch_id"]:
         assert together["h0701"] == ("SN-701" if host_vars else "id-0701")

@@ -31,11 +31,20 @@ def imported_modules(path: Path) -> list[str]:
 @pytest.mark.parametrize("path", CORE, ids=lambda path: str(path.relative_to(PLUGINS)))
 def test_the_core_imports_nothing_of_ansible(path):
     """The core is plain Python (its own modules by relative import): no Ansible object, no collection plugin."""
-    assert [module for module in imported_modules(path) if module.split(".")[0] in ("ansible", "ansible_collections")] == []
+    assert [
+        module for module in imported_modules(path) if module.split(".")[0] in ("ansible", "ansible_collections")
+    ] == []
 
 
 def test_the_core_is_found():
-    assert {path.name for path in CORE} >= {"errors.py", "recorder.py", "selection.py", "summary.py", "publishing.py", "validation.py"}
+    assert {path.name for path in CORE} >= {
+        "errors.py",
+        "recorder.py",
+        "selection.py",
+        "summary.py",
+        "publishing.py",
+        "validation.py",
+    }
 
 
 def test_nothing_is_shipped_to_managed_hosts():
@@ -70,7 +79,13 @@ def test_the_callback_loads_only_what_runs_while_hosts_run():
         "print('--')\n"
         "print('\\n'.join(sorted(name for name in sys.modules if '.plugin_utils.' in name)))\n"
     )
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(COLLECTIONS)})
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(COLLECTIONS)},
+    )
     at_start, after_use = (part.split() for part in completed.stdout.split("--"))
     prefix = "ansible_collections.relaunch.status.plugins.plugin_utils."
     assert "ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder" in at_start

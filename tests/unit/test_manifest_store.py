@@ -96,9 +96,9 @@ def test_publish_writes_the_run_latest_and_limit_files(run_dir):
     assert path == os.path.join(run_dir, run_id(1) + ".json")
     assert json.loads(Path(path).read_bytes()) == manifest
     assert Path(run_dir, store.LATEST).read_bytes() == Path(path).read_bytes()
-    assert {name for name in names_in(run_dir) if name.endswith(".limit")} == {f"{status}.limit" for status in STATUSES if status != "all"} | {
-        run_id(1) + ".failed.limit"
-    }
+    assert {name for name in names_in(run_dir) if name.endswith(".limit")} == {
+        f"{status}.limit" for status in STATUSES if status != "all"
+    } | {run_id(1) + ".failed.limit"}
     current = [CurrentHost(host["name"]) for host in manifest["hosts"]]
     expected = limit_file_text(select([("", manifest)], ["failed"], current).patterns)
     assert Path(run_dir, "failed.limit").read_text(encoding="utf-8") == expected == "web 2\nweb1\n"
@@ -142,7 +142,11 @@ def test_the_limit_file_of_a_status_with_0_hosts_selects_no_host(tmp_path):
 
 def test_a_run_where_no_host_ran_a_task_is_kept_but_never_becomes_latest(run_dir):
     store.publish(run_dir, manifest_of(1, failed=("web1",), ok=("db1",)), keep=5)
-    before = {name: Path(run_dir, name).read_bytes() for name in names_in(run_dir) if name == store.LATEST or name.endswith(".limit")}
+    before = {
+        name: Path(run_dir, name).read_bytes()
+        for name in names_in(run_dir)
+        if name == store.LATEST or name.endswith(".limit")
+    }
     refused = dict(manifest_of(2, failed=("web1", "db1"), ok=()), tasks_ran=False)
     assert store.publish(run_dir, refused, keep=5) == os.path.join(run_dir, run_id(2) + ".json")
     assert json.loads(Path(run_dir, run_id(2) + ".json").read_bytes())["tasks_ran"] is False
@@ -215,7 +219,9 @@ def test_a_symlink_in_the_run_directory_is_never_followed(tmp_path, run_dir, nam
         assert target.read_text(encoding="utf-8") == "precious"
     else:
         assert not target.exists()
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["manifests", *(["outside.txt"] if target_exists else [])])
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        ["manifests", *(["outside.txt"] if target_exists else [])]
+    )
 
 
 def test_run_directory_that_is_a_file_or_a_symlink_is_refused(tmp_path):
@@ -243,7 +249,17 @@ EVENTS = [
     {"e": "host", "name": "web1", "identity": "i-1", "identity_var": "relaunch_id"},
     {"e": "play", "name": "p", "batch": ["web1", "web2"], "pending": ["web3"]},
     {"e": "result", "host": "web1", "outcome": "changed"},
-    {"e": "result", "host": "web2", "outcome": "failed", "ignored": False, "rescued": False, "play": "p", "task": "t", "action": "fail", "msg": "boom"},
+    {
+        "e": "result",
+        "host": "web2",
+        "outcome": "failed",
+        "ignored": False,
+        "rescued": False,
+        "play": "p",
+        "task": "t",
+        "action": "fail",
+        "msg": "boom",
+    },
 ]
 
 
@@ -264,7 +280,11 @@ def test_journal_replay_recovers_every_event_and_skips_a_torn_last_line(run_dir)
         handle.write(b'{"e": "result", "host": "web3", "outco')  # the event being written when the run died
     manifest = store.replay(journal.path).manifest(complete=False, finished=None)
     assert manifest["run_id"] == run_id(1)
-    assert statuses_by_host(manifest) == {"web1": ["all", "changed", "not_run", "ok"], "web2": ["all", "failed"], "web3": ["all", "not_run"]}
+    assert statuses_by_host(manifest) == {
+        "web1": ["all", "changed", "not_run", "ok"],
+        "web2": ["all", "failed"],
+        "web3": ["all", "not_run"],
+    }
 
 
 def test_replay_skips_damaged_lines_in_the_middle(run_dir):
@@ -308,7 +328,11 @@ def test_recover_leaves_live_runs_alone_and_recovers_dead_ones(run_dir):
         assert recovered == [os.path.join(run_dir, run_id(2) + ".json")]
         manifest = store.load(recovered[0])
         assert manifest["complete"] is False and manifest["finished"] is None
-        assert statuses_by_host(manifest) == {"web1": ["all", "changed", "not_run", "ok"], "web2": ["all", "failed"], "web3": ["all", "not_run"]}
+        assert statuses_by_host(manifest) == {
+            "web1": ["all", "changed", "not_run", "ok"],
+            "web2": ["all", "failed"],
+            "web3": ["all", "not_run"],
+        }
         assert latest_run(run_dir) == run_id(2)
         assert not Path(run_dir, run_id(2) + store.JOURNAL).exists()
         assert Path(run_dir, run_id(1) + store.JOURNAL).exists()
@@ -363,7 +387,9 @@ def test_an_older_dead_run_is_not_read_instead_of_latest(run_dir):
 
 def test_recover_ignores_journals_of_other_names_and_foreign_content(run_dir):
     Path(run_dir, "notes.journal").write_text("{}\n", encoding="utf-8")
-    Path(run_dir, run_id(1) + store.JOURNAL).write_text(json.dumps(dict(EVENTS[0], run_id=run_id(9))) + "\n", encoding="utf-8")
+    Path(run_dir, run_id(1) + store.JOURNAL).write_text(
+        json.dumps(dict(EVENTS[0], run_id=run_id(9))) + "\n", encoding="utf-8"
+    )
     assert store.recover(run_dir, 20) == []
     assert not Path(run_dir, store.LATEST).exists()
     assert Path(run_dir, "notes.journal").exists()

@@ -30,7 +30,10 @@ def test_summary_says_host_and_hosts():
     hosts = [failed_host("a", failure), failed_host("b"), failed_host("c"), failed_host("d", failure)]
     summary = relaunch_summary(head(all=4, failed=4), hosts, "/srv/.relaunch/site", "CMD")
     assert "  2 hosts failed at TASK [Deploy]: boom\n      a, d\n" in summary
-    assert "  2 hosts failed because of other hosts (any_errors_fatal, max_fail_percentage or a failed run_once task)\n" in summary
+    assert (
+        "  2 hosts failed because of other hosts (any_errors_fatal, max_fail_percentage or a failed run_once task)\n"
+        in summary
+    )
     one = relaunch_summary(head(all=1, failed=1), [failed_host("b")], "/srv/.relaunch/site", "CMD")
     assert "  1 host failed because of other hosts (" in one
     assert one.endswith("  relaunch on the failed hosts:\n    CMD")
@@ -48,7 +51,9 @@ def test_summary_of_an_unfinished_job_says_how_to_finish_it(counts, heading):
     assert summary.splitlines()[0].endswith(" (interrupted)")
     assert summary.endswith(f"  {heading}\n    CMD")
     without_limit = relaunch_summary(head(complete=False, all=3, **counts), [], "/srv/.relaunch/site", None)
-    assert f"-e relaunch_hosts={','.join(status for status in ('failed', 'not_run') if status in counts)}" in without_limit
+    assert (
+        f"-e relaunch_hosts={','.join(status for status in ('failed', 'not_run') if status in counts)}" in without_limit
+    )
 
 
 def test_nothing_to_relaunch_says_nothing():
@@ -57,7 +62,10 @@ def test_nothing_to_relaunch_says_nothing():
 
 @pytest.mark.parametrize(
     ("count", "expected"),
-    [(1, "1 recorded host is not selected because it cannot be found"), (2, "2 recorded hosts are not selected because they cannot be found")],
+    [
+        (1, "1 recorded host is not selected because it cannot be found"),
+        (2, "2 recorded hosts are not selected because they cannot be found"),
+    ],
 )
 def test_unresolved_hosts_message(count, expected):
     selection = Selection()
@@ -68,7 +76,10 @@ def test_unresolved_hosts_message(count, expected):
 @pytest.mark.parametrize(
     ("provisioned", "expected"),
     [
-        (["new1"], "host new1 was provisioned by the implicit localhost; the limit names localhost beside the other hosts so that the relaunch re-creates it"),
+        (
+            ["new1"],
+            "host new1 was provisioned by the implicit localhost; the limit names localhost beside the other hosts so that the relaunch re-creates it",
+        ),
         (
             ["new1", "new2"],
             "hosts new1, new2 were provisioned by the implicit localhost; "
@@ -78,7 +89,12 @@ def test_unresolved_hosts_message(count, expected):
 )
 def test_implicit_provisioned_message(provisioned, expected):
     selection = Selection()
-    selection.hosts, selection.provisioned, selection.implicit_provisioners, selection.limit = ["a"], provisioned, ["localhost"], "a,localhost"
+    selection.hosts, selection.provisioned, selection.implicit_provisioners, selection.limit = (
+        ["a"],
+        provisioned,
+        ["localhost"],
+        "a,localhost",
+    )
     assert limit_messages(selection) == [expected]
 
 
@@ -86,7 +102,10 @@ def test_implicit_provisioned_message(provisioned, expected):
     ("renamed", "expected"),
     [
         ({"old": "new"}, "1 host was renamed since the run and is selected by its current name: old -> new"),
-        ({"a": "b", "c": "d"}, "2 hosts were renamed since the run and are selected by their current names: a -> b, c -> d"),
+        (
+            {"a": "b", "c": "d"},
+            "2 hosts were renamed since the run and are selected by their current names: a -> b, c -> d",
+        ),
     ],
 )
 def test_renamed_message(renamed, expected):

@@ -73,9 +73,19 @@ OUTCOME_CASES = [
     ("changed", [result("h", "changed")], ["all", "changed", "ok"], {"ok": 1, "changed": 1}),
     ("skipped", [result("h", "skipped")], ["all", "skipped"], {"skipped": 1}),
     ("failed", [failure("h")], ["all", "failed"], {"failures": 1}),
-    ("unreachable", [result("h", "unreachable", ignored=False, msg="no route")], ["all", "failed", "unreachable"], {"unreachable": 1}),
+    (
+        "unreachable",
+        [result("h", "unreachable", ignored=False, msg="no route")],
+        ["all", "failed", "unreachable"],
+        {"unreachable": 1},
+    ),
     ("ignored failure", [failure("h", ignored=True)], ["all", "ignored", "ok"], {"ok": 1, "ignored": 1}),
-    ("ignored unreachable", [result("h", "unreachable", ignored=True)], ["all", "ignored", "ok"], {"ok": 1, "ignored": 1}),
+    (
+        "ignored unreachable",
+        [result("h", "unreachable", ignored=True)],
+        ["all", "ignored", "ok"],
+        {"ok": 1, "ignored": 1},
+    ),
     ("rescued", [failure("h", rescued=True), result("h", "ok")], ["all", "ok", "rescued"], {"ok": 1, "rescued": 1}),
     (
         "ok then failed",
@@ -87,7 +97,9 @@ OUTCOME_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("events", "statuses", "counters"), [case[1:] for case in OUTCOME_CASES], ids=[case[0] for case in OUTCOME_CASES])
+@pytest.mark.parametrize(
+    ("events", "statuses", "counters"), [case[1:] for case in OUTCOME_CASES], ids=[case[0] for case in OUTCOME_CASES]
+)
 def test_statuses_and_counters_from_results(events, statuses, counters):
     manifest = record([play(["h"], pending=[]), *events])
     host = hosts_of(manifest)["h"]
@@ -97,14 +109,38 @@ def test_statuses_and_counters_from_results(events, statuses, counters):
 
 def test_retry_counts_count_hosts_per_status():
     manifest = record([play(["a", "b", "c"], pending=[]), result("a", "changed"), failure("b"), result("c", "skipped")])
-    assert manifest["retry_counts"] == {"all": 3, "failed": 1, "unreachable": 0, "changed": 1, "ok": 1, "skipped": 1, "rescued": 0, "ignored": 0, "not_run": 0}
+    assert manifest["retry_counts"] == {
+        "all": 3,
+        "failed": 1,
+        "unreachable": 0,
+        "changed": 1,
+        "ok": 1,
+        "skipped": 1,
+        "rescued": 0,
+        "ignored": 0,
+        "not_run": 0,
+    }
     assert list(manifest["retry_counts"]) == list(STATUSES)
 
 
 def test_stats_replace_counters_with_ansible_core_figures():
-    manifest = record([play(["a"], pending=[]), result("a", "ok"), {"e": "stats", "hosts": {"a": {"ok": 3, "changed": 2, "rescued": 1}}}])
+    manifest = record(
+        [
+            play(["a"], pending=[]),
+            result("a", "ok"),
+            {"e": "stats", "hosts": {"a": {"ok": 3, "changed": 2, "rescued": 1}}},
+        ]
+    )
     host = hosts_of(manifest)["a"]
-    assert host["counters"] == {"ok": 3, "changed": 2, "failures": 0, "unreachable": 0, "skipped": 0, "rescued": 1, "ignored": 0}
+    assert host["counters"] == {
+        "ok": 3,
+        "changed": 2,
+        "failures": 0,
+        "unreachable": 0,
+        "skipped": 0,
+        "rescued": 1,
+        "ignored": 0,
+    }
     assert host["statuses"] == ["all", "changed", "ok", "rescued"]
 
 
@@ -136,12 +172,16 @@ def test_verdict_adds_hosts_without_a_failure_of_their_own():
 
 def test_failures_after_the_last_verdict_still_count():
     # A run interrupted mid-batch: ansible-core gave no verdict for the failures of the running batch yet.
-    manifest = record([play(["a", "b"], pending=[]), failure("a"), {"e": "verdict", "failed": ["a"]}, failure("b")], complete=False)
+    manifest = record(
+        [play(["a", "b"], pending=[]), failure("a"), {"e": "verdict", "failed": ["a"]}, failure("b")], complete=False
+    )
     assert with_status(manifest, "failed") == {"a", "b"}
 
 
 def test_a_later_verdict_wins_over_an_earlier_one():
-    manifest = record([play(["a", "b"], pending=[]), {"e": "verdict", "failed": ["a"]}, {"e": "verdict", "failed": ["b"]}])
+    manifest = record(
+        [play(["a", "b"], pending=[]), {"e": "verdict", "failed": ["a"]}, {"e": "verdict", "failed": ["b"]}]
+    )
     assert with_status(manifest, "failed") == {"b"}
 
 
@@ -155,14 +195,25 @@ def test_verdict_may_name_a_host_this_playbook_never_targeted():
 
 
 def test_later_batches_of_an_aborted_play_are_not_run():
-    manifest = record([play(["a", "b"], pending=["c", "d", "e"]), failure("a"), failure("b"), {"e": "verdict", "failed": ["a", "b"]}])
+    manifest = record(
+        [play(["a", "b"], pending=["c", "d", "e"]), failure("a"), failure("b"), {"e": "verdict", "failed": ["a", "b"]}]
+    )
     assert with_status(manifest, "not_run") == {"c", "d", "e"}
     assert with_status(manifest, "all") == {"a", "b", "c", "d", "e"}
     assert with_status(manifest, "failed") == {"a", "b"}
 
 
 def test_batches_that_ran_are_not_not_run():
-    manifest = record([play(["a"], pending=["b", "c"]), result("a", "ok"), play(["b"]), result("b", "ok"), play(["c"]), result("c", "ok")])
+    manifest = record(
+        [
+            play(["a"], pending=["b", "c"]),
+            result("a", "ok"),
+            play(["b"]),
+            result("b", "ok"),
+            play(["c"]),
+            result("c", "ok"),
+        ]
+    )
     assert with_status(manifest, "not_run") == set()
 
 
@@ -172,7 +223,13 @@ def test_a_new_play_keeps_the_previous_play_pending_hosts_not_run():
 
 
 def test_an_incomplete_run_leaves_its_current_batch_not_run_except_failed_hosts():
-    events = [play(["a"], pending=["b", "c", "d"]), result("a", "ok"), play(["b", "c"]), result("b", "ok"), failure("c")]
+    events = [
+        play(["a"], pending=["b", "c", "d"]),
+        result("a", "ok"),
+        play(["b", "c"]),
+        result("b", "ok"),
+        failure("c"),
+    ]
     manifest = record(events, complete=False)
     assert manifest["complete"] is False
     assert with_status(manifest, "not_run") == {"b", "d"}
@@ -204,7 +261,12 @@ def test_provisioned_hosts_record_their_provisioners():
 
 
 def test_hosts_of_plays_that_never_started_are_not_run():
-    events = [play(["a", "b"], pending=[]), failure("b"), {"e": "verdict", "failed": ["b"]}, {"e": "unstarted", "hosts": ["a", "b", "c"]}]
+    events = [
+        play(["a", "b"], pending=[]),
+        failure("b"),
+        {"e": "verdict", "failed": ["b"]},
+        {"e": "unstarted", "hosts": ["a", "b", "c"]},
+    ]
     manifest = record(events)
     assert with_status(manifest, "all") == {"a", "b", "c"}
     assert with_status(manifest, "not_run") == {"a", "c"}, "a failed host stays failed only"
@@ -225,7 +287,13 @@ def test_provisioned_host_that_fails_later():
 
 
 def test_identity_from_host_events():
-    manifest = record([{"e": "host", "name": "a", "identity": "m-1", "identity_var": "relaunch_id"}, {"e": "host", "name": "b"}, play(["a", "b"], pending=[])])
+    manifest = record(
+        [
+            {"e": "host", "name": "a", "identity": "m-1", "identity_var": "relaunch_id"},
+            {"e": "host", "name": "b"},
+            play(["a", "b"], pending=[]),
+        ]
+    )
     hosts = hosts_of(manifest)
     assert (hosts["a"]["identity"], hosts["a"]["identity_var"]) == ("m-1", "relaunch_id")
     assert (hosts["b"]["identity"], hosts["b"]["identity_var"]) == (None, None)
@@ -235,25 +303,52 @@ def test_identity_from_host_events():
 
 
 def test_first_failure_is_the_first_one():
-    manifest = record([play(["a"], pending=[]), failure("a", task="first", msg="one"), failure("a", task="second", msg="two")])
-    assert hosts_of(manifest)["a"]["first_failure"] == {"play": "play", "task": "first", "action": "fail", "unreachable": False, "message": "one"}
+    manifest = record(
+        [play(["a"], pending=[]), failure("a", task="first", msg="one"), failure("a", task="second", msg="two")]
+    )
+    assert hosts_of(manifest)["a"]["first_failure"] == {
+        "play": "play",
+        "task": "first",
+        "action": "fail",
+        "unreachable": False,
+        "message": "one",
+    }
 
 
 def test_first_failure_of_an_unreachable_host():
-    manifest = record([play(["a"], pending=[]), result("a", "unreachable", ignored=False, task="ping", action="ping", play="p", msg="Connection refused")])
-    assert hosts_of(manifest)["a"]["first_failure"] == {"play": "p", "task": "ping", "action": "ping", "unreachable": True, "message": "Connection refused"}
+    manifest = record(
+        [
+            play(["a"], pending=[]),
+            result("a", "unreachable", ignored=False, task="ping", action="ping", play="p", msg="Connection refused"),
+        ]
+    )
+    assert hosts_of(manifest)["a"]["first_failure"] == {
+        "play": "p",
+        "task": "ping",
+        "action": "ping",
+        "unreachable": True,
+        "message": "Connection refused",
+    }
 
 
 def test_ignored_and_rescued_failures_are_not_first_failures():
     manifest = record(
-        [play(["a"], pending=[]), failure("a", ignored=True, task="ignored"), failure("a", rescued=True, task="rescued"), failure("a", task="real")]
+        [
+            play(["a"], pending=[]),
+            failure("a", ignored=True, task="ignored"),
+            failure("a", rescued=True, task="rescued"),
+            failure("a", task="real"),
+        ]
     )
     assert hosts_of(manifest)["a"]["first_failure"]["task"] == "real"
 
 
 @pytest.mark.parametrize(
     ("result", "no_log"),
-    [({"msg": "the token is tok-6a2b9c"}, True), ({"msg": "the token is tok-6a2b9c", "censored": "the output has been hidden"}, False)],
+    [
+        ({"msg": "the token is tok-6a2b9c"}, True),
+        ({"msg": "the token is tok-6a2b9c", "censored": "the output has been hidden"}, False),
+    ],
     ids=["no_log task", "censored result"],
 )
 def test_no_log_failure_has_no_message(result, no_log):
@@ -278,7 +373,9 @@ def test_failure_message_source(result, expected):
 
 def test_secrets_are_redacted_from_failure_messages():
     secrets = ["s3cr3t", "s3cr3t-and-more", "multi\nline secret", ""]
-    message = failure_message({"msg": "login s3cr3t-and-more failed; s3cr3t;\n multi line  secret!"}, no_log=False, secrets=secrets)
+    message = failure_message(
+        {"msg": "login s3cr3t-and-more failed; s3cr3t;\n multi line  secret!"}, no_log=False, secrets=secrets
+    )
     assert message == f"login {REDACTED} failed; {REDACTED}; {REDACTED}!"
 
 
@@ -315,7 +412,13 @@ def test_cut_message(message, expected):
 
 
 def test_unknown_event_kinds_are_ignored():
-    events = [play(["a"], pending=[]), {"e": "from-the-future", "host": "a", "outcome": "failed"}, {"no": "kind"}, {}, result("a", "ok")]
+    events = [
+        play(["a"], pending=[]),
+        {"e": "from-the-future", "host": "a", "outcome": "failed"},
+        {"no": "kind"},
+        {},
+        result("a", "ok"),
+    ]
     manifest = record(events)
     assert manifest == record([play(["a"], pending=[]), result("a", "ok")])
 
@@ -323,7 +426,15 @@ def test_unknown_event_kinds_are_ignored():
 def test_manifest_carries_the_start_event_and_is_json():
     manifest = record([play(["a"], pending=[])], complete=False)
     assert manifest["schema_version"] == 1
-    for key in ("run_id", "playbook", "started", "invocation", "passwords_needed_to_start", "check_mode", "ansible_version"):
+    for key in (
+        "run_id",
+        "playbook",
+        "started",
+        "invocation",
+        "passwords_needed_to_start",
+        "check_mode",
+        "ansible_version",
+    ):
         assert manifest[key] == START[key]
     assert "e" not in manifest
     assert manifest["finished"] == "2026-01-01T00:01:00+00:00"

@@ -18,14 +18,24 @@ def test_password_variables(name):
     assert PASSWORD_VARIABLE.match(name)
 
 
-@pytest.mark.parametrize("name", ["password", "db_password", "ansible_user", "ansible_password_file", "ansible_passwords", "my_ansible_password"])
+@pytest.mark.parametrize(
+    "name",
+    ["password", "db_password", "ansible_user", "ansible_password_file", "ansible_passwords", "my_ansible_password"],
+)
 def test_other_variables_are_not_password_variables(name):
     assert not PASSWORD_VARIABLE.match(name)
 
 
 def test_collect_takes_password_variables_at_any_depth_and_nothing_else():
     found: set[str] = set()
-    collect({"ansible_password": "p1", "version": "1.2.3", "nested": {"ansible_become_pass": "p2", "items": [{"ansible_ssh_pass": "p3"}]}}, found)
+    collect(
+        {
+            "ansible_password": "p1",
+            "version": "1.2.3",
+            "nested": {"ansible_become_pass": "p2", "items": [{"ansible_ssh_pass": "p3"}]},
+        },
+        found,
+    )
     assert found == {"p1", "p2", "p3"}
 
 

@@ -112,7 +112,9 @@ def test_needs_regex(name, regex):
     assert needs_regex(name) is regex
 
 
-@pytest.mark.parametrize("name", ["a", "a.b", " a ", "a,b", "a\nb", "a\n", "\u00e9", "\U0001f600", "(x)|y", "\\", "$^", "x" * 3000])
+@pytest.mark.parametrize(
+    "name", ["a", "a.b", " a ", "a,b", "a\nb", "a\n", "\u00e9", "\U0001f600", "(x)|y", "\\", "$^", "x" * 3000]
+)
 def test_regex_pattern_matches_exactly_the_name(name):
     pattern = regex_pattern(name)
     assert pattern.startswith("~^")
@@ -200,21 +202,34 @@ def selected(hosts, current, statuses=("failed",), limit="", **options):
 
 
 def test_renamed_host_is_selected_by_its_current_name():
-    selection = selected([host_entry("foobar", identity="id-1")], [CurrentHost("foo", "id-1"), CurrentHost("foobar", None)])
+    selection = selected(
+        [host_entry("foobar", identity="id-1")], [CurrentHost("foo", "id-1"), CurrentHost("foobar", None)]
+    )
     assert selection.hosts == ["foo"]
     assert selection.renamed == {"foobar": "foo"}
     assert selection.limit == "foo,"
 
 
 def test_same_name_other_identity_is_another_machine():
-    selection = selected([host_entry("web1", identity="id-1"), host_entry("web2")], [CurrentHost("web1", "id-9"), CurrentHost("web2")])
+    selection = selected(
+        [host_entry("web1", identity="id-1"), host_entry("web2")], [CurrentHost("web1", "id-9"), CurrentHost("web2")]
+    )
     assert selection.hosts == ["web2"]
-    assert selection.unresolved == [{"name": "web1", "identity": "id-1", "reason": "current host 'web1' has identity 'id-9', not 'id-1': a different machine"}]
+    assert selection.unresolved == [
+        {
+            "name": "web1",
+            "identity": "id-1",
+            "reason": "current host 'web1' has identity 'id-9', not 'id-1': a different machine",
+        }
+    ]
     assert any("not selecting 'web1'" in warning for warning in selection.warnings)
 
 
 def test_identity_held_by_several_hosts_is_not_guessed():
-    selection = selected([host_entry("a", identity="dup"), host_entry("b")], [CurrentHost("a", "dup"), CurrentHost("a2", "dup"), CurrentHost("b")])
+    selection = selected(
+        [host_entry("a", identity="dup"), host_entry("b")],
+        [CurrentHost("a", "dup"), CurrentHost("a2", "dup"), CurrentHost("b")],
+    )
     assert selection.hosts == ["b"]
     assert "held by 2 current hosts" in selection.unresolved[0]["reason"]
 
@@ -232,7 +247,11 @@ def test_statuses_are_a_union():
 
 
 def test_provisioned_hosts_select_their_provisioners():
-    hosts = [host_entry("vm1", provisioned_by=["builder"]), host_entry("builder", ("ok",)), host_entry("other", ("ok",))]
+    hosts = [
+        host_entry("vm1", provisioned_by=["builder"]),
+        host_entry("builder", ("ok",)),
+        host_entry("other", ("ok",)),
+    ]
     selection = selected(hosts, [CurrentHost("builder"), CurrentHost("other")])
     assert selection.hosts == ["builder"]
     assert selection.provisioned == ["vm1"]
@@ -278,7 +297,9 @@ def test_implicit_localhost_is_not_named_when_a_group_has_its_name():
     assert any("group 'localhost'" in warning for warning in selection.warnings)
 
 
-@pytest.mark.parametrize(("limit", "expected"), [("", ""), ("web", "web"), ("!db", "!db"), ("@/srv/x.limit", "@/srv/x.limit")])
+@pytest.mark.parametrize(
+    ("limit", "expected"), [("", ""), ("web", "web"), ("!db", "!db"), ("@/srv/x.limit", "@/srv/x.limit")]
+)
 def test_all_relaunches_with_the_original_limit(limit, expected):
     selection = selected([host_entry("web", ("ok",))], [CurrentHost("web")], ("all",), limit=limit)
     assert selection.original_limit == limit
@@ -291,14 +312,19 @@ def test_all_relaunches_with_the_original_limit(limit, expected):
 def test_all_refuses_limits_that_cannot_be_merged():
     first = make_manifest([host_entry("a", ("ok",))], limit="web")
     second = make_manifest([host_entry("b", ("ok",))], limit="!db")
-    with pytest.raises(RelaunchError, match=r"^status all: the manifests /m/1\.json, /m/2\.json were run with limits that cannot be merged"):
+    with pytest.raises(
+        RelaunchError,
+        match=r"^status all: the manifests /m/1\.json, /m/2\.json were run with limits that cannot be merged",
+    ):
         select([("/m/1.json", first), ("/m/2.json", second)], ["all"], [CurrentHost("a"), CurrentHost("b")], GROUPS)
 
 
 def test_merged_manifests():
     first = make_manifest([host_entry("a"), host_entry("x", ("ok",))], passwords=["become_password"])
     second = make_manifest([host_entry("b"), host_entry("y", ("ok",))], passwords=["vault_password"])
-    selection = select([("/m/1.json", first), ("/m/2.json", second)], ["failed"], [CurrentHost(name) for name in "abxy"], GROUPS)
+    selection = select(
+        [("/m/1.json", first), ("/m/2.json", second)], ["failed"], [CurrentHost(name) for name in "abxy"], GROUPS
+    )
     assert selection.hosts == ["a", "b"]
     assert selection.retry_counts["failed"] == 2 and selection.retry_counts["all"] == 4
     assert selection.passwords_needed_to_start == ["become_password", "vault_password"]

@@ -31,7 +31,12 @@ START = {
     "passwords_needed_to_start": [],
 }
 IDENTITIES = st.builds(
-    lambda name, identity: {"e": "host", "name": name, "identity": identity, "identity_var": None if identity is None else "relaunch_id"},
+    lambda name, identity: {
+        "e": "host",
+        "name": name,
+        "identity": identity,
+        "identity_var": None if identity is None else "relaunch_id",
+    },
     NAMES,
     st.sampled_from([None, "i-1", "i-2"]),  # two hosts may share one: neither is then selected by it
 )
@@ -100,9 +105,25 @@ def test_published_snapshot_and_its_dict_give_the_same_files(tmp_path):
     events = [
         {"e": "host", "name": "web 1", "identity": "i-1", "identity_var": "relaunch_id"},
         {"e": "play", "name": "p", "batch": ["web 1", "db,2", "!x"], "pending": []},
-        {"e": "result", "host": "web 1", "outcome": "failed", "play": "p", "task": "t", "action": "fail", "msg": "boom"},
+        {
+            "e": "result",
+            "host": "web 1",
+            "outcome": "failed",
+            "play": "p",
+            "task": "t",
+            "action": "fail",
+            "msg": "boom",
+        },
         {"e": "result", "host": "db,2", "outcome": "changed"},
-        {"e": "result", "host": "!x", "outcome": "unreachable", "play": "p", "task": "t", "action": "ping", "msg": None},
+        {
+            "e": "result",
+            "host": "!x",
+            "outcome": "unreachable",
+            "play": "p",
+            "task": "t",
+            "action": "ping",
+            "msg": None,
+        },
     ]
     snapshot = recorded(events).snapshot(True, None)
     written = {}
@@ -123,7 +144,9 @@ TEXT = st.text(max_size=12)  # quotes, backslashes, control characters, any unic
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(st.tuples(TEXT, st.none() | TEXT, st.sampled_from(OUTCOMES), st.none() | TEXT, st.none() | TEXT), max_size=8),
+    st.lists(
+        st.tuples(TEXT, st.none() | TEXT, st.sampled_from(OUTCOMES), st.none() | TEXT, st.none() | TEXT), max_size=8
+    ),
     st.lists(st.tuples(TEXT, TEXT), max_size=3),
 )
 def test_any_text_is_written_as_json_writes_it(results, provisions):
@@ -131,7 +154,9 @@ def test_any_text_is_written_as_json_writes_it(results, provisions):
     events = [{"e": "play", "name": "p", "batch": sorted({name for name, *_rest in results}), "pending": []}]
     for name, identity, outcome, task, message in results:
         events.append({"e": "host", "name": name, "identity": identity, "identity_var": 'var \u00e9"\\'})
-        events.append({"e": "result", "host": name, "outcome": outcome, "play": "p", "task": task, "action": "a", "msg": message})
+        events.append(
+            {"e": "result", "host": name, "outcome": outcome, "play": "p", "task": task, "action": "a", "msg": message}
+        )
     events += [{"e": "provision", "host": host, "by": by} for host, by in provisions]
     snapshot = recorded(events).snapshot(False, None)
     manifest = snapshot.manifest()

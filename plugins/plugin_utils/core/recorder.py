@@ -51,14 +51,25 @@ COUNTERS = ("ok", "changed", "failures", "unreachable", "skipped", "rescued", "i
 OUTCOMES = ("ok", "changed", "failed", "unreachable", "skipped")
 
 # The statuses that mean "this counter is above zero" (AWX's meaning).
-COUNTER_STATUSES = tuple((status, COUNTERS.index(status)) for status in ("unreachable", "changed", "ok", "skipped", "rescued", "ignored"))
+COUNTER_STATUSES = tuple(
+    (status, COUNTERS.index(status)) for status in ("unreachable", "changed", "ok", "skipped", "rescued", "ignored")
+)
 
 MESSAGE_MAX = 300
 
 # The keys of a host entry, in the order of its line in a manifest file. A host row is a tuple of
 # its values in this order, with the counters as a sequence in COUNTERS order: the Snapshot gives
 # rows, :func:`host_entry` makes the dict of one, the store's encoder the line of one.
-HOST_KEYS = ("name", "identity", "identity_var", "statuses", "counters", "provisioned", "provisioned_by", "first_failure")
+HOST_KEYS = (
+    "name",
+    "identity",
+    "identity_var",
+    "statuses",
+    "counters",
+    "provisioned",
+    "provisioned_by",
+    "first_failure",
+)
 
 
 @contextlib.contextmanager
@@ -282,7 +293,9 @@ class Snapshot:
 
     __slots__ = ("head", "_names", "_statuses", "_records", "_failed")
 
-    def __init__(self, head: dict, names: list[str], statuses: list[list[str]], records: dict[str, HostRecord], failed: set[str]) -> None:
+    def __init__(
+        self, head: dict, names: list[str], statuses: list[list[str]], records: dict[str, HostRecord], failed: set[str]
+    ) -> None:
         self.head = head  # every key of the manifest but "hosts"
         self._names = names
         self._statuses = statuses

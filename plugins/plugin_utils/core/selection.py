@@ -119,17 +119,23 @@ def parse_statuses(value: object, option: str = "hosts") -> list[str]:
         items = []
         for item in value:
             if not isinstance(item, str):
-                raise RelaunchError(f"option {option}: {brief(item)} is not a status; use one or more of {', '.join(STATUSES)}")
+                raise RelaunchError(
+                    f"option {option}: {brief(item)} is not a status; use one or more of {', '.join(STATUSES)}"
+                )
             items.extend(item.split(","))
     else:
-        raise RelaunchError(f"option {option}: expected a status or a list of statuses, got {type(value).__name__}; use one or more of {', '.join(STATUSES)}")
+        raise RelaunchError(
+            f"option {option}: expected a status or a list of statuses, got {type(value).__name__}; use one or more of {', '.join(STATUSES)}"
+        )
     statuses = []
     for item in items:
         status = item.strip()
         if not status:
             continue
         if status not in STATUSES:
-            raise RelaunchError(f"option {option}: unknown status {brief(status)}; use one or more of {', '.join(STATUSES)}")
+            raise RelaunchError(
+                f"option {option}: unknown status {brief(status)}; use one or more of {', '.join(STATUSES)}"
+            )
         if status not in statuses:
             statuses.append(status)
     if not statuses:
@@ -183,7 +189,9 @@ def regex_pattern(name: str) -> str:
     return "~^" + "".join(escaped) + "\\Z"
 
 
-def host_patterns(names: list[str], inventory_names: AbstractSet[str], group_names: list[str] | tuple = ()) -> list[str]:
+def host_patterns(
+    names: list[str], inventory_names: AbstractSet[str], group_names: list[str] | tuple = ()
+) -> list[str]:
     """Patterns that select exactly ``names`` under ansible-core's rules.
 
     A name of a current inventory host is written as itself unless
@@ -312,7 +320,9 @@ class Selector:
         self.paths = ", ".join(path for path, _manifest in manifests)
         self.original_limit = merge_limits(self.limits)
 
-    def select(self, statuses: list[str], allow_empty: bool = False, in_play: bool = False, build_limit: bool = True) -> Selection:
+    def select(
+        self, statuses: list[str], allow_empty: bool = False, in_play: bool = False, build_limit: bool = True
+    ) -> Selection:
         """What :func:`select` returns for ``statuses``."""
         selection = Selection()
         selection.statuses = list(statuses)
@@ -368,7 +378,9 @@ class Selector:
             identity, host_statuses, provisioned_by = recorded[name]
             if not one_status and wanted.isdisjoint(host_statuses):
                 continue
-            if provisioned_by is None and (by_identity.get(identity) == name if identity is not None else name in identities):
+            if provisioned_by is None and (
+                by_identity.get(identity) == name if identity is not None else name in identities
+            ):
                 selected[name] = None  # the common case, in short: the host is current under its recorded name
                 continue
             if provisioned_by is not None and name not in identities:
@@ -428,5 +440,11 @@ class Selector:
                 "use the relaunch.status.select role in the play instead"
             )
         unresolved = len(selection.unresolved)
-        detail = f"; {counted(unresolved, 'recorded host')} {'is' if unresolved == 1 else 'are'} not in the current inventory" if unresolved else ""
-        raise RelaunchError(f"status {wanted_text} selects 0 hosts in {paths} ({counts_text}){detail}; nothing to relaunch")
+        detail = (
+            f"; {counted(unresolved, 'recorded host')} {'is' if unresolved == 1 else 'are'} not in the current inventory"
+            if unresolved
+            else ""
+        )
+        raise RelaunchError(
+            f"status {wanted_text} selects 0 hosts in {paths} ({counts_text}){detail}; nothing to relaunch"
+        )

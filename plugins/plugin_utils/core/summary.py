@@ -12,7 +12,9 @@ from .recorder import STATUSES
 
 NAMES_SHOWN = 10
 # Said of one host or many: "1 host failed because of ...", "2 hosts failed because of ...".
-FAILED_BECAUSE_OF_OTHERS = "failed because of other hosts (any_errors_fatal, max_fail_percentage or a failed run_once task)"
+FAILED_BECAUSE_OF_OTHERS = (
+    "failed because of other hosts (any_errors_fatal, max_fail_percentage or a failed run_once task)"
+)
 
 
 def failure_groups(hosts: Iterable[dict]) -> list[tuple[str, list[str]]]:
@@ -45,18 +47,22 @@ def relaunch_summary(head: dict, hosts: Iterable[dict], directory: str, command:
     if head.get("tasks_ran") is False:
         return "\n".join(
             [
-                f"RELAUNCH SUMMARY: {os.path.relpath(os.path.join(directory, head['run_id'] + '.json'))}" + ("" if head["complete"] else " (interrupted)"),
+                f"RELAUNCH SUMMARY: {os.path.relpath(os.path.join(directory, head['run_id'] + '.json'))}"
+                + ("" if head["complete"] else " (interrupted)"),
                 "  " + "  ".join(f"{status}={counts.get(status, 0)}" for status in STATUSES),
                 "  no host ran a task but the relaunch selection (refused, nothing to relaunch, or stopped before any host ran):",
                 f"    {os.path.relpath(os.path.join(directory, 'latest.json'))} and its limit files are unchanged",
             ]
         )
     lines = [
-        f"RELAUNCH SUMMARY: {os.path.relpath(os.path.join(directory, 'latest.json'))}" + ("" if head["complete"] else " (interrupted)"),
+        f"RELAUNCH SUMMARY: {os.path.relpath(os.path.join(directory, 'latest.json'))}"
+        + ("" if head["complete"] else " (interrupted)"),
         "  " + "  ".join(f"{status}={counts.get(status, 0)}" for status in STATUSES),
     ]
     for cause, names in failure_groups(hosts):
-        shown = ", ".join(names[:NAMES_SHOWN]) + (f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else "")
+        shown = ", ".join(names[:NAMES_SHOWN]) + (
+            f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else ""
+        )
         lines.append(f"  {counted(len(names), 'host')} {cause}")
         lines.append(f"      {shown}")
     statuses = [status for status in ("failed", "not_run") if counts.get(status)]
@@ -69,6 +75,10 @@ def relaunch_summary(head: dict, hosts: Iterable[dict], directory: str, command:
         lines.append(f"  {what}:")
         lines.append(f"    {command}")
     else:
-        lines.append(f"  {what}: no --limit can select them (the implicit localhost, or hosts add_host created from it);")
-        lines.append(f"    put the relaunch.status.select role at the top of each play and run with -e relaunch_hosts={','.join(statuses)}")
+        lines.append(
+            f"  {what}: no --limit can select them (the implicit localhost, or hosts add_host created from it);"
+        )
+        lines.append(
+            f"    put the relaunch.status.select role at the top of each play and run with -e relaunch_hosts={','.join(statuses)}"
+        )
     return "\n".join(lines)

@@ -58,7 +58,11 @@ def same_playbook(root: str, recorded: str, playbook: str) -> bool:
     recorded = os.path.normpath(recorded)
     if recorded == playbook:
         return True
-    return _beside(root, playbook) and os.path.basename(recorded) == os.path.basename(playbook) and not os.path.exists(recorded)
+    return (
+        _beside(root, playbook)
+        and os.path.basename(recorded) == os.path.basename(playbook)
+        and not os.path.exists(recorded)
+    )
 
 
 def _owner(directory: str) -> str | None:
@@ -129,11 +133,17 @@ def ensure_run_directory(path: str) -> None:
                 if not os.path.isdir(directory):  # not a concurrent run's mkdir
                     raise
     except FileExistsError:
-        raise RelaunchError(f"manifest directory {path} exists but is not a directory; remove it or set RELAUNCH_MANIFEST_DIR") from None
+        raise RelaunchError(
+            f"manifest directory {path} exists but is not a directory; remove it or set RELAUNCH_MANIFEST_DIR"
+        ) from None
     except OSError as exc:
-        raise RelaunchError(f"cannot create manifest directory {path}: {exc.strerror}; set RELAUNCH_MANIFEST_DIR to a writable directory") from None
+        raise RelaunchError(
+            f"cannot create manifest directory {path}: {exc.strerror}; set RELAUNCH_MANIFEST_DIR to a writable directory"
+        ) from None
     if os.path.islink(path) or not os.path.isdir(path):
-        raise RelaunchError(f"manifest directory {path} is a symlink or not a directory; remove it or set RELAUNCH_MANIFEST_DIR")
+        raise RelaunchError(
+            f"manifest directory {path} is a symlink or not a directory; remove it or set RELAUNCH_MANIFEST_DIR"
+        )
 
 
 def run_limit_file(directory: str, run_id: str) -> str:

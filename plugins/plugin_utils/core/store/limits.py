@@ -18,7 +18,9 @@ def empty_limit_text(status: str, run_id: str) -> str:
     return f"~(?#relaunch.status found 0 {status} hosts in run {run_id} so there is nothing to relaunch)(?!)\n"
 
 
-def limit_files(manifest: dict | Snapshot, group_names: list[str] | tuple = (), inventory_names: set[str] | None = None) -> dict[str, str]:
+def limit_files(
+    manifest: dict | Snapshot, group_names: list[str] | tuple = (), inventory_names: set[str] | None = None
+) -> dict[str, str]:
     """The limit file text of each status of a manifest (:func:`empty_limit_text` for a status with 0 hosts).
 
     A status whose hosts no limit can select (hosts created by add_host from the

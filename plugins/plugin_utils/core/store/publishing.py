@@ -43,7 +43,13 @@ def promoted(manifest: dict | Snapshot) -> bool:
     return manifest_parts(manifest)[0].get("tasks_ran", True) is not False
 
 
-def publish(directory: str, manifest: dict | Snapshot, keep: int | None, group_names: list[str] | tuple = (), inventory_names: set[str] | None = None) -> str:
+def publish(
+    directory: str,
+    manifest: dict | Snapshot,
+    keep: int | None,
+    group_names: list[str] | tuple = (),
+    inventory_names: set[str] | None = None,
+) -> str:
     """Write a run's manifest (and its failed hosts' limit file); make it latest.json (with limit
     files) if it is the newest run in which a host ran a task; prune to ``keep`` runs (None: never).
 
@@ -53,7 +59,13 @@ def publish(directory: str, manifest: dict | Snapshot, keep: int | None, group_n
         return _publish(directory, manifest, keep, group_names, inventory_names)
 
 
-def _publish(directory: str, manifest: dict | Snapshot, keep: int | None, group_names: list[str] | tuple, inventory_names: set[str] | None) -> str:
+def _publish(
+    directory: str,
+    manifest: dict | Snapshot,
+    keep: int | None,
+    group_names: list[str] | tuple,
+    inventory_names: set[str] | None,
+) -> str:
     head = manifest_parts(manifest)[0]
     run_id = head["run_id"]
     path = os.path.join(directory, run_id + ".json")
@@ -96,7 +108,11 @@ def prune(directory: str, keep: int, newest: str) -> None:
     runs = sorted(name[:-5] for name in names if name.endswith(".json") and RUN_ID.match(name[:-5]))
     kept = set(runs)
     for name in names:
-        if name.endswith(FAILED_LIMIT) and RUN_ID.match(name[: -len(FAILED_LIMIT)]) and name[: -len(FAILED_LIMIT)] not in kept:
+        if (
+            name.endswith(FAILED_LIMIT)
+            and RUN_ID.match(name[: -len(FAILED_LIMIT)])
+            and name[: -len(FAILED_LIMIT)] not in kept
+        ):
             remove_file(os.path.join(directory, name))  # its run's manifest is gone
     for run_id in runs[: max(len(runs) - max(keep, 1), 0)]:
         if run_id != newest:

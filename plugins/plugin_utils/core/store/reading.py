@@ -57,7 +57,9 @@ def locate(location: str, playbook: str | None = None) -> str:
     if os.path.isfile(path):
         return path
     if not os.path.isdir(path):
-        raise RelaunchError(f"manifest {path} does not exist; run the playbook with the relaunch.status.manifest callback enabled first")
+        raise RelaunchError(
+            f"manifest {path} does not exist; run the playbook with the relaunch.status.manifest callback enabled first"
+        )
     found = latest_manifest(path)
     if found is not None:
         return found
@@ -65,19 +67,27 @@ def locate(location: str, playbook: str | None = None) -> str:
         found = latest_manifest(run_directory(path, playbook))
         if found is not None:
             return found
-        raise RelaunchError(f"no manifest for playbook {playbook_stem(playbook)!r} in {path}; run it with the relaunch.status.manifest callback enabled first")
+        raise RelaunchError(
+            f"no manifest for playbook {playbook_stem(playbook)!r} in {path}; run it with the relaunch.status.manifest callback enabled first"
+        )
     found_in = {}
     for name in sorted(os.listdir(path)):
         if os.path.isdir(os.path.join(path, name)):
-            found = latest_manifest(os.path.join(path, name))  # a playbook whose only run died has a journal, no latest.json
+            found = latest_manifest(
+                os.path.join(path, name)
+            )  # a playbook whose only run died has a journal, no latest.json
             if found is not None:
                 found_in[name] = found
     if len(found_in) == 1:
         return next(iter(found_in.values()))
     if not found_in:
-        raise RelaunchError(f"no manifest in {path}; run the playbook with the relaunch.status.manifest callback enabled first")
+        raise RelaunchError(
+            f"no manifest in {path}; run the playbook with the relaunch.status.manifest callback enabled first"
+        )
     stems = sorted(found_in)
-    raise RelaunchError(f"manifest directory {path} holds several playbooks ({', '.join(stems[:5])}); name one, e.g. {os.path.join(path, stems[0])}")
+    raise RelaunchError(
+        f"manifest directory {path} holds several playbooks ({', '.join(stems[:5])}); name one, e.g. {os.path.join(path, stems[0])}"
+    )
 
 
 def recorded_playbook(path: str) -> str | None:

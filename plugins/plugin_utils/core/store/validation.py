@@ -24,7 +24,9 @@ def read_manifest(path: str) -> dict:
     try:
         manifest = json.loads(data)
     except (ValueError, RecursionError) as exc:
-        raise RelaunchError(f"manifest {path} is not valid JSON ({type(exc).__name__}); it is damaged: rerun the playbook or name another manifest") from None
+        raise RelaunchError(
+            f"manifest {path} is not valid JSON ({type(exc).__name__}); it is damaged: rerun the playbook or name another manifest"
+        ) from None
     validate(manifest, path)
     return manifest
 
@@ -87,7 +89,11 @@ def validate(manifest: object, path: str) -> None:
         raise not_a_manifest(path, f"top level is a {type(manifest).__name__}, not an object")
     version = manifest.get("schema_version")
     # Not math.isnan() of an int: an int too large for a float raises OverflowError.
-    if isinstance(version, bool) or not isinstance(version, (int, float)) or (isinstance(version, float) and math.isnan(version)):
+    if (
+        isinstance(version, bool)
+        or not isinstance(version, (int, float))
+        or (isinstance(version, float) and math.isnan(version))
+    ):
         raise not_a_manifest(path, "schema_version is missing or not a number")
     if version > SCHEMA_VERSION:
         raise RelaunchError(
@@ -100,7 +106,13 @@ def validate(manifest: object, path: str) -> None:
         raise not_a_manifest(path, problem)
     if "tasks_ran" in manifest and not isinstance(manifest["tasks_ran"], bool):
         raise not_a_manifest(path, "tasks_ran is not true or false")
-    for key, kind in (("run_id", str), ("playbook", str), ("started", str), ("ansible_version", str), ("invocation", dict)):
+    for key, kind in (
+        ("run_id", str),
+        ("playbook", str),
+        ("started", str),
+        ("ansible_version", str),
+        ("invocation", dict),
+    ):
         if not isinstance(manifest[key], kind):
             raise not_a_manifest(path, f"{key} is not a{'n' if kind.__name__[0] in 'aeiou' else ''} {kind.__name__}")
     for key in ("complete", "check_mode"):
@@ -126,9 +138,14 @@ def validate(manifest: object, path: str) -> None:
         if not _is_str_list(invocation[key]):
             raise not_a_manifest(path, f"invocation.{key} is not a list of strings")
     passwords = manifest["passwords_needed_to_start"]
-    if not _is_str_list(passwords) or not all(_PASSWORD.search(item) for item in passwords) or len(set(passwords)) != len(passwords):
+    if (
+        not _is_str_list(passwords)
+        or not all(_PASSWORD.search(item) for item in passwords)
+        or len(set(passwords)) != len(passwords)
+    ):
         raise not_a_manifest(
-            path, "passwords_needed_to_start must list each of ssh_password, become_password, vault_password, vault_password.<id> at most once"
+            path,
+            "passwords_needed_to_start must list each of ssh_password, become_password, vault_password, vault_password.<id> at most once",
         )
     counts = manifest["retry_counts"]
     if not isinstance(counts, dict):
@@ -162,7 +179,12 @@ def _host_problem(host: object) -> str | None:
     if not _optional_str(host["identity_var"]):
         return ".identity_var is not a string or null"
     statuses = host["statuses"]
-    if not _is_str_list(statuses) or not _STATUS_SET.issuperset(statuses) or "all" not in statuses or len(set(statuses)) != len(statuses):
+    if (
+        not _is_str_list(statuses)
+        or not _STATUS_SET.issuperset(statuses)
+        or "all" not in statuses
+        or len(set(statuses)) != len(statuses)
+    ):
         return f".statuses must list all and any of {', '.join(STATUSES[1:])}, each once"
     counters = host["counters"]
     if not isinstance(counters, dict) or counters.keys() != _COUNTER_SET or not all(map(_is_count, counters.values())):
