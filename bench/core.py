@@ -44,9 +44,9 @@ def header(hosts: int) -> list[dict]:
     events: list[dict] = [
         {
             "e": "start",
-            "run_id": store.new_run_id(),
+            "run_id": store.layout.new_run_id(),
             "playbook": "/srv/ansible/site.yml",
-            "started": store.utc_now(),
+            "started": store.layout.utc_now(),
             "check_mode": False,
             "ansible_version": "2.19.14",
             "invocation": {"limit": "", "inventory": ["inventory/hosts.yml"], "tags": ["all"], "skip_tags": []},
@@ -137,20 +137,20 @@ def run_speed(hosts: int, tasks: int) -> dict:
 
     with tempfile.TemporaryDirectory(prefix="relaunch-bench-") as tmp:
         directory = os.path.join(tmp, "site")
-        store.ensure_run_directory(directory)
+        store.layout.ensure_run_directory(directory)
         # As the callback does: a snapshot of the recorder, published host by host.
         start = _clock()
-        snapshot = recorder.snapshot(complete=True, finished=store.utc_now())
+        snapshot = recorder.snapshot(complete=True, finished=store.layout.utc_now())
         build_time = _clock() - start
         start = _clock()
-        path = store.publish(directory, snapshot, keep=20)
+        path = store.publishing.publish(directory, snapshot, keep=20)
         publish_time = _clock() - start
         size = os.path.getsize(path)
-        limit_names = sorted(name for name in os.listdir(directory) if name.endswith(store.LIMIT))
+        limit_names = sorted(name for name in os.listdir(directory) if name.endswith(store.layout.LIMIT))
         # The limit files alone (publish writes them beside latest.json), to tell the two costs apart.
         start = _clock()
         with recorder_gc_paused():
-            store.limit_files(snapshot)
+            store.limits.limit_files(snapshot)
         limit_time = _clock() - start
         # Baseline writer: the same manifest, as one dict, through one json.dumps, written and fsynced once.
         manifest = snapshot.manifest()
@@ -209,10 +209,10 @@ def run_memory(hosts: int, tasks: int) -> dict:
         retained, record_peak = tracemalloc.get_traced_memory()
         with tempfile.TemporaryDirectory(prefix="relaunch-bench-") as tmp:
             directory = os.path.join(tmp, "site")
-            store.ensure_run_directory(directory)
+            store.layout.ensure_run_directory(directory)
             tracemalloc.reset_peak()
-            snapshot = recorder.snapshot(complete=True, finished=store.utc_now())
-            store.publish(directory, snapshot, keep=20)
+            snapshot = recorder.snapshot(complete=True, finished=store.layout.utc_now())
+            store.publishing.publish(directory, snapshot, keep=20)
             del snapshot
             _current, write_peak = tracemalloc.get_traced_memory()
     finally:

@@ -65,13 +65,13 @@ def publish_manifest(directory: Path, hosts: int, with_renames: bool) -> Path:
         names = [f"old-{index:06d}.example.org" if index in renamed else recorded_name(index) for index in range(hosts)]
     else:  # a run of the current inventory: every recorded name is current
         names = [current_name(index, index in renamed) for index in range(hosts)]
-    run_id = store.new_run_id()
+    run_id = store.layout.new_run_id()
     recorder.apply(
         {
             "e": "start",
             "run_id": run_id,
             "playbook": "site.yml",
-            "started": store.utc_now(),
+            "started": store.layout.utc_now(),
             "check_mode": False,
             "ansible_version": "2.19.14",
             "invocation": {"limit": "", "inventory": ["inventory.yml"], "tags": [], "skip_tags": []},
@@ -98,9 +98,9 @@ def publish_manifest(directory: Path, hosts: int, with_renames: bool) -> Path:
         )
     recorder.apply({"e": "verdict", "failed": sorted(name for index, name in enumerate(names) if index % 2 == 0)})
     directory.mkdir(parents=True, exist_ok=True)
-    store.publish(
+    store.publishing.publish(
         str(directory),
-        recorder.manifest(complete=True, finished=store.utc_now()),
+        recorder.manifest(complete=True, finished=store.layout.utc_now()),
         keep=20,
         group_names=["all", "ungrouped", "dc0", "dc1", "dc2", "dc3", "dc4"],
     )
@@ -125,7 +125,9 @@ def prepare(workdir: Path, hosts: int) -> dict[str, list[str]]:
     hosts_line = f"- hosts: \"{{{{ lookup('relaunch.status.limit', 'failed', manifest='{renamed}') }}}}\"\n"
     (workdir / "lookup.yml").write_text(hosts_line + "  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n")
     (workdir / "relaunch.yml").write_text(f"plugin: relaunch.status.groups\nmanifest: {renamed}\n")
-    recorded_failed = [host["name"] for host in store.load(str(renamed))["hosts"] if "failed" in host["statuses"]]
+    recorded_failed = [
+        host["name"] for host in store.reading.load(str(renamed))["hosts"] if "failed" in host["statuses"]
+    ]
     (workdir / "stale.retry").write_text("".join(name + "\n" for name in recorded_failed))
     base = ["ansible-playbook", "--list-hosts", "-i", "inventory.yml"]
     commands = {

@@ -136,7 +136,9 @@ def _is_selection(task) -> bool:
 class _PlaybookRun:
     """One playbook file being recorded: its recorder, journal and bookkeeping."""
 
-    def __init__(self, directory: str, playbook: str, recorder: Recorder, journal: store.Journal, cli_args) -> None:
+    def __init__(
+        self, directory: str, playbook: str, recorder: Recorder, journal: store.journal.Journal, cli_args
+    ) -> None:
         self.directory = directory
         self.playbook = playbook
         self.cli_args = cli_args  # the command line of the run, for the relaunch command
@@ -247,13 +249,13 @@ class CallbackModule(CallbackBase):
             if stale:
                 self._display.error(f"relaunch.status.manifest: {stale}", wrap_text=False)
                 raise SystemExit(1)  # passes the callback dispatcher's "except Exception": nothing runs
-        root = store.manifest_root(self.get_option("manifest_dir"), playbook_path)
-        directory = store.run_directory(root, playbook_path)
+        root = store.layout.manifest_root(self.get_option("manifest_dir"), playbook_path)
+        directory = store.layout.run_directory(root, playbook_path)
         try:
-            directory = store.claim_run_directory(root, playbook_path)  # the manifest root too, 0700
-            store.recover(directory, self.get_option("keep"))
-            run_id = store.new_run_id()
-            journal = store.Journal(directory, run_id)
+            directory = store.layout.claim_run_directory(root, playbook_path)  # the manifest root too, 0700
+            store.recovery.recover(directory, self.get_option("keep"))
+            run_id = store.layout.new_run_id()
+            journal = store.journal.Journal(directory, run_id)
         except (RelaunchError, OSError) as exc:
             self._warn_once(f"no manifest will be written: {_describe(exc, directory)}")
             return
@@ -282,7 +284,7 @@ class CallbackModule(CallbackBase):
                 "e": "start",
                 "run_id": run_id,
                 "playbook": playbook_path,
-                "started": store.utc_now(),
+                "started": store.layout.utc_now(),
                 "check_mode": bool(args.get("check")),
                 "ansible_version": ansible_version,
                 "invocation": {
@@ -482,9 +484,11 @@ class CallbackModule(CallbackBase):
         run, self._run = self._run, None
         if run is None:
             return None
-        snapshot = run.recorder.snapshot(complete=complete, finished=store.utc_now())
+        snapshot = run.recorder.snapshot(complete=complete, finished=store.layout.utc_now())
         try:
-            store.publish(run.directory, snapshot, self.get_option("keep"), run.groups, self._inventory_hosts)
+            store.publishing.publish(
+                run.directory, snapshot, self.get_option("keep"), run.groups, self._inventory_hosts
+            )
         except (RelaunchError, OSError) as exc:
             run.journal.close(remove=False)
             self._warn_once(f"manifest not written: {_describe(exc, run.directory)}")
@@ -511,12 +515,14 @@ class CallbackModule(CallbackBase):
         if counts.get("not_run"):
             # Relaunching on the failed and the not_run hosts finishes the job: latest.json's files of both.
             files = [
-                os.path.join(run.directory, status + store.LIMIT)
+                os.path.join(run.directory, status + store.layout.LIMIT)
                 for status in ("failed", "not_run")
                 if counts.get(status)
             ]
         else:
-            files = [store.run_limit_file(run.directory, snapshot.head["run_id"])]  # this run's failed hosts alone
+            files = [
+                store.layout.run_limit_file(run.directory, snapshot.head["run_id"])
+            ]  # this run's failed hosts alone
         command = (
             relaunch_command(run.playbook, files, run.cli_args) if all(os.path.isfile(path) for path in files) else None
         )

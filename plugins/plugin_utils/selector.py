@@ -91,10 +91,10 @@ def stale_limit_file(
     manifests, statuses = set(), []
     for part in parts:
         directory, name = os.path.split(os.path.abspath(part[1:]))
-        status = name[: -len(store.LIMIT)] if name.endswith(store.LIMIT) else ""
-        manifest_path = os.path.join(directory, store.LATEST)
-        run_id = name[: -len(store.FAILED_LIMIT)]
-        if name.endswith(store.FAILED_LIMIT) and store.RUN_ID.match(
+        status = name[: -len(store.layout.LIMIT)] if name.endswith(store.layout.LIMIT) else ""
+        manifest_path = os.path.join(directory, store.layout.LATEST)
+        run_id = name[: -len(store.layout.FAILED_LIMIT)]
+        if name.endswith(store.layout.FAILED_LIMIT) and store.layout.RUN_ID.match(
             run_id
         ):  # one run's own failed hosts (the summary's command)
             status, manifest_path = "failed", os.path.join(directory, run_id + ".json")
@@ -190,13 +190,13 @@ def _absolute(location: str, base_dirs: list[str]) -> str:
 
 
 def _has_manifest(path: str, playbook: str | None) -> bool:
-    """Whether ``path`` (a directory) holds any manifest that :func:`store.locate` could pick."""
-    if store.latest_manifest(path):
+    """Whether ``path`` (a directory) holds any manifest that :func:`store.reading.locate` could pick."""
+    if store.reading.latest_manifest(path):
         return True
     if playbook:
-        return store.latest_manifest(store.run_directory(path, playbook)) is not None
+        return store.reading.latest_manifest(store.layout.run_directory(path, playbook)) is not None
     try:
-        return any(store.latest_manifest(os.path.join(path, name)) for name in os.listdir(path))
+        return any(store.reading.latest_manifest(os.path.join(path, name)) for name in os.listdir(path))
     except OSError:
         return False
 
@@ -212,11 +212,13 @@ def locate_one(location: str, playbook: str | None, base_dirs: list[str], strict
     if (
         playbook
         and not strict
-        and (not os.path.isdir(path) or store.latest_manifest(store.run_directory(path, playbook)) is None)
+        and (
+            not os.path.isdir(path) or store.reading.latest_manifest(store.layout.run_directory(path, playbook)) is None
+        )
     ):
         playbook = None
     try:
-        return store.locate(path, playbook)
+        return store.reading.locate(path, playbook)
     except RelaunchError as exc:
         if not os.path.exists(path) or (os.path.isdir(path) and not _has_manifest(path, playbook)):
             raise ManifestMissing(str(exc)) from None
@@ -234,9 +236,9 @@ def manifest_paths(
     base_dirs = list(base_dirs or [os.getcwd()])
     if option is None or option == "" or option == []:
         playbook = current_playbook(hint)
-        root = _absolute(str(manifest_dir), base_dirs) if manifest_dir else store.manifest_root(None, playbook)
+        root = _absolute(str(manifest_dir), base_dirs) if manifest_dir else store.layout.manifest_root(None, playbook)
         path = locate_one(root, playbook, base_dirs, strict=True)
-        store.check_playbook(path, root, playbook)
+        store.reading.check_playbook(path, root, playbook)
         return [path]
     if isinstance(option, str):
         locations = [option]
@@ -254,7 +256,7 @@ def manifest_paths(
 
 
 def load_manifests(paths: list[str]) -> list[tuple[str, dict]]:
-    return [(path, store.load(path)) for path in paths]
+    return [(path, store.reading.load(path)) for path in paths]
 
 
 def find_inventory(variables: dict | None):

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.store import validate
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.store.validation import validate
 from tests.ecosystem.collection import ROOT
 from tests.fixtures import UNREACHABLE_VARS, local_inventory
 from tests.runner import ansible_playbook, write_files

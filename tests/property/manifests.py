@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import COUNTERS, STATUSES
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.store import validate
+from ansible_collections.relaunch.status.plugins.plugin_utils.core.store.validation import validate
 
 RUN_ID = "20260101T000000000000Z-1-abcd"
 

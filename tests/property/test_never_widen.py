@@ -211,7 +211,9 @@ def test_a_stale_limit_file_is_refused_or_selects_only_its_hosts(tmp_path_factor
     manifest = make_manifest(
         [host_entry(name, ("failed",) if name in failed else ("ok",), identity) for name, identity in before.items()]
     )
-    store.publish(str(directory), manifest, keep=2, group_names=["all", "ungrouped"], inventory_names=set(before))
+    store.publishing.publish(
+        str(directory), manifest, keep=2, group_names=["all", "ungrouped"], inventory_names=set(before)
+    )
     limit = "@" + str(directory / "failed.limit")
     inventory = build_inventory(sorted(after), groups)
     for name, identity in after.items():

@@ -37,7 +37,7 @@ def assert_one_clear_error(exc: RelaunchError, *names: str) -> str:
 def load_or_error(path: str):
     """load() gives a usable manifest or one clear error naming the file; nothing else escapes."""
     try:
-        manifest = store.load(path)
+        manifest = store.reading.load(path)
     except RelaunchError as exc:
         assert_one_clear_error(exc, path.replace("\n", " "))
         return None
@@ -127,7 +127,7 @@ def mutated_manifests(draw) -> bytes:
 
 
 def truncated() -> st.SearchStrategy[bytes]:
-    data = store.encode(valid_manifest())
+    data = store.encoding.encode(valid_manifest())
     return st.integers(0, len(data) - 1).map(lambda cut: data[:cut])
 
 
@@ -137,7 +137,9 @@ manifest_bytes = st.one_of(
     mutated_manifests(),
     st.builds(lambda value: json.dumps(value, allow_nan=True).encode(), json_values),
     st.builds(
-        lambda data, junk: data + junk, st.just(store.encode(valid_manifest())), st.binary(min_size=1, max_size=10)
+        lambda data, junk: data + junk,
+        st.just(store.encoding.encode(valid_manifest())),
+        st.binary(min_size=1, max_size=10),
     ),
     st.builds(
         lambda text: text.encode("latin-1", "replace"),
@@ -158,14 +160,14 @@ def test_schema_versions(manifest_path, version):
     manifest = valid_manifest()
     manifest["schema_version"] = version
     with open(manifest_path, "wb") as handle:
-        handle.write(store.encode(manifest))
-    if version == store.SCHEMA_VERSION:
-        assert store.load(manifest_path)["schema_version"] == version
+        handle.write(store.encoding.encode(manifest))
+    if version == store.validation.SCHEMA_VERSION:
+        assert store.reading.load(manifest_path)["schema_version"] == version
         return
     with pytest.raises(RelaunchError) as caught:
-        store.load(manifest_path)
+        store.reading.load(manifest_path)
     message = assert_one_clear_error(caught.value, manifest_path)
-    if version > store.SCHEMA_VERSION:
+    if version > store.validation.SCHEMA_VERSION:
         assert "upgrade relaunch.status" in message
     else:
         assert "unknown schema version" in message
@@ -184,8 +186,8 @@ def test_encode_and_load_round_trip(manifest_path, hosts):
         limit="".join(name for name, _s, _i in hosts),
     )
     with open(manifest_path, "wb") as handle:
-        handle.write(store.encode(manifest))
-    assert store.load(manifest_path) == manifest
+        handle.write(store.encoding.encode(manifest))
+    assert store.reading.load(manifest_path) == manifest
 
 
 DEEP = [
@@ -213,7 +215,7 @@ def test_hostile_documents(manifest_path, data):
     with open(manifest_path, "wb") as handle:
         handle.write(data)
     with pytest.raises(RelaunchError) as caught:
-        store.load(manifest_path)
+        store.reading.load(manifest_path)
     assert_one_clear_error(caught.value, manifest_path)
 
 
@@ -250,7 +252,7 @@ def test_wrong_types_and_missing_keys(manifest_path, mutate, words):
     with open(manifest_path, "w", encoding="utf-8") as handle:
         json.dump(manifest, handle)
     with pytest.raises(RelaunchError) as caught:
-        store.load(manifest_path)
+        store.reading.load(manifest_path)
     assert words in assert_one_clear_error(caught.value, manifest_path)
 
 
@@ -261,7 +263,7 @@ def test_file_names_in_errors_stay_on_one_line(tmp_path, name):
     path = tmp_path / name
     path.write_bytes(b"{not json")
     with pytest.raises(RelaunchError) as caught:
-        store.load(str(path))
+        store.reading.load(str(path))
     message = assert_one_clear_error(caught.value)
     assert str(tmp_path) in message and name.splitlines()[0] in message
 
@@ -272,7 +274,7 @@ def test_unreadable_paths(tmp_path, where):
         where
     ]
     with pytest.raises(RelaunchError) as caught:
-        store.load(path)
+        store.reading.load(path)
     assert_one_clear_error(caught.value, str(tmp_path))
 
 
@@ -321,8 +323,10 @@ def test_statuses_option_gives_statuses_or_one_clear_error(value, option):
 
 def publish_run(root, stem: str) -> str:
     directory = os.path.join(root, stem)
-    store.ensure_run_directory(directory)
-    return store.publish(directory, make_manifest([host_entry("a")], run_id=store.new_run_id()), keep=5)
+    store.layout.ensure_run_directory(directory)
+    return store.publishing.publish(
+        directory, make_manifest([host_entry("a")], run_id=store.layout.new_run_id()), keep=5
+    )
 
 
 def test_locate_missing_and_empty(tmp_path):
@@ -333,29 +337,29 @@ def test_locate_missing_and_empty(tmp_path):
         (str(tmp_path), "no manifest in"),
     ]:
         with pytest.raises(RelaunchError) as caught:
-            store.locate(location)
+            store.reading.locate(location)
         assert words in assert_one_clear_error(caught.value)
 
 
 def test_locate_file_run_directory_and_one_playbook(tmp_path):
     path = publish_run(tmp_path, "site")
     latest = str(tmp_path / "site" / "latest.json")
-    assert store.locate(path) == path
-    assert store.locate(str(tmp_path / "site")) == latest
-    assert store.locate(str(tmp_path)) == latest
-    assert store.locate(str(tmp_path), playbook="/srv/site.yml") == latest
+    assert store.reading.locate(path) == path
+    assert store.reading.locate(str(tmp_path / "site")) == latest
+    assert store.reading.locate(str(tmp_path)) == latest
+    assert store.reading.locate(str(tmp_path), playbook="/srv/site.yml") == latest
 
 
 def test_locate_several_playbooks_needs_a_choice(tmp_path):
     publish_run(tmp_path, "site")
     publish_run(tmp_path, "deploy")
     with pytest.raises(RelaunchError) as caught:
-        store.locate(str(tmp_path))
+        store.reading.locate(str(tmp_path))
     message = assert_one_clear_error(caught.value, str(tmp_path))
     assert "deploy" in message and "site" in message
-    assert store.locate(str(tmp_path), playbook="deploy.yml") == str(tmp_path / "deploy" / "latest.json")
+    assert store.reading.locate(str(tmp_path), playbook="deploy.yml") == str(tmp_path / "deploy" / "latest.json")
     with pytest.raises(RelaunchError) as caught:
-        store.locate(str(tmp_path), playbook="other.yml")
+        store.reading.locate(str(tmp_path), playbook="other.yml")
     assert "'other'" in assert_one_clear_error(caught.value, str(tmp_path))
 
 
@@ -364,7 +368,7 @@ def test_locate_any_missing_name(tmp_path_factory, name):
     root = tmp_path_factory.getbasetemp()
     location = os.path.join(str(root), "absent", name)
     with pytest.raises(RelaunchError) as caught:
-        store.locate(location)
+        store.reading.locate(location)
     assert_one_clear_error(
         caught.value, location.translate(dict.fromkeys(map(ord, "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), " "))
     )

@@ -122,7 +122,7 @@ def run_manifests(run_dir: Path) -> dict[str, bytes]:
     found = {}
     if run_dir.is_dir():
         for path in run_dir.iterdir():
-            if path.suffix == ".json" and store.RUN_ID.match(path.stem):
+            if path.suffix == ".json" and store.layout.RUN_ID.match(path.stem):
                 try:
                     found[path.stem] = path.read_bytes()
                 except FileNotFoundError:
@@ -133,7 +133,7 @@ def run_manifests(run_dir: Path) -> dict[str, bytes]:
 def check_manifest(data: bytes, where: str) -> dict:
     """Parse and validate a manifest's bytes as every reader does; fail the test otherwise."""
     manifest = json.loads(data)
-    store.validate(manifest, where)
+    store.validation.validate(manifest, where)
     assert isinstance(manifest["complete"], bool)
     names = [host["name"] for host in manifest["hosts"]]
     assert len(names) == len(set(names)), f"{where}: a host is listed twice"

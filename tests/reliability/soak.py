@@ -167,35 +167,38 @@ def crash(workdir: Path, rng: random.Random, tally: Tally, kind: str, target: st
             assert after[run_id] == data, f"earlier manifest {run_id} changed"
         else:
             assert run_id not in newest_kept, f"earlier manifest {run_id} disappeared"
-    journals = sorted(run_dir.glob("*" + store.JOURNAL))
+    journals = sorted(run_dir.glob("*" + store.layout.JOURNAL))
     assert len(journals) <= 1, journals
     killed = None
-    if journals and store.replay(str(journals[0])).meta.get("run_id") == journals[0].name[: -len(store.JOURNAL)]:
-        killed = journals[0].name[: -len(store.JOURNAL)]
+    if (
+        journals
+        and store.journal.replay(str(journals[0])).meta.get("run_id") == journals[0].name[: -len(store.layout.JOURNAL)]
+    ):
+        killed = journals[0].name[: -len(store.layout.JOURNAL)]
     written = killed is not None and killed in after
 
     # A run in which no host ran a task yet never replaces latest.json, recovered or not.
     promoted = (
         killed is not None
-        and (json.loads(after[killed]) if written else store.replay(str(journals[0])).snapshot(False, None).head)[
-            "tasks_ran"
-        ]
+        and (
+            json.loads(after[killed]) if written else store.journal.replay(str(journals[0])).snapshot(False, None).head
+        )["tasks_ran"]
     )
     if not (run_dir / "latest.json").exists() and not promoted:
-        store.recover(str(run_dir), KEEP)  # nothing for a reader to read yet; the next run still recovers it
-        assert not list(run_dir.glob("*" + store.JOURNAL)), "a dead run's journal was left"
+        store.recovery.recover(str(run_dir), KEEP)  # nothing for a reader to read yet; the next run still recovers it
+        assert not list(run_dir.glob("*" + store.layout.JOURNAL)), "a dead run's journal was left"
         tally.recovered += killed is not None
         return
     # The next reader reads the killed run in memory and writes nothing.
     listing = sorted(os.listdir(run_dir))
-    read = store.load(store.locate(str(run_dir)))
+    read = store.reading.load(store.reading.locate(str(run_dir)))
     assert sorted(os.listdir(run_dir)) == listing and run_manifests(run_dir) == after, (
         "a reader wrote in the run directory"
     )
     # The next run recovers it, with its own keep.
-    store.recover(str(run_dir), KEEP)
-    latest = store.load(store.locate(str(run_dir)))
-    assert not list(run_dir.glob("*" + store.JOURNAL)), "a dead run's journal was left"
+    store.recovery.recover(str(run_dir), KEEP)
+    latest = store.reading.load(store.reading.locate(str(run_dir)))
+    assert not list(run_dir.glob("*" + store.layout.JOURNAL)), "a dead run's journal was left"
     assert not _in_flight(run_dir), "a dead writer's temporary file was left"
     check_store(run_dir)
     for run_id, data in before.items():

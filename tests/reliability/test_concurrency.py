@@ -51,9 +51,9 @@ class Watcher(threading.Thread):
             self.latest_reads += 1
         for path in self.run_dir.iterdir():
             name = path.name
-            if name.endswith(store.JOURNAL) and store.RUN_ID.match(name[: -len(store.JOURNAL)]):
-                self.run_ids.add(name[: -len(store.JOURNAL)])
-            elif name.endswith(".json") and store.RUN_ID.match(path.stem) and path.stem not in self.manifests:
+            if name.endswith(store.layout.JOURNAL) and store.layout.RUN_ID.match(name[: -len(store.layout.JOURNAL)]):
+                self.run_ids.add(name[: -len(store.layout.JOURNAL)])
+            elif name.endswith(".json") and store.layout.RUN_ID.match(path.stem) and path.stem not in self.manifests:
                 try:
                     data = path.read_bytes()
                 except FileNotFoundError:
@@ -98,8 +98,8 @@ def test_eight_runs_at_once_into_one_directory(tmp_path):
     latest = check_store(run_dir)
     newest = max(watcher.run_ids)
     assert latest["run_id"] == newest
-    remaining = sorted(path.stem for path in run_dir.glob("*.json") if store.RUN_ID.match(path.stem))
+    remaining = sorted(path.stem for path in run_dir.glob("*.json") if store.layout.RUN_ID.match(path.stem))
     assert remaining == sorted(watcher.run_ids)[-KEEP:]
-    assert not list(run_dir.glob("*" + store.JOURNAL)) and not list(run_dir.glob(".*.tmp"))
+    assert not list(run_dir.glob("*" + store.layout.JOURNAL)) and not list(run_dir.glob(".*.tmp"))
     assert (run_dir / "failed.limit").read_text().split() == ["h2"]
     assert json.loads((run_dir / f"{latest['run_id']}.json").read_text()) == latest

@@ -67,7 +67,7 @@ def test_the_next_run_recovers_a_killed_run(crashing):
         # The first play has ended once the callback journalled the second one. ansible-core calls the
         # stdout callback first: a kill as soon as "PLAY [second]" is printed can land before the callback
         # hears of that play, and the first play's batch then never finished, as far as the journal knows.
-        journals = list(run_dir.glob("*" + store.JOURNAL))
+        journals = list(run_dir.glob("*" + store.layout.JOURNAL))
         return (
             "PLAY [second]" in live.stdout
             and bool(journals)
@@ -76,14 +76,14 @@ def test_the_next_run_recovers_a_killed_run(crashing):
 
     wait_for(second_play_journalled, live=live)
     assert live.kill()
-    journals = list(run_dir.glob("*" + store.JOURNAL))
+    journals = list(run_dir.glob("*" + store.layout.JOURNAL))
     assert len(journals) == 1
-    killed = journals[0].name[: -len(store.JOURNAL)]
+    killed = journals[0].name[: -len(store.layout.JOURNAL)]
 
     after = Live(workdir, "-i", "inventory.ini", name="after")
     assert after.wait() == 2, after.stderr
     assert "WARNING" not in after.stderr
-    assert not list(run_dir.glob("*" + store.JOURNAL))
+    assert not list(run_dir.glob("*" + store.layout.JOURNAL))
     recovered = json.loads((run_dir / f"{killed}.json").read_text())
     assert recovered["complete"] is False
     soak.check_against_output(recovered, live.stdout)

@@ -88,8 +88,8 @@ def test_interrupted_run_then_relaunch_on_failed_and_not_run(tmp_path, signum, g
 
     run_dir = tmp_path / ".relaunch" / "site"
     # Written by the run itself as it stopped, not recovered later from its journal.
-    assert not list(run_dir.glob("*" + store.JOURNAL))
-    manifest = store.load(str(run_dir / "latest.json"))
+    assert not list(run_dir.glob("*" + store.layout.JOURNAL))
+    manifest = store.reading.load(str(run_dir / "latest.json"))
     assert manifest["complete"] is False
     hosts = {host["name"]: host["statuses"] for host in manifest["hosts"]}
     assert sorted(hosts) == HOSTS
@@ -160,7 +160,7 @@ def test_ctrl_c_before_a_later_play_then_finish_the_job(tmp_path):
     assert "Traceback" not in live.stderr and "relaunch.status" not in live.stderr, live.stderr
 
     run_dir = tmp_path / ".relaunch" / "site"
-    manifest = store.load(str(run_dir / "latest.json"))
+    manifest = store.reading.load(str(run_dir / "latest.json"))
     assert manifest["complete"] is False
     not_run = {host["name"] for host in manifest["hosts"] if "not_run" in host["statuses"]}
     assert not_run == {"web3", "web4", "db1", "db2", "db3"}

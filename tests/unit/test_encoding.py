@@ -103,9 +103,9 @@ def test_a_manifest_is_written_as_json_dumps_writes_its_dict(events, complete):
     snapshot = recorded(events).snapshot(complete, "2026-01-01T00:01:00+00:00" if complete else None)
     manifest = snapshot.manifest()
     expected = json_file(manifest)
-    assert store.encode(snapshot) == expected
-    assert store.encode(manifest) == expected
-    assert b"".join(store.encode_chunks(snapshot, hosts_per_chunk=2)) == expected
+    assert store.encoding.encode(snapshot) == expected
+    assert store.encoding.encode(manifest) == expected
+    assert b"".join(store.encoding.encode_chunks(snapshot, hosts_per_chunk=2)) == expected
 
 
 @settings(max_examples=100, deadline=None)
@@ -135,7 +135,7 @@ def test_a_host_line_pinned():
         {"e": "provision", "host": "vm", "by": 'wéb "1"', "identity": None, "identity_var": None},
         {"e": "play", "name": "p2", "batch": ["vm"], "pending": []},
     ]
-    lines = store.encode(recorded(events).snapshot(True, None)).decode("utf-8").split("\n")
+    lines = store.encoding.encode(recorded(events).snapshot(True, None)).decode("utf-8").split("\n")
     assert lines[1:] == [
         '{"name": "vm", "identity": null, "identity_var": null, "statuses": ["all"], '
         '"counters": {"ok": 0, "changed": 0, "failures": 0, "unreachable": 0, "skipped": 0, "rescued": 0, "ignored": 0}, '

@@ -75,7 +75,7 @@ def test_the_callback_loads_only_what_runs_while_hosts_run():
         "from ansible_collections.relaunch.status.plugins.callback import manifest\n"
         "from ansible_collections.relaunch.status.plugins.plugin_utils.core import store\n"
         "print('\\n'.join(sorted(name for name in sys.modules if '.plugin_utils.' in name)))\n"
-        "store.publish, store.load\n"
+        "store.publishing.publish, store.reading.load\n"
         "print('--')\n"
         "print('\\n'.join(sorted(name for name in sys.modules if '.plugin_utils.' in name)))\n"
     )

@@ -36,7 +36,7 @@ def manifest_of(second: int, failed=("web1",), ok=("db1",), limit="") -> dict:
 @pytest.fixture
 def run_dir(tmp_path) -> str:
     path = str(tmp_path / "manifests" / "site")
-    store.ensure_run_directory(path)
+    store.layout.ensure_run_directory(path)
     return path
 
 
@@ -45,7 +45,7 @@ def names_in(directory: str) -> list[str]:
 
 
 def latest_run(directory: str) -> str:
-    with open(os.path.join(directory, store.LATEST), encoding="utf-8") as handle:
+    with open(os.path.join(directory, store.layout.LATEST), encoding="utf-8") as handle:
         return json.load(handle)["run_id"]
 
 
@@ -63,14 +63,14 @@ def latest_run(directory: str) -> str:
 )
 def test_encode_round_trips_through_json(hosts):
     manifest = make_manifest(hosts, limit="a,\u00e9\n")
-    data = store.encode(manifest)
+    data = store.encoding.encode(manifest)
     assert json.loads(data) == manifest
     assert data.count(b"\n") == len(hosts) + (2 if hosts else 1)  # one host a line
 
 
 def test_write_atomic_replaces_and_leaves_no_temporary_file(run_dir):
     for text in (b"first", b"second" * 10_000, b""):
-        store.write_atomic(run_dir, {"x.json": text})
+        store.files.write_atomic(run_dir, {"x.json": text})
         assert Path(run_dir, "x.json").read_bytes() == text
     assert names_in(run_dir) == ["x.json"]
     assert stat.S_IMODE(os.stat(os.path.join(run_dir, "x.json")).st_mode) == 0o600
@@ -79,11 +79,11 @@ def test_write_atomic_replaces_and_leaves_no_temporary_file(run_dir):
 def test_write_atomic_cleans_up_when_the_write_fails(run_dir):
     os.mkdir(os.path.join(run_dir, "taken.json"))  # a directory: the final rename fails
     with pytest.raises(OSError):
-        store.write_atomic(run_dir, {"first.json": b"data", "taken.json": b"data"})
+        store.files.write_atomic(run_dir, {"first.json": b"data", "taken.json": b"data"})
     # Renamed in order: first.json is in place, whole; no temporary file is left.
     assert names_in(run_dir) == ["first.json", "taken.json"]
     with pytest.raises(TypeError):
-        store.write_atomic(run_dir, {"y.json": b"data", "z.json": "not bytes"})  # fails while writing
+        store.files.write_atomic(run_dir, {"y.json": b"data", "z.json": "not bytes"})  # fails while writing
     assert names_in(run_dir) == ["first.json", "taken.json"]  # nothing is renamed before all are written
 
 
@@ -92,10 +92,10 @@ def test_write_atomic_cleans_up_when_the_write_fails(run_dir):
 
 def test_publish_writes_the_run_latest_and_limit_files(run_dir):
     manifest = manifest_of(1, failed=("web1", "web 2"), ok=("db1",))
-    path = store.publish(run_dir, manifest, keep=5)
+    path = store.publishing.publish(run_dir, manifest, keep=5)
     assert path == os.path.join(run_dir, run_id(1) + ".json")
     assert json.loads(Path(path).read_bytes()) == manifest
-    assert Path(run_dir, store.LATEST).read_bytes() == Path(path).read_bytes()
+    assert Path(run_dir, store.layout.LATEST).read_bytes() == Path(path).read_bytes()
     assert {name for name in names_in(run_dir) if name.endswith(".limit")} == {
         f"{status}.limit" for status in STATUSES if status != "all"
     } | {run_id(1) + ".failed.limit"}
@@ -104,24 +104,28 @@ def test_publish_writes_the_run_latest_and_limit_files(run_dir):
     assert Path(run_dir, "failed.limit").read_text(encoding="utf-8") == expected == "web 2\nweb1\n"
     assert Path(run_dir, run_id(1) + ".failed.limit").read_text(encoding="utf-8") == expected
     assert not Path(run_dir, "all.limit").exists()  # "all" relaunches with the original --limit
-    assert Path(run_dir, "changed.limit").read_text(encoding="utf-8") == store.empty_limit_text("changed", run_id(1))
+    assert Path(run_dir, "changed.limit").read_text(encoding="utf-8") == store.limits.empty_limit_text(
+        "changed", run_id(1)
+    )
 
 
 def test_an_older_run_published_later_does_not_replace_latest(run_dir):
-    store.publish(run_dir, manifest_of(5, failed=("new",)), keep=5)
+    store.publishing.publish(run_dir, manifest_of(5, failed=("new",)), keep=5)
     limit_before = Path(run_dir, "failed.limit").read_bytes()
-    store.publish(run_dir, manifest_of(3, failed=("old",)), keep=5)
+    store.publishing.publish(run_dir, manifest_of(3, failed=("old",)), keep=5)
     assert latest_run(run_dir) == run_id(5)
     assert Path(run_dir, "failed.limit").read_bytes() == limit_before
     assert Path(run_dir, run_id(3) + ".json").exists()
 
 
 def test_a_newer_run_removes_stale_limit_files(run_dir):
-    store.publish(run_dir, manifest_of(1, failed=("web1",), ok=("db1",)), keep=5)
+    store.publishing.publish(run_dir, manifest_of(1, failed=("web1",), ok=("db1",)), keep=5)
     assert Path(run_dir, "failed.limit").exists()
-    store.publish(run_dir, manifest_of(2, failed=(), ok=("web1", "db1")), keep=5)
+    store.publishing.publish(run_dir, manifest_of(2, failed=(), ok=("web1", "db1")), keep=5)
     assert latest_run(run_dir) == run_id(2)
-    assert Path(run_dir, "failed.limit").read_text(encoding="utf-8") == store.empty_limit_text("failed", run_id(2))
+    assert Path(run_dir, "failed.limit").read_text(encoding="utf-8") == store.limits.empty_limit_text(
+        "failed", run_id(2)
+    )
     assert not Path(run_dir, run_id(2) + ".failed.limit").exists()
     assert Path(run_dir, "ok.limit").read_text(encoding="utf-8") == "db1\nweb1\n"
 
@@ -131,7 +135,7 @@ def test_the_limit_file_of_a_status_with_0_hosts_selects_no_host(tmp_path):
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
 
-    text = store.empty_limit_text("failed", run_id(1))
+    text = store.limits.empty_limit_text("failed", run_id(1))
     assert "0 failed hosts" in text
     limit = tmp_path / "failed.limit"
     limit.write_text(text, encoding="utf-8")
@@ -141,25 +145,25 @@ def test_the_limit_file_of_a_status_with_0_hosts_selects_no_host(tmp_path):
 
 
 def test_a_run_where_no_host_ran_a_task_is_kept_but_never_becomes_latest(run_dir):
-    store.publish(run_dir, manifest_of(1, failed=("web1",), ok=("db1",)), keep=5)
+    store.publishing.publish(run_dir, manifest_of(1, failed=("web1",), ok=("db1",)), keep=5)
     before = {
         name: Path(run_dir, name).read_bytes()
         for name in names_in(run_dir)
-        if name == store.LATEST or name.endswith(".limit")
+        if name == store.layout.LATEST or name.endswith(".limit")
     }
     refused = dict(manifest_of(2, failed=("web1", "db1"), ok=()), tasks_ran=False)
-    assert store.publish(run_dir, refused, keep=5) == os.path.join(run_dir, run_id(2) + ".json")
+    assert store.publishing.publish(run_dir, refused, keep=5) == os.path.join(run_dir, run_id(2) + ".json")
     assert json.loads(Path(run_dir, run_id(2) + ".json").read_bytes())["tasks_ran"] is False
     assert not Path(run_dir, run_id(2) + ".failed.limit").exists()  # no relaunch command offered for it
     assert {name: Path(run_dir, name).read_bytes() for name in before} == before
     assert latest_run(run_dir) == run_id(1)
-    store.publish(run_dir, dict(manifest_of(3, failed=(), ok=("web1", "db1")), tasks_ran=True), keep=5)
+    store.publishing.publish(run_dir, dict(manifest_of(3, failed=(), ok=("web1", "db1")), tasks_ran=True), keep=5)
     assert latest_run(run_dir) == run_id(3)
 
 
 def test_pruning_a_run_removes_its_limit_file(run_dir):
     for second in range(1, 5):
-        store.publish(run_dir, manifest_of(second), keep=2)
+        store.publishing.publish(run_dir, manifest_of(second), keep=2)
     assert sorted(name for name in names_in(run_dir) if name.endswith(".failed.limit") and name != "failed.limit") == [
         run_id(3) + ".failed.limit",
         run_id(4) + ".failed.limit",
@@ -168,18 +172,18 @@ def test_pruning_a_run_removes_its_limit_file(run_dir):
 
 def test_publish_prunes_to_keep_but_never_the_newest(run_dir):
     for second in range(1, 6):
-        store.publish(run_dir, manifest_of(second), keep=2)
-    runs = [name for name in names_in(run_dir) if store.RUN_ID.match(name[:-5])]
+        store.publishing.publish(run_dir, manifest_of(second), keep=2)
+    runs = [name for name in names_in(run_dir) if store.layout.RUN_ID.match(name[:-5])]
     assert runs == [run_id(4) + ".json", run_id(5) + ".json"]
-    store.publish(run_dir, manifest_of(6), keep=0)  # keeps at least the newest
-    assert [name for name in names_in(run_dir) if store.RUN_ID.match(name[:-5])] == [run_id(6) + ".json"]
+    store.publishing.publish(run_dir, manifest_of(6), keep=0)  # keeps at least the newest
+    assert [name for name in names_in(run_dir) if store.layout.RUN_ID.match(name[:-5])] == [run_id(6) + ".json"]
     assert latest_run(run_dir) == run_id(6)
 
 
 def test_prune_never_removes_the_newest_even_when_it_sorts_first(run_dir):
     for second in (1, 2, 3):
-        store.write_atomic(run_dir, {run_id(second) + ".json": b"{}"})
-    store.prune(run_dir, keep=1, newest=run_id(1))
+        store.files.write_atomic(run_dir, {run_id(second) + ".json": b"{}"})
+    store.publishing.prune(run_dir, keep=1, newest=run_id(1))
     assert [name for name in names_in(run_dir) if name.endswith(".json")] == [run_id(1) + ".json", run_id(3) + ".json"]
 
 
@@ -187,9 +191,9 @@ def test_files_and_directories_are_private(tmp_path):
     run_dir = str(tmp_path / "deep" / "er" / "site")
     old = os.umask(0)
     try:
-        store.ensure_run_directory(run_dir)
-        store.publish(run_dir, manifest_of(1), keep=5)
-        journal = store.Journal(run_dir, run_id(2))
+        store.layout.ensure_run_directory(run_dir)
+        store.publishing.publish(run_dir, manifest_of(1), keep=5)
+        journal = store.journal.Journal(run_dir, run_id(2))
         journal.append({"e": "start", "run_id": run_id(2)})
     finally:
         os.umask(old)
@@ -200,7 +204,7 @@ def test_files_and_directories_are_private(tmp_path):
     journal.close(remove=True)
 
 
-@pytest.mark.parametrize("name", [store.LATEST, "failed.limit"])
+@pytest.mark.parametrize("name", [store.layout.LATEST, "failed.limit"])
 @pytest.mark.parametrize("target_exists", [True, False], ids=["hostile", "dangling"])
 def test_a_symlink_in_the_run_directory_is_never_followed(tmp_path, run_dir, name, target_exists):
     target = tmp_path / "outside.txt"
@@ -211,7 +215,7 @@ def test_a_symlink_in_the_run_directory_is_never_followed(tmp_path, run_dir, nam
     # Refused: the message names the path and says what to do; the link is left as it was,
     # and the run's own manifest is written all the same.
     with pytest.raises(RelaunchError) as caught:
-        store.publish(run_dir, manifest_of(1), keep=5)
+        store.publishing.publish(run_dir, manifest_of(1), keep=5)
     assert link in str(caught.value) and "remove it" in str(caught.value)
     assert os.path.islink(link) and os.readlink(link) == str(target)
     assert Path(run_dir, run_id(1) + ".json").is_file()
@@ -229,7 +233,7 @@ def test_run_directory_that_is_a_file_or_a_symlink_is_refused(tmp_path):
     os.symlink(tmp_path, tmp_path / "link")
     for path in (tmp_path / "file", tmp_path / "link"):
         with pytest.raises(RelaunchError) as caught:
-            store.ensure_run_directory(str(path))
+            store.layout.ensure_run_directory(str(path))
         assert str(path) in str(caught.value) and "RELAUNCH_MANIFEST_DIR" in str(caught.value)
 
 
@@ -272,13 +276,13 @@ def statuses_by_host(manifest: dict) -> dict[str, list[str]]:
 
 
 def test_journal_replay_recovers_every_event_and_skips_a_torn_last_line(run_dir):
-    journal = store.Journal(run_dir, run_id(1))
+    journal = store.journal.Journal(run_dir, run_id(1))
     for event in events_of(run_id(1)):
         journal.append(event)
     journal.close(remove=False)
     with open(journal.path, "ab") as handle:
         handle.write(b'{"e": "result", "host": "web3", "outco')  # the event being written when the run died
-    manifest = store.replay(journal.path).manifest(complete=False, finished=None)
+    manifest = store.journal.replay(journal.path).manifest(complete=False, finished=None)
     assert manifest["run_id"] == run_id(1)
     assert statuses_by_host(manifest) == {
         "web1": ["all", "changed", "not_run", "ok"],
@@ -288,11 +292,11 @@ def test_journal_replay_recovers_every_event_and_skips_a_torn_last_line(run_dir)
 
 
 def test_replay_skips_damaged_lines_in_the_middle(run_dir):
-    path = os.path.join(run_dir, run_id(1) + store.JOURNAL)
+    path = os.path.join(run_dir, run_id(1) + store.layout.JOURNAL)
     lines = [json.dumps(event) for event in events_of(run_id(1))]
     lines[2:2] = ["{not json", "[1, 2]", '{"e": "result"}', '{"e": "play", "batch": 5}']
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    manifest = store.replay(path).manifest(complete=False, finished=None)
+    manifest = store.journal.replay(path).manifest(complete=False, finished=None)
     assert statuses_by_host(manifest)["web2"] == ["all", "failed"]
 
 
@@ -300,7 +304,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
-    journal = store.Journal(sys.argv[1], sys.argv[2])
+    journal = store.journal.Journal(sys.argv[1], sys.argv[2])
     for line in sys.argv[3:]:
         journal.append(__import__("json").loads(line))
     print("ready", flush=True)
@@ -321,12 +325,12 @@ def test_recover_leaves_live_runs_alone_and_recovers_dead_ones(run_dir):
     live = start_writer(run_dir, run_id(1))
     dead = start_writer(run_dir, run_id(2))
     try:
-        assert store.recover(run_dir, 20) == []  # both writers hold their journal's lock
+        assert store.recovery.recover(run_dir, 20) == []  # both writers hold their journal's lock
         dead.kill()
         dead.wait()
-        recovered = store.recover(run_dir, 20)
+        recovered = store.recovery.recover(run_dir, 20)
         assert recovered == [os.path.join(run_dir, run_id(2) + ".json")]
-        manifest = store.load(recovered[0])
+        manifest = store.reading.load(recovered[0])
         assert manifest["complete"] is False and manifest["finished"] is None
         assert statuses_by_host(manifest) == {
             "web1": ["all", "changed", "not_run", "ok"],
@@ -334,15 +338,15 @@ def test_recover_leaves_live_runs_alone_and_recovers_dead_ones(run_dir):
             "web3": ["all", "not_run"],
         }
         assert latest_run(run_dir) == run_id(2)
-        assert not Path(run_dir, run_id(2) + store.JOURNAL).exists()
-        assert Path(run_dir, run_id(1) + store.JOURNAL).exists()
-        assert store.recover(run_dir, 20) == []  # nothing twice
+        assert not Path(run_dir, run_id(2) + store.layout.JOURNAL).exists()
+        assert Path(run_dir, run_id(1) + store.layout.JOURNAL).exists()
+        assert store.recovery.recover(run_dir, 20) == []  # nothing twice
     finally:
         for process in (live, dead):
             if process.poll() is None:
                 process.kill()
                 process.wait()
-    assert store.recover(run_dir, 20) == [os.path.join(run_dir, run_id(1) + ".json")]
+    assert store.recovery.recover(run_dir, 20) == [os.path.join(run_dir, run_id(1) + ".json")]
     assert latest_run(run_dir) == run_id(2)  # recovered later, but older: not the latest
 
 
@@ -351,52 +355,58 @@ def test_readers_replay_a_dead_run_in_memory_and_write_nothing(tmp_path, run_dir
     dead.kill()
     dead.wait()
     before = names_in(run_dir)
-    located = store.locate(str(tmp_path / "manifests"))
-    assert located == os.path.join(run_dir, run_id(1) + store.JOURNAL)
-    manifest = store.load(located)
+    located = store.reading.locate(str(tmp_path / "manifests"))
+    assert located == os.path.join(run_dir, run_id(1) + store.layout.JOURNAL)
+    manifest = store.reading.load(located)
     assert manifest["run_id"] == run_id(1) and manifest["complete"] is False
     assert statuses_by_host(manifest)["web2"] == ["all", "failed"]
     assert names_in(run_dir) == before  # nothing recovered, written or removed
-    store.recover(run_dir, 20)  # the next run does
-    assert store.locate(run_dir) == os.path.join(run_dir, store.LATEST)
+    store.recovery.recover(run_dir, 20)  # the next run does
+    assert store.reading.locate(run_dir) == os.path.join(run_dir, store.layout.LATEST)
     assert latest_run(run_dir) == run_id(1)
 
 
 def test_readers_never_prune_the_runs_that_keep_keeps(tmp_path, run_dir):
     for second in range(1, 31):
-        store.publish(run_dir, manifest_of(second), keep=100)
+        store.publishing.publish(run_dir, manifest_of(second), keep=100)
     dead = start_writer(run_dir, run_id(40))
     dead.kill()
     dead.wait()
-    store.locate(str(tmp_path / "manifests"))
-    store.locate(run_dir)
-    store.load(store.locate(run_dir))
-    assert len([name for name in names_in(run_dir) if name.endswith(".json") and store.RUN_ID.match(name[:-5])]) == 30
-    assert Path(run_dir, run_id(40) + store.JOURNAL).exists()
-    store.recover(run_dir, 100)
-    assert len([name for name in names_in(run_dir) if name.endswith(".json") and store.RUN_ID.match(name[:-5])]) == 31
+    store.reading.locate(str(tmp_path / "manifests"))
+    store.reading.locate(run_dir)
+    store.reading.load(store.reading.locate(run_dir))
+    assert (
+        len([name for name in names_in(run_dir) if name.endswith(".json") and store.layout.RUN_ID.match(name[:-5])])
+        == 30
+    )
+    assert Path(run_dir, run_id(40) + store.layout.JOURNAL).exists()
+    store.recovery.recover(run_dir, 100)
+    assert (
+        len([name for name in names_in(run_dir) if name.endswith(".json") and store.layout.RUN_ID.match(name[:-5])])
+        == 31
+    )
 
 
 def test_an_older_dead_run_is_not_read_instead_of_latest(run_dir):
     dead = start_writer(run_dir, run_id(1))
     dead.kill()
     dead.wait()
-    store.publish(run_dir, manifest_of(2), keep=5)
-    assert store.locate(run_dir) == os.path.join(run_dir, store.LATEST)
+    store.publishing.publish(run_dir, manifest_of(2), keep=5)
+    assert store.reading.locate(run_dir) == os.path.join(run_dir, store.layout.LATEST)
 
 
 def test_recover_ignores_journals_of_other_names_and_foreign_content(run_dir):
     Path(run_dir, "notes.journal").write_text("{}\n", encoding="utf-8")
-    Path(run_dir, run_id(1) + store.JOURNAL).write_text(
+    Path(run_dir, run_id(1) + store.layout.JOURNAL).write_text(
         json.dumps(dict(EVENTS[0], run_id=run_id(9))) + "\n", encoding="utf-8"
     )
-    assert store.recover(run_dir, 20) == []
-    assert not Path(run_dir, store.LATEST).exists()
+    assert store.recovery.recover(run_dir, 20) == []
+    assert not Path(run_dir, store.layout.LATEST).exists()
     assert Path(run_dir, "notes.journal").exists()
 
 
 def test_recover_of_a_missing_directory_is_empty(tmp_path):
-    assert store.recover(str(tmp_path / "missing"), 20) == []
+    assert store.recovery.recover(str(tmp_path / "missing"), 20) == []
 
 
 # --- which run directory belongs to which playbook ---------------------------------------------
@@ -405,36 +415,36 @@ def test_recover_of_a_missing_directory_is_empty(tmp_path):
 def test_a_shared_manifest_directory_gives_each_playbook_of_a_stem_its_own_run_directory(tmp_path):
     root = str(tmp_path / "central")
     first, second = str(tmp_path / "appA" / "site.yml"), str(tmp_path / "appB" / "site.yml")
-    assert store.claim_run_directory(root, first) == os.path.join(root, "site")  # the public contract
-    other = store.claim_run_directory(root, second)
+    assert store.layout.claim_run_directory(root, first) == os.path.join(root, "site")  # the public contract
+    other = store.layout.claim_run_directory(root, second)
     assert other.startswith(os.path.join(root, "site-")) and other != os.path.join(root, "site")
     # Every reader computes the same directories.
-    assert store.run_directory(root, first) == os.path.join(root, "site")
-    assert store.run_directory(root, second) == other
-    assert store.claim_run_directory(root, second) == other
+    assert store.layout.run_directory(root, first) == os.path.join(root, "site")
+    assert store.layout.run_directory(root, second) == other
+    assert store.layout.claim_run_directory(root, second) == other
 
 
 def test_the_default_directory_beside_a_moved_checkout_stays_the_playbooks(tmp_path):
     old, new = tmp_path / "old", tmp_path / "new"
-    store.claim_run_directory(str(old / ".relaunch"), str(old / "site.yml"))
+    store.layout.claim_run_directory(str(old / ".relaunch"), str(old / "site.yml"))
     os.rename(old, new)
     root = str(new / ".relaunch")
-    assert store.run_directory(root, str(new / "site.yml")) == os.path.join(root, "site")
-    assert store.same_playbook(root, str(old / "site.yml"), str(new / "site.yml"))
-    assert not store.same_playbook(root, str(old / "other.yml"), str(new / "site.yml"))
-    assert not store.same_playbook(str(tmp_path / "central"), str(old / "site.yml"), str(new / "site.yml"))
+    assert store.layout.run_directory(root, str(new / "site.yml")) == os.path.join(root, "site")
+    assert store.layout.same_playbook(root, str(old / "site.yml"), str(new / "site.yml"))
+    assert not store.layout.same_playbook(root, str(old / "other.yml"), str(new / "site.yml"))
+    assert not store.layout.same_playbook(str(tmp_path / "central"), str(old / "site.yml"), str(new / "site.yml"))
 
 
 def test_check_playbook_refuses_a_manifest_of_another_playbook(tmp_path, run_dir):
     recorded = tmp_path / "appB" / "site.yml"
     recorded.parent.mkdir()
     recorded.write_text("[]\n")
-    store.publish(run_dir, dict(manifest_of(1), playbook=str(recorded)), keep=5)
-    latest = os.path.join(run_dir, store.LATEST)
-    store.check_playbook(latest, os.path.dirname(run_dir), str(recorded))
+    store.publishing.publish(run_dir, dict(manifest_of(1), playbook=str(recorded)), keep=5)
+    latest = os.path.join(run_dir, store.layout.LATEST)
+    store.reading.check_playbook(latest, os.path.dirname(run_dir), str(recorded))
     running = tmp_path / "appA" / "site.yml"
     for root in (os.path.dirname(run_dir), str(running.parent / ".relaunch")):  # shared, or copied beside appA
         with pytest.raises(RelaunchError, match=f"written by playbook {recorded}, not {running}"):
-            store.check_playbook(latest, root, str(running))
+            store.reading.check_playbook(latest, root, str(running))
     recorded.unlink()  # gone: appB's checkout was moved to appA
-    store.check_playbook(latest, str(running.parent / ".relaunch"), str(running))
+    store.reading.check_playbook(latest, str(running.parent / ".relaunch"), str(running))

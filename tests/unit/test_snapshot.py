@@ -62,7 +62,7 @@ def limit_files_by_select(manifest: dict, group_names: list[str], inventory_name
         if status == "all":
             continue
         if not manifest["retry_counts"][status]:
-            files[status] = store.empty_limit_text(status, manifest["run_id"])
+            files[status] = store.limits.empty_limit_text(status, manifest["run_id"])
             continue
         try:
             files[status] = limit_file_text(select([("", manifest)], [status], current, group_names).patterns)
@@ -76,20 +76,22 @@ def limit_files_by_select(manifest: dict, group_names: list[str], inventory_name
 def test_a_snapshot_writes_what_its_manifest_dict_writes(events, complete, group_names, inventory_names):
     snapshot = recorded(events).snapshot(complete, "2026-01-01T00:01:00+00:00")
     manifest = snapshot.manifest()
-    data = store.encode(snapshot)
-    assert data == store.encode(manifest)
+    data = store.encoding.encode(snapshot)
+    assert data == store.encoding.encode(manifest)
     assert json.loads(data) == manifest
-    store.validate(manifest, "<snapshot>")
+    store.validation.validate(manifest, "<snapshot>")
     expected = limit_files_by_select(manifest, group_names, inventory_names)
-    assert store.limit_files(snapshot, group_names, inventory_names) == expected
-    assert store.limit_files(manifest, group_names, inventory_names) == expected
+    assert store.limits.limit_files(snapshot, group_names, inventory_names) == expected
+    assert store.limits.limit_files(manifest, group_names, inventory_names) == expected
 
 
 @settings(max_examples=50, deadline=None)
 @given(st.lists(EVENTS, max_size=30), st.integers(min_value=1, max_value=4))
 def test_the_file_is_the_same_whatever_the_chunk_size(events, hosts_per_chunk):
     snapshot = recorded(events).snapshot(True, None)
-    assert b"".join(store.encode_chunks(snapshot, hosts_per_chunk)) == store.encode(snapshot.manifest())
+    assert b"".join(store.encoding.encode_chunks(snapshot, hosts_per_chunk)) == store.encoding.encode(
+        snapshot.manifest()
+    )
 
 
 def test_the_manifest_dict_has_lists_of_its_own():
@@ -129,8 +131,8 @@ def test_published_snapshot_and_its_dict_give_the_same_files(tmp_path):
     written = {}
     for name, manifest in (("snapshot", snapshot), ("dict", snapshot.manifest())):
         directory = tmp_path / name
-        store.ensure_run_directory(str(directory))
-        store.publish(str(directory), manifest, keep=5, group_names=["all", "ungrouped"])
+        store.layout.ensure_run_directory(str(directory))
+        store.publishing.publish(str(directory), manifest, keep=5, group_names=["all", "ungrouped"])
         written[name] = {path.name: path.read_bytes() for path in directory.iterdir() if not path.name.startswith(".")}
     assert written["snapshot"] == written["dict"]
     assert set(written["dict"]) == {START["run_id"] + ".json", START["run_id"] + ".failed.limit", "latest.json"} | {
@@ -160,5 +162,5 @@ def test_any_text_is_written_as_json_writes_it(results, provisions):
     events += [{"e": "provision", "host": host, "by": by} for host, by in provisions]
     snapshot = recorded(events).snapshot(False, None)
     manifest = snapshot.manifest()
-    assert store.encode(snapshot) == store.encode(manifest)
-    assert json.loads(store.encode(snapshot)) == manifest
+    assert store.encoding.encode(snapshot) == store.encoding.encode(manifest)
+    assert json.loads(store.encoding.encode(snapshot)) == manifest

@@ -24,55 +24,25 @@ Its modules, one job each: ``layout`` (file names, run ids, run directories),
 ``journal`` (the journal of a run in progress), ``limits`` (limit files),
 ``publishing`` (a run's files, latest.json, pruning), ``recovery`` (runs that
 died), ``reading`` (locating and loading) and ``validation`` (the rules of a
-valid manifest). Plugins use the names below: ``store.publish``, ``store.load``.
+valid manifest). Callers reach them through the package: ``store.publishing.publish``,
+``store.reading.load``.
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-# The names plugins use, each with the module that defines it, imported on first use (``store.publish``
-# loads publishing then). ansible-core compiles a collection's modules from source on every run (it keeps
-# no bytecode cache for them), so a run loads only what it uses, when it uses it.
-_HOME = {
-    "encode": "encoding",
-    "encode_chunks": "encoding",
-    "write_atomic": "files",
-    "Journal": "journal",
-    "replay": "journal",
-    "FAILED_LIMIT": "layout",
-    "JOURNAL": "layout",
-    "LATEST": "layout",
-    "LIMIT": "layout",
-    "RUN_ID": "layout",
-    "claim_run_directory": "layout",
-    "ensure_run_directory": "layout",
-    "manifest_root": "layout",
-    "new_run_id": "layout",
-    "playbook_stem": "layout",
-    "run_directory": "layout",
-    "run_limit_file": "layout",
-    "same_playbook": "layout",
-    "utc_now": "layout",
-    "empty_limit_text": "limits",
-    "limit_files": "limits",
-    "promoted": "publishing",
-    "prune": "publishing",
-    "publish": "publishing",
-    "check_playbook": "reading",
-    "latest_manifest": "reading",
-    "load": "reading",
-    "locate": "reading",
-    "recorded_playbook": "reading",
-    "recover": "recovery",
-    "SCHEMA_VERSION": "validation",
-    "validate": "validation",
-}
+# Each module is loaded on first use (``store.publishing`` loads publishing then). ansible-core compiles a
+# collection's modules from source on every run and forks its workers after the callback started, so a run loads
+# before the forks only what it uses there (docs/performance.md); tests/unit/test_layout.py checks which.
+MODULES = ("encoding", "files", "journal", "layout", "limits", "publishing", "reading", "recovery", "validation")
+
+if TYPE_CHECKING:
+    from . import encoding, files, journal, layout, limits, publishing, reading, recovery, validation  # noqa: F401
 
 
 def __getattr__(name: str):
-    if name not in _HOME:
+    if name not in MODULES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
-    globals()[name] = value  # once: later reads do not come here
-    return value
+    return importlib.import_module(f".{name}", __name__)  # also binds it here: later reads do not come back

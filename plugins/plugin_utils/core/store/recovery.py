@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 
+from .. import store
 from ..errors import RelaunchError
 from ..recorder import Snapshot
 from .files import remove_file
 from .journal import dead_journals, replay
 
-# publishing and validation are imported where a dead run is found: every run calls recover() at its start
-# and almost always finds none (see store/__init__.py).
+# publishing and validation are reached through the package (loaded on first use) only where a dead run is
+# found: every run calls recover() at its start and almost always finds none.
 
 
 def recovered_manifest(directory: str, run_id: str, journal: str) -> dict | Snapshot | None:
@@ -31,11 +32,9 @@ def recovered_manifest(directory: str, run_id: str, journal: str) -> dict | Snap
 
 def _written_manifest(directory: str, run_id: str) -> dict | None:
     """The manifest a dead run had already written before it died while publishing, if any."""
-    from .validation import read_manifest
-
     path = os.path.join(directory, run_id + ".json")
     try:
-        manifest = read_manifest(path)
+        manifest = store.validation.read_manifest(path)
     except RelaunchError:
         return None
     return manifest if manifest.get("run_id") == run_id else None
@@ -48,10 +47,8 @@ def recover(directory: str, keep: int) -> list[str]:
         try:
             manifest = recovered_manifest(directory, run_id, path)
             if manifest is not None:
-                from .publishing import publish
-
                 try:
-                    recovered.append(publish(directory, manifest, keep))
+                    recovered.append(store.publishing.publish(directory, manifest, keep))
                 except OSError:
                     continue  # a run that cannot write leaves the journal to one that can
             remove_file(path)
