@@ -21,9 +21,9 @@ from .common import ensure_collection
 
 ensure_collection()
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core import store  # noqa: E402
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import COUNTERS, Recorder  # noqa: E402
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import gc_paused as recorder_gc_paused  # noqa: E402
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import store  # noqa: E402
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import COUNTERS, Recorder  # noqa: E402
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import gc_paused as recorder_gc_paused  # noqa: E402
 
 # CPU time of this process: the machine may be busy with other work, which wall time would count.
 _clock = time.process_time

@@ -27,8 +27,8 @@ from .common import ROOT, ansible_env, ensure_collection, load_average, ratio_st
 
 ensure_collection()
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core import store  # noqa: E402
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import Recorder  # noqa: E402
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import store  # noqa: E402
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import Recorder  # noqa: E402
 
 ARG_MAX = 131072  # one command-line argument, on Linux
 PATHS = ("limit_file", "groups", "lookup", "naive_file", "naive_list")

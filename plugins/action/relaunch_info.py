@@ -11,9 +11,9 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.relaunch.status.plugins.modules.relaunch_info import DOCUMENTATION
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import parse_statuses
-from ansible_collections.relaunch.status.plugins.plugin_utils.selector import (
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import parse_statuses
+from ansible_collections.relaunch.status.plugins.plugin_utils._selector import (
     ManifestMissing,
     SelectionRequest,
     configured,

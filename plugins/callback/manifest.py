@@ -98,19 +98,19 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ansible_version
 
-from ansible_collections.relaunch.status.plugins.plugin_utils import compat
-from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import (
+from ansible_collections.relaunch.status.plugins.plugin_utils import _compat as compat
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import store
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import (
     COUNTERS,
     Recorder,
     Snapshot,
     failure_message,
 )
-from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import IdentityResolver, source_directories
+from ansible_collections.relaunch.status.plugins.plugin_utils._inventory import IdentityResolver, source_directories
 
 if TYPE_CHECKING:
-    from ansible_collections.relaunch.status.plugins.plugin_utils.secrets import KnownSecrets
+    from ansible_collections.relaunch.status.plugins.plugin_utils._secrets import KnownSecrets
 
 # AggregateStats attribute for each manifest counter.
 _STATS_ATTRIBUTES = {"unreachable": "dark"}
@@ -165,7 +165,7 @@ class _PlaybookRun:
     def known_secrets(self) -> KnownSecrets:
         # Only failures need them: loaded at the first one, as ansible-core compiles each module loaded on every run.
         if self.secrets is None:
-            from ansible_collections.relaunch.status.plugins.plugin_utils.secrets import KnownSecrets
+            from ansible_collections.relaunch.status.plugins.plugin_utils._secrets import KnownSecrets
 
             self.secrets = KnownSecrets(self.loader, self.passwords)
         return self.secrets
@@ -232,7 +232,7 @@ class CallbackModule(CallbackBase):
         # used is time lost (see docs/performance.md).
         names_a_file = "@" in given_limit
         if names_a_file:
-            from ansible_collections.relaunch.status.plugins.plugin_utils.selector import (
+            from ansible_collections.relaunch.status.plugins.plugin_utils._selector import (
                 selected_limit,
                 stale_limit_file,
             )
@@ -526,7 +526,7 @@ class CallbackModule(CallbackBase):
         command = (
             relaunch_command(run.playbook, files, run.cli_args) if all(os.path.isfile(path) for path in files) else None
         )
-        from ansible_collections.relaunch.status.plugins.plugin_utils.core.summary import (
+        from ansible_collections.relaunch.status.plugins.plugin_utils._core.summary import (
             relaunch_summary,
         )  # at the end only
 

@@ -73,9 +73,9 @@ import os
 from ansible.plugins.inventory import BaseInventoryPlugin
 from ansible.utils.display import Display
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import parse_statuses, regex_pattern
-from ansible_collections.relaunch.status.plugins.plugin_utils.selector import (
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import parse_statuses, regex_pattern
+from ansible_collections.relaunch.status.plugins.plugin_utils._selector import (
     SelectionRequest,
     messages,
     only_playbook,

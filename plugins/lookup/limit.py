@@ -74,9 +74,9 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import parse_statuses
-from ansible_collections.relaunch.status.plugins.plugin_utils.selector import (
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import parse_statuses
+from ansible_collections.relaunch.status.plugins.plugin_utils._selector import (
     SelectionRequest,
     find_inventory,
     limit_messages,

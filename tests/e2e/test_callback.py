@@ -16,7 +16,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import STATUSES
 from tests.runner import ANSIBLE_BIN, RUN_LIMIT_FILE, ansible_env, ansible_playbook, write_files
 
 INVENTORY = """

@@ -1,6 +1,6 @@
 # Copyright (c) relaunch.status contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Each ansible-core internal that plugins/plugin_utils/compat.py reads still exists and means what it assumes.
+"""Each ansible-core internal that plugins/plugin_utils/_compat.py reads still exists and means what it assumes.
 
 Runs on every supported ansible-core (tests/ecosystem/versions.py). A test callback and a test lookup call
 the compat accessors during a real run and write what they saw; the test compares that with public facts:
@@ -26,7 +26,7 @@ from ansible.inventory.manager import InventoryManager
 from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__
 
-from ansible_collections.relaunch.status.plugins.plugin_utils import compat
+from ansible_collections.relaunch.status.plugins.plugin_utils import _compat as compat
 
 
 class CallbackModule(CallbackBase):
@@ -96,7 +96,7 @@ class CallbackModule(CallbackBase):
 INVENTORY_LOOKUP = """
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.relaunch.status.plugins.plugin_utils import compat
+from ansible_collections.relaunch.status.plugins.plugin_utils import _compat as compat
 
 
 class LookupModule(LookupBase):

@@ -83,7 +83,7 @@ def test_tarball_is_clean(tarball: Path) -> None:
     for needed in (
         "meta/runtime.yml",
         "plugins/callback/manifest.py",
-        "plugins/plugin_utils/core/store/publishing.py",
+        "plugins/plugin_utils/_core/store/publishing.py",
         "README.md",
         "LICENSE",
         "docs/manifest.md",

@@ -11,8 +11,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.store.validation import validate
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.store.validation import validate
 from tests.ecosystem.collection import ROOT
 from tests.fixtures import UNREACHABLE_VARS, local_inventory
 from tests.runner import ansible_playbook, write_files

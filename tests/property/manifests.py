@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import COUNTERS, STATUSES
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.store.validation import validate
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import COUNTERS, STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.store.validation import validate
 
 RUN_ID = "20260101T000000000000Z-1-abcd"
 
@@ -122,7 +122,7 @@ host_names = st.one_of(raw_names, raw_names, st.sampled_from(KEYWORDS), long_nam
 
 def derived_names(names: list[str]) -> st.SearchStrategy[str]:
     """Names built from other names: prefixes, padded, negated, globbed, or another's regex."""
-    from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import regex_pattern
+    from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import regex_pattern
 
     base = st.sampled_from(names)
     return st.one_of(

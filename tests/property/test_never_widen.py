@@ -9,9 +9,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import STATUSES
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import (
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
     IMPLICIT_LOCALHOST,
     CurrentHost,
     select,
@@ -203,8 +203,8 @@ def test_a_stale_limit_file_is_refused_or_selects_only_its_hosts(tmp_path_factor
     it refuses exactly when the file would select a host that is not, by identity, one of the file's hosts."""
     from ansible.parsing.dataloader import DataLoader
 
-    from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
-    from ansible_collections.relaunch.status.plugins.plugin_utils.selector import stale_limit_file
+    from ansible_collections.relaunch.status.plugins.plugin_utils._core import store
+    from ansible_collections.relaunch.status.plugins.plugin_utils._selector import stale_limit_file
 
     before, failed, after, groups = change
     directory = tmp_path_factory.mktemp("stale")

@@ -18,9 +18,9 @@ import jsonschema
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import COUNTERS, STATUSES
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.store.validation import validate
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import COUNTERS, STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.store.validation import validate
 
 from .manifests import host_entry, make_manifest
 

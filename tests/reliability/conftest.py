@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import store
 from tests.runner import ANSIBLE_BIN, ansible_env
 
 TERMINAL = ("ok", "changed", "failed", "skipped")

@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import store
 from tests.fixtures import play
 from tests.reliability.conftest import Live, check_manifest, check_store, outcomes_printed, run_manifests
 from tests.runner import write_files

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import store
 from tests.fixtures import one_breaks_two, play
 from tests.reliability.conftest import Live, check_manifest, check_store
 from tests.runner import write_files

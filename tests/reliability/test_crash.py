@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import store
 from tests.conftest import ROOT
 from tests.reliability import soak
 from tests.reliability.conftest import Live, wait_for

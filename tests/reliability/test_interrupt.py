@@ -10,8 +10,12 @@ import signal
 
 import pytest
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import CurrentHost, limit_file_text, select
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import store
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
+    CurrentHost,
+    limit_file_text,
+    select,
+)
 from tests.reliability.conftest import Live, outcomes_printed, wait_for
 from tests.runner import write_files
 

@@ -11,7 +11,7 @@ import subprocess
 import pexpect
 import pytest
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import REDACTED
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import REDACTED
 from tests.runner import ANSIBLE_BIN, ansible_env, ansible_playbook, write_files
 
 # Every planted secret is unique and random, so a hit cannot be a coincidence.

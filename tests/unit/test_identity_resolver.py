@@ -16,7 +16,7 @@ import pytest
 from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
 
-from ansible_collections.relaunch.status.plugins.plugin_utils import inventory as glue
+from ansible_collections.relaunch.status.plugins.plugin_utils import _inventory as glue
 
 BULK = 1200  # more than two chunks of hosts asked about at once
 

@@ -12,7 +12,7 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.utils.vars import combine_vars
 from ansible.vars.plugins import get_vars_from_inventory_sources, get_vars_from_path
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import source_directories
+from ansible_collections.relaunch.status.plugins.plugin_utils._inventory import source_directories
 
 SOURCES = [
     pytest.param(["site/inventory.yml"], id="relative file"),

@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import COLLECTIONS
 
 PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
-CORE = sorted((PLUGINS / "plugin_utils" / "core").rglob("*.py"))
+CORE = sorted((PLUGINS / "plugin_utils" / "_core").rglob("*.py"))
 
 
 def imported_modules(path: Path) -> list[str]:
@@ -58,14 +58,14 @@ def test_nothing_is_shipped_to_managed_hosts():
 # ansible-core compiles a collection's modules from source on every run, so each one loaded costs every run its
 # compile time (docs/performance.md).
 LOADED_LATE = (
-    "selector",
-    "secrets",
-    "core.selection",
-    "core.summary",
-    "core.store.publishing",
-    "core.store.reading",
-    "core.store.validation",
-    "core.store.limits",
+    "_selector",
+    "_secrets",
+    "_core.selection",
+    "_core.summary",
+    "_core.store.publishing",
+    "_core.store.reading",
+    "_core.store.validation",
+    "_core.store.limits",
 )
 
 
@@ -73,7 +73,7 @@ def test_the_callback_loads_only_what_runs_while_hosts_run():
     script = (
         "import sys\n"
         "from ansible_collections.relaunch.status.plugins.callback import manifest\n"
-        "from ansible_collections.relaunch.status.plugins.plugin_utils.core import store\n"
+        "from ansible_collections.relaunch.status.plugins.plugin_utils._core import store\n"
         "print('\\n'.join(sorted(name for name in sys.modules if '.plugin_utils.' in name)))\n"
         "store.publishing.publish, store.reading.load\n"
         "print('--')\n"
@@ -88,6 +88,6 @@ def test_the_callback_loads_only_what_runs_while_hosts_run():
     )
     at_start, after_use = (part.split() for part in completed.stdout.split("--"))
     prefix = "ansible_collections.relaunch.status.plugins.plugin_utils."
-    assert "ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder" in at_start
+    assert "ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder" in at_start
     assert [name for name in at_start if name.removeprefix(prefix) in LOADED_LATE] == []
-    assert {prefix + "core.store.publishing", prefix + "core.store.reading"} <= set(after_use)
+    assert {prefix + "_core.store.publishing", prefix + "_core.store.reading"} <= set(after_use)

@@ -15,10 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import STATUSES
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import CurrentHost, limit_file_text, select
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import store
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
+    CurrentHost,
+    limit_file_text,
+    select,
+)
 from tests.property.manifests import KEYWORDS, host_entry, make_manifest
 
 COLLECTIONS = Path(__file__).resolve().parents[2] / "build" / "collections"
@@ -303,7 +307,7 @@ def test_replay_skips_damaged_lines_in_the_middle(run_dir):
 WRITER = textwrap.dedent(
     """
     import sys
-    from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
+    from ansible_collections.relaunch.status.plugins.plugin_utils._core import store
     journal = store.journal.Journal(sys.argv[1], sys.argv[2])
     for line in sys.argv[3:]:
         journal.append(__import__("json").loads(line))

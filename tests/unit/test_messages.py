@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import counted
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import STATUSES
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import Selection
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.summary import relaunch_summary
-from ansible_collections.relaunch.status.plugins.plugin_utils.selector import limit_messages, renames
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import counted
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import Selection
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.summary import relaunch_summary
+from ansible_collections.relaunch.status.plugins.plugin_utils._selector import limit_messages, renames
 
 
 def head(complete=True, **counts):

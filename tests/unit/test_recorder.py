@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import (
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import (
     COUNTERS,
     MESSAGE_MAX,
     OUTCOMES,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.secrets import PASSWORD_VARIABLE, collect
+from ansible_collections.relaunch.status.plugins.plugin_utils._secrets import PASSWORD_VARIABLE, collect
 
 
 @pytest.mark.parametrize(

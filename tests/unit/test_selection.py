@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import STATUSES
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import (
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
     CurrentHost,
     host_patterns,
     limit_file_text,

@@ -14,10 +14,14 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import OUTCOMES, STATUSES, Recorder
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import CurrentHost, limit_file_text, select
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import store
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import OUTCOMES, STATUSES, Recorder
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
+    CurrentHost,
+    limit_file_text,
+    select,
+)
 from tests.unit.test_recorder import EVENTS, NAMES
 
 START = {

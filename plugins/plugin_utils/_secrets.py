@@ -29,7 +29,7 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.parsing.vault import is_encrypted_file
 
-from ansible_collections.relaunch.status.plugins.plugin_utils import compat
+from ansible_collections.relaunch.status.plugins.plugin_utils import _compat as compat
 
 # Connection and become password variables: ansible_password, ansible_ssh_pass, ansible_become_password,
 # ansible_sudo_pass, ansible_winrm_password, ansible_httpapi_pass, ansible_ssh_private_key_passphrase, ...

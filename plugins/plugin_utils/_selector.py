@@ -17,18 +17,18 @@ import os
 
 from ansible import context
 
-from ansible_collections.relaunch.status.plugins.plugin_utils import compat
-from ansible_collections.relaunch.status.plugins.plugin_utils.core import store
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.errors import RelaunchError, counted
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.recorder import STATUSES, gc_paused
-from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import (
+from ansible_collections.relaunch.status.plugins.plugin_utils import _compat as compat
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import store
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError, counted
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import STATUSES, gc_paused
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
     IMPLICIT_LOCALHOST,
     CurrentHost,
     Selection,
     Selector,
     limit_string,
 )
-from ansible_collections.relaunch.status.plugins.plugin_utils.inventory import (
+from ansible_collections.relaunch.status.plugins.plugin_utils._inventory import (
     IdentityResolver,
     current_inventory,
     source_directories,

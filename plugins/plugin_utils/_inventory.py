@@ -27,7 +27,7 @@ from ansible.utils.vars import combine_vars, merge_hash
 from ansible.vars.plugins import get_vars_from_path
 
 if TYPE_CHECKING:
-    from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import CurrentHost
+    from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import CurrentHost
 
 
 def source_directories(sources: list | tuple | None, playbook_dir: str | None = None) -> list[str]:
@@ -109,7 +109,7 @@ class IdentityResolver:
         """
         # Imported here: the callback resolves hosts one by one and never loads the selection engine while
         # hosts run (see core/store/__init__.py).
-        from ansible_collections.relaunch.status.plugins.plugin_utils.core.selection import CurrentHost
+        from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import CurrentHost
 
         if not self._identity_vars:
             return [CurrentHost(host.name) for host in hosts]
