@@ -99,12 +99,10 @@ from ansible.release import __version__ as ansible_version
 from ansible_collections.relaunch.status.plugins.plugin_utils import _compat as compat
 from ansible_collections.relaunch.status.plugins.plugin_utils._core import command, store
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import COUNTERS, failure_message
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import failure_message
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.run import PlaybookRun, Runs
 from ansible_collections.relaunch.status.plugins.plugin_utils._inventory import IdentityResolver, source_directories
 
-# AggregateStats attribute for each manifest counter.
-_STATS_ATTRIBUTES = {"unreachable": "dark"}
 # The action whose results carry "add_host" (the host it creates), by every name it runs under.
 _ADD_HOST_ACTIONS = frozenset(("add_host", "ansible.builtin.add_host", "ansible.legacy.add_host"))
 # The relaunch selection itself: its results are no work of the run (the recorder's tasks_ran).
@@ -435,10 +433,8 @@ class CallbackModule(CallbackBase):
             return
         self._record_unstarted_plays()
         self._verdict()
-        counters = {}
-        for name in stats.processed:
-            counters[name] = {key: getattr(stats, _STATS_ATTRIBUTES.get(key, key)).get(name, 0) for key in COUNTERS}
-        self._emit({"e": "stats", "hosts": counters})
+        # summarize()'s keys are the recorder's COUNTERS on 2.16 to 2.21 (ansible/executor/stats.py).
+        self._emit({"e": "stats", "hosts": {name: stats.summarize(name) for name in stats.processed}})
         self._finish(complete=True)
 
     # --- the end ---------------------------------------------------------------------------
