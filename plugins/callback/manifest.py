@@ -169,7 +169,7 @@ class CallbackModule(CallbackBase):
         self._runs = Runs(self._finish_interrupted)
         self._tqm = None  # the TaskQueueManager calling back: ansible-core's own failed and unreachable sets
         self._tqm_searched = False
-        self._warned = False
+        self._warned: set[str] = set()  # each warning is given once, however many playbooks run
         self._adds_hosts: dict[str, bool] = {}
         self._selection_tasks: dict[str, bool] = {}
         # Host names of the inventory before any task ran: add_host on one of them creates nothing.
@@ -178,8 +178,8 @@ class CallbackModule(CallbackBase):
     # --- the start ---------------------------------------------------------------------------
 
     def _warn_once(self, message: str) -> None:
-        if not self._warned:
-            self._warned = True
+        if message not in self._warned:
+            self._warned.add(message)
             self._display.warning(f"relaunch.status.manifest: {message}")
 
     def _stop_before_anything_runs(self, message: str) -> None:
