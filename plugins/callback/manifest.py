@@ -184,7 +184,11 @@ class CallbackModule(CallbackBase):
 
     def _stop_before_anything_runs(self, message: str) -> None:
         self._display.error(f"relaunch.status.manifest: {message}", wrap_text=False)
-        raise SystemExit(1)  # passes the callback dispatcher's "except Exception": nothing runs
+        # No ansible-native way stops a run from a callback: send_callback turns an exception into a warning
+        # (AnsibleCallbackError from 2.19 on), and TaskQueueManager.terminate() makes every play end at once with
+        # exit code 0. SystemExit passes "except Exception"; PlaybookExecutor.run's "finally" still cleans up
+        # the TaskQueueManager and the loader's temporary files, and ansible-playbook exits 1.
+        raise SystemExit(1)
 
     def v2_playbook_on_start(self, playbook) -> None:
         args = context.CLIARGS
