@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,12 @@ def test_paths_are_relative_to_the_current_directory(project: Path) -> None:
     os.chdir(project / ".relaunch")
     words = shlex.split(relaunch_command(str(project / "site.yml"), [limit_file(project)], CommandLine()))
     assert words == ["ansible-playbook", "../site.yml", "--limit", "@site/failed.limit"]
+
+
+def test_a_command_with_extra_vars_pastes_into_a_shell(project: Path) -> None:
+    """The values of -e are not repeated (they may be secrets); the reminder is a shell comment."""
+    command = relaunch_command("site.yml", [limit_file(project)], CommandLine.from_args({"extra_vars": ["a=1"]}))
+    assert command.endswith("  # plus your -e options")
+    checked = subprocess.run(["bash", "-n", "-c", command], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stderr
+    assert shlex.split(command, comments=True)[-2:] == ["--limit", "@.relaunch/site/failed.limit"]

@@ -105,7 +105,7 @@ def relaunch_command(playbook: str, limit_files: list[str], line: CommandLine) -
     words += ["--limit", ",".join("@" + os.path.relpath(path) for path in limit_files)]
     command = " ".join(shlex.quote(word) for word in words)
     if line.extra_vars:
-        command += "  (plus your -e options)"
+        command += "  # plus your -e options"  # a comment: the command still pastes into a shell
     return command
 
 
