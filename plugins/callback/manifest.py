@@ -466,11 +466,14 @@ class CallbackModule(CallbackBase):
             files = [os.path.join(run.directory, status + store.layout.LIMIT) for status in statuses]
         else:
             files = [store.layout.run_limit_file(run.directory, run.run_id)]  # this run's failed hosts alone
+        front = command.front_end(os.environ)
         relaunch = None
         if all(os.path.isfile(path) for path in files):
-            relaunch = command.relaunch_command(run.playbook, files, playbook.command_line)
+            relaunch = command.relaunch_command(run.playbook, files, playbook.command_line, front)
         summary = _late("_core.summary")
-        return summary.relaunch_summary(snapshot.head, snapshot.hosts("failed"), run.directory, relaunch)
+        return summary.relaunch_summary(
+            snapshot.head, snapshot.hosts("failed"), run.directory, relaunch, front.absolute_paths
+        )
 
     def _summary_wanted(self) -> bool:
         stdout_callback = str(C.DEFAULT_STDOUT_CALLBACK or "")

@@ -13,6 +13,7 @@ import pytest
 
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.command import (
     CommandLine,
+    front_end,
     passwords_needed_to_start,
     relaunch_command,
 )
@@ -105,3 +106,37 @@ def test_a_command_with_extra_vars_pastes_into_a_shell(project: Path) -> None:
     checked = subprocess.run(["bash", "-n", "-c", command], capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stderr
     assert shlex.split(command, comments=True)[-2:] == ["--limit", "@.relaunch/site/failed.limit"]
+
+
+# The environment each front end gives ansible-playbook (ansible-runner 2.4 config/_base.py and config/runner.py;
+# ansible-navigator 26 runs through ansible-runner's run_command and passes ANSIBLE_* variables on).
+RUNNER_ENV = {"AWX_ISOLATED_DATA_DIR": "/srv/private/artifacts/first", "RUNNER_OMIT_EVENTS": "False"}
+NAVIGATOR_ENV = {"AWX_ISOLATED_DATA_DIR": "/home/me/project/artifacts/x", "ANSIBLE_NAVIGATOR_MODE": "stdout"}
+NAVIGATOR_EE_ENV = {"AWX_ISOLATED_DATA_DIR": "/runner/artifacts/x"}
+
+
+def test_under_ansible_runner_paths_are_absolute(project: Path) -> None:
+    line = CommandLine.from_args({"inventory": [str(project / "inventory.yml")]})
+    command = relaunch_command(str(project / "site.yml"), [limit_file(project)], line, front_end(RUNNER_ENV))
+    assert shlex.split(command) == [
+        "ansible-playbook",
+        *("-i", str(project / "inventory.yml"), str(project / "site.yml")),
+        *("--limit", "@" + limit_file(project)),
+    ]
+
+
+@pytest.mark.parametrize(("env", "trailing"), [(NAVIGATOR_ENV, ["--ee", "false"]), (NAVIGATOR_EE_ENV, [])])
+def test_under_ansible_navigator_the_command_is_navigators(project: Path, env: dict, trailing: list) -> None:
+    line = CommandLine.from_args({"inventory": [str(project / "inventory.yml")], "check": True})
+    command = relaunch_command(str(project / "site.yml"), [limit_file(project)], line, front_end(env))
+    assert shlex.split(command) == [
+        *("ansible-navigator", "run", str(project / "site.yml")),
+        *("-i", str(project / "inventory.yml"), "--check"),
+        *("--limit", "@" + limit_file(project)),
+        *trailing,
+    ]
+
+
+def test_in_a_shell_the_command_is_ansible_playbooks() -> None:
+    assert front_end({"HOME": "/home/me", "PATH": "/usr/bin"}) == front_end({})
+    assert front_end({}).words == ("ansible-playbook",) and not front_end({}).absolute_paths

@@ -85,31 +85,67 @@ def passwords_needed_to_start(
     return needed
 
 
-def _path_word(path: str) -> str:
-    """A path of the command line as the relaunch command shows it: relative when it exists."""
+@dataclass(frozen=True)
+class FrontEnd:
+    """The program the user ran, which the relaunch command names, and how its paths must be shown."""
+
+    words: tuple[str, ...] = ("ansible-playbook",)
+    absolute_paths: bool = False  # the run's current directory is not the user's shell's
+    trailing: tuple[str, ...] = ()
+
+
+def front_end(environ: Mapping[str, str]) -> FrontEnd:
+    """The front end that started the run, told from the environment ansible-runner gives ansible-playbook.
+
+    ansible-runner sets ``AWX_ISOLATED_DATA_DIR`` (its artifact directory) in every run it starts, and
+    ``ansible-runner run`` (its ``RunnerConfig``) also sets ``RUNNER_OMIT_EVENTS``; ansible-navigator starts its
+    runs through ansible-runner's ``run_command``, which does not, and passes its own ``ANSIBLE_NAVIGATOR_*``
+    settings on. An artifact directory under ``/runner/`` is one inside an execution environment. Either way the
+    run's current directory is not the user's: paths are shown absolute.
+    """
+    artifacts = environ.get("AWX_ISOLATED_DATA_DIR")
+    navigator = any(key.startswith("ANSIBLE_NAVIGATOR_") for key in environ)
+    if artifacts and (navigator or "RUNNER_OMIT_EVENTS" not in environ):
+        in_container = artifacts.startswith("/runner/")
+        return FrontEnd(("ansible-navigator", "run"), True, () if in_container else ("--ee", "false"))
+    if artifacts:
+        return FrontEnd(absolute_paths=True)
+    return FrontEnd()
+
+
+def _path_word(path: str, absolute: bool) -> str:
+    """A path of the command line as the relaunch command shows it: relative when it exists, unless absolute."""
+    if absolute:
+        return os.path.abspath(path) if os.path.exists(path) else path
     return os.path.relpath(path) if os.path.exists(path) else path
 
 
-def relaunch_command(playbook: str, limit_files: list[str], line: CommandLine) -> str:
+def relaunch_command(playbook: str, limit_files: list[str], line: CommandLine, front: FrontEnd | None = None) -> str:
     """The command that reruns ``playbook`` on the hosts of ``limit_files``, with the options of ``line``
-    but without extra vars' values.
+    but without extra vars' values, for the front end the user ran.
 
     Several limit files give one --limit of them joined by commas, which
     ansible-core reads as the union of the files' patterns.
     """
-    words = ["ansible-playbook"]
+    front = front or FrontEnd()
+    absolute = front.absolute_paths
+    words = list(front.words)
+    if front.words[0] == "ansible-navigator":
+        words.append(_path_word(playbook, absolute))  # ansible-navigator run takes the playbook first
     for source in line.inventory:
-        words += ["-i", _path_word(source)]
-    words.append(os.path.relpath(playbook))
-    words += _option_words(line)
-    words += ["--limit", ",".join("@" + os.path.relpath(path) for path in limit_files)]
+        words += ["-i", _path_word(source, absolute)]
+    if front.words[0] != "ansible-navigator":
+        words.append(_path_word(playbook, absolute))
+    words += _option_words(line, absolute)
+    words += ["--limit", ",".join("@" + _path_word(path, absolute) for path in limit_files)]
+    words += front.trailing
     command = " ".join(shlex.quote(word) for word in words)
     if line.extra_vars:
         command += "  # plus your -e options"  # a comment: the command still pastes into a shell
     return command
 
 
-def _option_words(line: CommandLine) -> list[str]:
+def _option_words(line: CommandLine, absolute: bool) -> list[str]:
     words = []
     for option, values in (("--tags", [tag for tag in line.tags if tag != "all"]), ("--skip-tags", line.skip_tags)):
         if values:
@@ -126,11 +162,11 @@ def _option_words(line: CommandLine) -> list[str]:
         words += ["--vault-id", vault_id]
     # Password files are paths, not secrets: the relaunch needs them as much as the prompts.
     for path in line.vault_password_files:
-        words += ["--vault-password-file", _path_word(path)]
+        words += ["--vault-password-file", _path_word(path, absolute)]
     for option, path in (
         ("--connection-password-file", line.connection_password_file),
         ("--become-password-file", line.become_password_file),
     ):
         if path:
-            words += [option, _path_word(path)]
+            words += [option, _path_word(path, absolute)]
     return words
