@@ -85,11 +85,9 @@ EXAMPLES = r"""
 #   ansible-playbook -i inventory site.yml --limit @.relaunch/site/failed.limit
 """
 
-import atexit
+import importlib
 import os
-import shlex
-import signal
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 from ansible import constants as C
 from ansible import context
@@ -99,21 +97,12 @@ from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ansible_version
 
 from ansible_collections.relaunch.status.plugins.plugin_utils import _compat as compat
-from ansible_collections.relaunch.status.plugins.plugin_utils._core import store
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import command, store
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import (
-    COUNTERS,
-    Recorder,
-    Snapshot,
-    failure_message,
-)
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import failure_message
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.run import PlaybookRun, Runs
 from ansible_collections.relaunch.status.plugins.plugin_utils._inventory import IdentityResolver, source_directories
 
-if TYPE_CHECKING:
-    from ansible_collections.relaunch.status.plugins.plugin_utils._secrets import KnownSecrets
-
-# AggregateStats attribute for each manifest counter.
-_STATS_ATTRIBUTES = {"unreachable": "dark"}
 # The action whose results carry "add_host" (the host it creates), by every name it runs under.
 _ADD_HOST_ACTIONS = frozenset(("add_host", "ansible.builtin.add_host", "ansible.legacy.add_host"))
 # The relaunch selection itself: its results are no work of the run (the recorder's tasks_ran).
@@ -121,6 +110,16 @@ _SELECTION_ACTION = "relaunch.status.relaunch_info"
 _SELECT_ROLE = (
     os.path.realpath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "roles", "select")) + os.sep
 )
+# Runs that only check or list the playbook: nothing to record.
+_LISTING_OPTIONS = ("syntax", "listhosts", "listtasks", "listtags")
+_PLUGIN_UTILS = "ansible_collections.relaunch.status.plugins.plugin_utils."
+
+
+def _late(module: str):
+    """A module of plugin_utils that only some runs need (the selection engine for a limit file, the secrets at
+    the first failure, the summary at the end), loaded when first needed: ansible-core compiles a collection's
+    modules from source on every run, before it forks its workers (docs/performance.md)."""
+    return importlib.import_module(_PLUGIN_UTILS + module)
 
 
 def _is_selection(task) -> bool:
@@ -133,41 +132,27 @@ def _is_selection(task) -> bool:
     return bool(path) and (os.path.realpath(path) + os.sep).startswith(_SELECT_ROLE)
 
 
-class _PlaybookRun:
-    """One playbook file being recorded: its recorder, journal and bookkeeping."""
+@dataclass
+class _Playbook:
+    """What the callback follows of the playbook being recorded, in Ansible's terms."""
 
-    def __init__(
-        self, directory: str, playbook: str, recorder: Recorder, journal: store.journal.Journal, cli_args
-    ) -> None:
-        self.directory = directory
-        self.playbook = playbook
-        self.cli_args = cli_args  # the command line of the run, for the relaunch command
-        self.recorder = recorder
-        self.journal = journal
-        self.seen_hosts: set[str] = set()
-        self.play_uuid: str | None = None
-        self.play_name = ""
-        self.rescued_seen: dict[str, int] = {}
-        self.groups: list[str] = []
-        self.resolver: IdentityResolver | None = None
-        self.journal_error: str | None = None  # why the journal stopped, told once at the end
-        self.play = None  # the play running now
-        self.loader = None  # the playbook's DataLoader, for the known secrets
-        self.passwords: dict | None = None  # the TaskQueueManager's, for the known secrets
-        self.secrets: KnownSecrets | None = None  # made at the first failure
-        self.plays: list = []  # the playbook's plays, in order
-        self.started_plays: set[str] = set()  # uuids of the plays that started
+    plays: list  # the playbook's plays, in order
+    resolver: IdentityResolver
+    loader: object  # the playbook's DataLoader, for the known secrets
+    passwords: dict | None  # the TaskQueueManager's, for the known secrets
+    rescued_seen: dict[str, int]
+    command_line: command.CommandLine
+    seen_hosts: set[str] = field(default_factory=set)
+    started_plays: set[str] = field(default_factory=set)  # uuids of the plays that started
+    play: object = None  # the play running now
+    play_uuid: str | None = None
+    play_name: str = ""
+    groups: list[str] = field(default_factory=list)
+    secrets: object = None  # the KnownSecrets, made at the first failure
 
-    def emit(self, event: dict) -> None:
-        self.journal.append(event)
-        self.recorder.apply(event)
-
-    def known_secrets(self) -> KnownSecrets:
-        # Only failures need them: loaded at the first one, as ansible-core compiles each module loaded on every run.
+    def known_secrets(self):
         if self.secrets is None:
-            from ansible_collections.relaunch.status.plugins.plugin_utils._secrets import KnownSecrets
-
-            self.secrets = KnownSecrets(self.loader, self.passwords)
+            self.secrets = _late("_secrets").KnownSecrets(self.loader, self.passwords)
         return self.secrets
 
 
@@ -179,154 +164,133 @@ class CallbackModule(CallbackBase):
 
     def __init__(self, display=None, options=None) -> None:
         super().__init__(display=display, options=options)
-        self._run: _PlaybookRun | None = None
+        self._run: PlaybookRun | None = None
+        self._playbook: _Playbook | None = None
+        self._runs = Runs(self._finish_interrupted)
         self._tqm = None  # the TaskQueueManager calling back: ansible-core's own failed and unreachable sets
         self._tqm_searched = False
-        self._pid = os.getpid()
-        self._warned = False
-        self._previous_sigterm = None
+        self._warned: set[str] = set()  # each warning is given once, however many playbooks run
         self._adds_hosts: dict[str, bool] = {}
         self._selection_tasks: dict[str, bool] = {}
         # Host names of the inventory before any task ran: add_host on one of them creates nothing.
         self._inventory_hosts: set[str] | None = None
-        atexit.register(self._finish_interrupted)
 
-    # --- set-up ----------------------------------------------------------------------------
+    # --- the start ---------------------------------------------------------------------------
 
     def _warn_once(self, message: str) -> None:
-        if not self._warned:
-            self._warned = True
+        if message not in self._warned:
+            self._warned.add(message)
             self._display.warning(f"relaunch.status.manifest: {message}")
 
-    def _install_sigterm_handler(self) -> None:
-        # ansible-core's own handler forwards SIGTERM to workers and then dies
-        # without running atexit; write the interrupted manifest first.
-        if self._previous_sigterm is None:
-            self._previous_sigterm = signal.getsignal(signal.SIGTERM)
-            signal.signal(signal.SIGTERM, self._on_sigterm)
-
-    def _on_sigterm(self, signum, frame) -> None:
-        if os.getpid() == self._pid:
-            self._finish_interrupted(summary=False)  # no printing from a signal handler
-        previous = self._previous_sigterm
-        if callable(previous):
-            previous(signum, frame)
-        else:
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
+    def _stop_before_anything_runs(self, message: str) -> None:
+        self._display.error(f"relaunch.status.manifest: {message}", wrap_text=False)
+        # No ansible-native way stops a run from a callback: send_callback turns an exception into a warning
+        # (AnsibleCallbackError from 2.19 on), and TaskQueueManager.terminate() makes every play end at once with
+        # exit code 0. SystemExit passes "except Exception"; PlaybookExecutor.run's "finally" still cleans up
+        # the TaskQueueManager and the loader's temporary files, and ansible-playbook exits 1.
+        raise SystemExit(1)
 
     def v2_playbook_on_start(self, playbook) -> None:
         args = context.CLIARGS
-        if args.get("syntax") or args.get("listhosts") or args.get("listtasks") or args.get("listtags"):
+        if any(args.get(option) for option in _LISTING_OPTIONS):
             return
+        self._find_task_queue_manager()
+        self._finish_interrupted()  # a previous playbook that never reached its stats
+        playbook_path = os.path.abspath(to_text(compat.playbook_file(playbook)))
+        given_limit = to_text(args.get("subset") or "")
+        self._refuse_a_stale_limit_file(given_limit, playbook, playbook_path)
+        try:
+            run = self._runs.open(self.get_option("manifest_dir"), playbook_path, self.get_option("keep"))
+        except RelaunchError as exc:
+            self._warn_once(f"no manifest will be written: {exc}")
+            return
+        self._run = run
+        self._playbook = _Playbook(
+            plays=list(playbook.get_plays()),
+            resolver=IdentityResolver(
+                playbook.get_loader(),
+                self.get_option("identity_vars"),
+                source_directories(args.get("inventory"), os.path.dirname(playbook_path)),
+            ),
+            loader=playbook.get_loader(),
+            passwords=self._tqm.passwords if self._tqm is not None else None,
+            rescued_seen=dict(compat.tqm_rescued(self._tqm)) if self._tqm is not None else {},
+            command_line=command.CommandLine.from_args(args),
+        )
+        self._emit(self._start_event(run, given_limit))
+
+    def _find_task_queue_manager(self) -> None:
         if not self._tqm_searched:
             self._tqm_searched = True
             self._tqm = compat.find_task_queue_manager()
             if self._tqm is None:
                 self._display.warning(f"relaunch.status.manifest: {compat.APPROXIMATE_WITHOUT_TQM}")
-        self._finish_interrupted()  # a previous playbook that never reached its stats
-        playbook_path = os.path.abspath(to_text(compat.playbook_file(playbook)))
-        given_limit = to_text(args.get("subset") or "")
-        # Only a limit that names a file needs the selection engine, loaded then and not with the callback:
-        # ansible-core compiles a collection's modules from source on every run, so a module loaded and not
-        # used is time lost (see docs/performance.md).
-        names_a_file = "@" in given_limit
-        if names_a_file:
-            from ansible_collections.relaunch.status.plugins.plugin_utils._selector import (
-                selected_limit,
-                stale_limit_file,
-            )
-        inventory = compat.tqm_inventory(self._tqm) if self._tqm is not None and names_a_file else None
-        if inventory is not None:
-            # A limit file means the hosts of its manifest; once the inventory changed, its names may mean others.
-            stale = stale_limit_file(
-                given_limit,
-                inventory,
-                playbook.get_loader(),
-                self.get_option("identity_vars"),
-                os.path.dirname(playbook_path),
-            )
-            if stale:
-                self._display.error(f"relaunch.status.manifest: {stale}", wrap_text=False)
-                raise SystemExit(1)  # passes the callback dispatcher's "except Exception": nothing runs
-        root = store.layout.manifest_root(self.get_option("manifest_dir"), playbook_path)
-        directory = store.layout.run_directory(root, playbook_path)
-        try:
-            directory = store.layout.claim_run_directory(root, playbook_path)  # the manifest root too, 0700
-            store.recovery.recover(directory, self.get_option("keep"))
-            run_id = store.layout.new_run_id()
-            journal = store.journal.Journal(directory, run_id)
-        except (RelaunchError, OSError) as exc:
-            self._warn_once(f"no manifest will be written: {_describe(exc, directory)}")
+
+    def _refuse_a_stale_limit_file(self, given_limit: str, playbook, playbook_path: str) -> None:
+        """A limit file means the hosts of its manifest; once the inventory changed, its names may mean others."""
+        inventory = compat.tqm_inventory(self._tqm) if self._tqm is not None and "@" in given_limit else None
+        if inventory is None:
             return
-        self._install_sigterm_handler()
-        run = self._run = _PlaybookRun(directory, playbook_path, Recorder(), journal, args)
-        run.plays = list(playbook.get_plays())
-        run.loader = playbook.get_loader()
-        run.passwords = self._tqm.passwords if self._tqm is not None else None
-        if self._tqm is not None:
-            run.rescued_seen = dict(compat.tqm_rescued(self._tqm))
-        run.resolver = IdentityResolver(
+        stale = _late("_selector").stale_limit_file(
+            given_limit,
+            inventory,
             playbook.get_loader(),
             self.get_option("identity_vars"),
-            source_directories(args.get("inventory"), os.path.dirname(playbook_path)),
+            os.path.dirname(playbook_path),
         )
+        if stale:
+            self._stop_before_anything_runs(stale)
+
+    def _start_event(self, run: PlaybookRun, given_limit: str) -> dict:
+        line = self._playbook.command_line
         # What the limit selected, not a path to a limit file that the end of this run rewrites.
-        limit = selected_limit(given_limit) if names_a_file else given_limit
+        limit = _late("_selector").selected_limit(given_limit) if "@" in given_limit else given_limit
         if limit is None:
             limit = given_limit
             self._display.warning(
-                f"relaunch.status.manifest: --limit {given_limit}: a limit file holds a line with a comma or cannot be read; "
-                "the manifest records the limit as given"
+                f"relaunch.status.manifest: --limit {given_limit}: a limit file holds a line with a comma or cannot "
+                "be read; the manifest records the limit as given"
             )
-        self._emit(
-            {
-                "e": "start",
-                "run_id": run_id,
-                "playbook": playbook_path,
-                "started": store.layout.utc_now(),
-                "check_mode": bool(args.get("check")),
-                "ansible_version": ansible_version,
-                "invocation": {
-                    "limit": limit,
-                    "limit_given": given_limit,
-                    "inventory": [to_text(source) for source in args.get("inventory") or ()],
-                    "tags": [to_text(tag) for tag in args.get("tags") or ()],
-                    "skip_tags": [to_text(tag) for tag in args.get("skip_tags") or ()],
-                },
-                "passwords_needed_to_start": passwords_needed_to_start(args),
-            }
-        )
+        return {
+            "e": "start",
+            "run_id": run.run_id,
+            "playbook": run.playbook,
+            "started": store.layout.utc_now(),
+            "check_mode": line.check,
+            "ansible_version": ansible_version,
+            "invocation": {
+                "limit": limit,
+                "limit_given": given_limit,
+                "inventory": list(line.inventory),
+                "tags": list(line.tags),
+                "skip_tags": list(line.skip_tags),
+            },
+            "passwords_needed_to_start": command.passwords_needed_to_start(
+                line, C.DEFAULT_VAULT_IDENTITY_LIST, C.DEFAULT_VAULT_IDENTITY
+            ),
+        }
 
     def _emit(self, event: dict) -> None:
-        run = self._run
-        if run is None:
-            return
-        try:
-            run.emit(event)
-        except OSError as exc:
-            # Told once at the end, when it is known whether the manifest itself could be written.
-            run.journal_error = exc.strerror or str(exc)
-            run.journal.close(remove=False)
-            run.recorder.apply(event)
+        if self._run is not None:
+            self._run.emit(event)
 
     def _verdict(self) -> None:
         if self._tqm is not None:
             self._emit({"e": "verdict", "failed": sorted(compat.tqm_failed_hosts(self._tqm))})
 
     def _see_hosts(self, hosts) -> None:
-        run = self._run
+        playbook = self._playbook
         for host in hosts:
-            if host.name not in run.seen_hosts:
-                run.seen_hosts.add(host.name)
-                identity, variable = run.resolver.resolve(host)
+            if host.name not in playbook.seen_hosts:
+                playbook.seen_hosts.add(host.name)
+                identity, variable = playbook.resolver.resolve(host)
                 self._emit({"e": "host", "name": host.name, "identity": identity, "identity_var": variable})
 
     # --- events ----------------------------------------------------------------------------
 
     def v2_playbook_on_play_start(self, play) -> None:
-        run = self._run
-        if run is None:
+        playbook = self._playbook
+        if self._run is None:
             return
         inventory = compat.play_inventory(play)
         if self._inventory_hosts is None:
@@ -334,9 +298,9 @@ class CallbackModule(CallbackBase):
         batch = inventory.get_hosts(play.hosts, order=play.order)
         event = {"e": "play", "name": to_text(play.get_name()), "batch": [host.name for host in batch]}
         self._see_hosts(batch)
-        if compat.object_id(play) != run.play_uuid:
-            run.play_uuid = compat.object_id(play)
-            run.started_plays.add(run.play_uuid)
+        if compat.object_id(play) != playbook.play_uuid:
+            playbook.play_uuid = compat.object_id(play)
+            playbook.started_plays.add(playbook.play_uuid)
             batch_names = set(event["batch"])
             pending = [
                 host
@@ -345,9 +309,9 @@ class CallbackModule(CallbackBase):
             ]
             self._see_hosts(pending)
             event["pending"] = [host.name for host in pending]
-        run.play_name = event["name"]
-        run.play = play
-        run.groups = list(inventory.groups)
+        playbook.play_name = event["name"]
+        playbook.play = play
+        playbook.groups = list(inventory.groups)
         self._verdict()
         self._emit(event)
 
@@ -359,12 +323,14 @@ class CallbackModule(CallbackBase):
         them. A play whose ``hosts:`` is a template is left out: resolving it would run
         templates and lookups the run never got to.
         """
-        run = self._run
-        if run is None:
+        playbook = self._playbook
+        if self._run is None:
             return
-        started = [index for index, play in enumerate(run.plays) if compat.object_id(play) in run.started_plays]
-        unstarted = run.plays[started[-1] + 1 :] if started else run.plays
-        run.plays = []  # once per playbook
+        started = [
+            index for index, play in enumerate(playbook.plays) if compat.object_id(play) in playbook.started_plays
+        ]
+        unstarted = playbook.plays[started[-1] + 1 :] if started else playbook.plays
+        playbook.plays = []  # once per playbook
         hosts = {}
         for play in unstarted:
             patterns = [play.hosts] if isinstance(play.hosts, str) else list(play.hosts or ())
@@ -385,8 +351,8 @@ class CallbackModule(CallbackBase):
             self._emit({"e": "unstarted", "hosts": list(hosts)})
 
     def _result(self, result, host, task, outcome: str, ignored: bool = False) -> None:
-        run = self._run
-        if host.name not in run.seen_hosts:
+        playbook = self._playbook
+        if host.name not in playbook.seen_hosts:
             self._see_hosts([host])
         event = {"e": "result", "host": host.name, "outcome": outcome}
         task_id = compat.object_id(task)
@@ -401,15 +367,15 @@ class CallbackModule(CallbackBase):
             if self._tqm is not None and outcome == "failed" and not ignored:
                 # ansible-core counts a rescued failure before it calls back.
                 count = compat.tqm_rescued(self._tqm).get(host.name, 0)
-                rescued = count > run.rescued_seen.get(host.name, 0)
-                run.rescued_seen[host.name] = count
+                rescued = count > playbook.rescued_seen.get(host.name, 0)
+                playbook.rescued_seen[host.name] = count
             no_log = bool(task.no_log) or bool(data.get("censored"))
-            secrets = () if no_log else run.known_secrets().for_failure(run.play, host)
+            secrets = () if no_log else playbook.known_secrets().for_failure(playbook.play, host)
             event.update(
                 {
                     "ignored": ignored,
                     "rescued": rescued,
-                    "play": run.play_name,
+                    "play": playbook.play_name,
                     "task": to_text(task.get_name()),
                     "action": to_text(task.action),
                     "msg": failure_message(data, no_log, secrets),
@@ -467,152 +433,48 @@ class CallbackModule(CallbackBase):
             self._result(result, *compat.result_host_task(result), "skipped")
 
     def v2_playbook_on_stats(self, stats) -> None:
-        run = self._run
-        if run is None:
+        if self._run is None:
             return
         self._record_unstarted_plays()
         self._verdict()
-        counters = {}
-        for name in stats.processed:
-            counters[name] = {key: getattr(stats, _STATS_ATTRIBUTES.get(key, key)).get(name, 0) for key in COUNTERS}
-        self._emit({"e": "stats", "hosts": counters})
-        self._show_summary(run, self._finish(complete=True))
+        # summarize()'s keys are the recorder's COUNTERS on 2.16 to 2.21 (ansible/executor/stats.py).
+        self._emit({"e": "stats", "hosts": {name: stats.summarize(name) for name in stats.processed}})
+        self._finish(complete=True)
 
     # --- the end ---------------------------------------------------------------------------
 
-    def _finish(self, complete: bool) -> Snapshot | None:
-        run, self._run = self._run, None
+    def _finish(self, complete: bool, summary: bool = True) -> None:
+        run, playbook, self._run, self._playbook = self._run, self._playbook, None, None
         if run is None:
-            return None
-        snapshot = run.recorder.snapshot(complete=complete, finished=store.layout.utc_now())
-        try:
-            store.publishing.publish(
-                run.directory, snapshot, self.get_option("keep"), run.groups, self._inventory_hosts
-            )
-        except (RelaunchError, OSError) as exc:
-            run.journal.close(remove=False)
-            self._warn_once(f"manifest not written: {_describe(exc, run.directory)}")
-            return None
-        run.journal.close(remove=True)
-        if run.journal_error:
-            self._warn_once(
-                f"journal {run.journal.path} could not be written ({run.journal_error}); the manifest was written at the end, but a crash would have lost it"
-            )
-        return snapshot
+            return
+        snapshot, warning = run.finish(complete, self.get_option("keep"), playbook.groups, self._inventory_hosts)
+        if warning:
+            self._warn_once(warning)
+        if summary and snapshot is not None and self._summary_wanted():
+            self._display.display(self._summary(run, playbook, snapshot))
 
     def _finish_interrupted(self, summary: bool = True) -> None:
-        run = self._run
-        if run is not None and os.getpid() == self._pid:
+        if self._run is not None and self._runs.in_this_process():
             self._record_unstarted_plays()
-            snapshot = self._finish(complete=False)
-            if summary:
-                self._show_summary(run, snapshot)
+            self._finish(complete=False, summary=summary)
 
-    def _show_summary(self, run: _PlaybookRun, snapshot: Snapshot | None) -> None:
-        if snapshot is None or not self._summary_wanted():
-            return
+    def _summary(self, run: PlaybookRun, playbook: _Playbook, snapshot) -> str:
         counts = snapshot.head["retry_counts"]
         if counts.get("not_run"):
             # Relaunching on the failed and the not_run hosts finishes the job: latest.json's files of both.
-            files = [
-                os.path.join(run.directory, status + store.layout.LIMIT)
-                for status in ("failed", "not_run")
-                if counts.get(status)
-            ]
+            statuses = [status for status in ("failed", "not_run") if counts.get(status)]
+            files = [os.path.join(run.directory, status + store.layout.LIMIT) for status in statuses]
         else:
-            files = [
-                store.layout.run_limit_file(run.directory, snapshot.head["run_id"])
-            ]  # this run's failed hosts alone
-        command = (
-            relaunch_command(run.playbook, files, run.cli_args) if all(os.path.isfile(path) for path in files) else None
+            files = [store.layout.run_limit_file(run.directory, run.run_id)]  # this run's failed hosts alone
+        front = command.front_end(os.environ)
+        relaunch = None
+        if all(os.path.isfile(path) for path in files):
+            relaunch = command.relaunch_command(run.playbook, files, playbook.command_line, front)
+        summary = _late("_core.summary")
+        return summary.relaunch_summary(
+            snapshot.head, snapshot.hosts("failed"), run.directory, relaunch, front.absolute_paths
         )
-        from ansible_collections.relaunch.status.plugins.plugin_utils._core.summary import (
-            relaunch_summary,
-        )  # at the end only
-
-        self._display.display(relaunch_summary(snapshot.head, snapshot.hosts("failed"), run.directory, command))
 
     def _summary_wanted(self) -> bool:
         stdout_callback = str(C.DEFAULT_STDOUT_CALLBACK or "")
         return bool(self.get_option("summary")) and "json" not in stdout_callback
-
-
-def _describe(exc: Exception, directory: str) -> str:
-    if isinstance(exc, RelaunchError):
-        return str(exc)
-    return f"{directory}: {exc.strerror or exc}; set RELAUNCH_MANIFEST_DIR to a writable directory"
-
-
-def passwords_needed_to_start(args) -> list[str]:
-    """The passwords a run prompted for, named as AWX names them.
-
-    Vault prompts follow ansible-core's own rule (CLI.setup_vault_secrets): the
-    configured vault identity list, then each --vault-id, split on its first
-    ``@`` into label and source, then --ask-vault-pass; a source ``prompt`` or
-    ``prompt_ask_vault_pass`` prompts, for the label or the default identity.
-    """
-    needed = []
-    if args.get("ask_pass"):
-        needed.append("ssh_password")
-    if args.get("become_ask_pass"):
-        needed.append("become_password")
-    vault_ids = [
-        to_text(vault_id) for vault_id in [*(C.DEFAULT_VAULT_IDENTITY_LIST or ()), *(args.get("vault_ids") or ())]
-    ]
-    if args.get("ask_vault_pass"):
-        vault_ids.append(f"{C.DEFAULT_VAULT_IDENTITY}@prompt_ask_vault_pass")
-    for vault_id in vault_ids:
-        label, _sep, source = vault_id.partition("@") if "@" in vault_id else ("", "", vault_id)
-        if source in ("prompt", "prompt_ask_vault_pass"):
-            label = label or C.DEFAULT_VAULT_IDENTITY
-            name = "vault_password" if label == C.DEFAULT_VAULT_IDENTITY else f"vault_password.{label}"
-            if name not in needed:
-                needed.append(name)
-    return needed
-
-
-def _path_word(path) -> str:
-    """A path of the command line as the relaunch command shows it: relative when it exists."""
-    path = to_text(path)
-    return os.path.relpath(path) if os.path.exists(path) else path
-
-
-def relaunch_command(playbook: str, limit_files: list[str], args) -> str:
-    """The command that reruns ``playbook`` on the hosts of ``limit_files``, with the options of ``args``
-    (the run's command line, as ``context.CLIARGS`` holds it) but without extra vars' values.
-
-    Several limit files give one --limit of them joined by commas, which
-    ansible-core reads as the union of the files' patterns.
-    """
-    words = ["ansible-playbook"]
-    for source in args.get("inventory") or ():
-        words += ["-i", _path_word(source)]
-    words.append(os.path.relpath(playbook))
-    for option, key in (("--tags", "tags"), ("--skip-tags", "skip_tags")):
-        values = [to_text(value) for value in args.get(key) or () if value != "all" or key != "tags"]
-        if values:
-            words += [option, ",".join(values)]
-    for flag, key in (
-        ("--check", "check"),
-        ("-k", "ask_pass"),
-        ("-K", "become_ask_pass"),
-        ("--ask-vault-pass", "ask_vault_pass"),
-    ):
-        if args.get(key):
-            words.append(flag)
-    for vault_id in args.get("vault_ids") or ():
-        words += ["--vault-id", to_text(vault_id)]
-    # Password files are paths, not secrets: the relaunch needs them as much as the prompts.
-    for path in args.get("vault_password_files") or ():
-        words += ["--vault-password-file", _path_word(path)]
-    for option, key in (
-        ("--connection-password-file", "connection_password_file"),
-        ("--become-password-file", "become_password_file"),
-    ):
-        if args.get(key):
-            words += [option, _path_word(args[key])]
-    words += ["--limit", ",".join("@" + os.path.relpath(path) for path in limit_files)]
-    command = " ".join(shlex.quote(word) for word in words)
-    if args.get("extra_vars"):
-        command += "  (plus your -e options)"
-    return command

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -70,6 +71,13 @@ def test_ansible_runner(tmp_path: Path) -> None:
     assert manifest["retry_counts"]["all"] == 3
     assert runner_hosts(private, "first") == {"web01", "web02", "cache01"}
     assert "RELAUNCH SUMMARY" in first.stdout
+    # ansible-runner runs in private/project: the summary's paths are absolute, so they paste from anywhere.
+    summary = first.stdout[first.stdout.index("RELAUNCH SUMMARY") :]
+    assert summary.splitlines()[0] == f"RELAUNCH SUMMARY: {manifests / 'site' / 'latest.json'}"
+    words = shlex.split(summary.split("relaunch on the failed hosts:\n", 1)[1].splitlines()[0])
+    assert words[0] == "ansible-playbook"
+    assert Path(words[words.index("--limit") + 1][1:]).is_file()
+    assert all(Path(word.lstrip("@")).is_absolute() for word in words if word.endswith((".yml", ".limit"))), words
 
     # The relaunch uses the limit file the first run wrote: only the failed hosts run.
     again = runner(

@@ -35,7 +35,15 @@ def failure_groups(hosts: Iterable[dict]) -> list[tuple[str, list[str]]]:
     return sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
 
 
-def relaunch_summary(head: dict, hosts: Iterable[dict], directory: str, command: str | None) -> str:
+def _shown(path: str, absolute: bool) -> str:
+    """A path as the summary prints it: relative to the current directory, or absolute when that is not the
+    user's (under ansible-runner or ansible-navigator)."""
+    return os.path.abspath(path) if absolute else os.path.relpath(path)
+
+
+def relaunch_summary(
+    head: dict, hosts: Iterable[dict], directory: str, command: str | None, absolute_paths: bool = False
+) -> str:
     """The summary of a manifest (``head``, its keys but the hosts, and its host entries).
 
     ``command`` relaunches on the failed hosts, and on the not_run ones too when
@@ -47,15 +55,17 @@ def relaunch_summary(head: dict, hosts: Iterable[dict], directory: str, command:
     if head.get("tasks_ran") is False:
         return "\n".join(
             [
-                f"RELAUNCH SUMMARY: {os.path.relpath(os.path.join(directory, head['run_id'] + '.json'))}"
+                f"RELAUNCH SUMMARY: {_shown(os.path.join(directory, head['run_id'] + '.json'), absolute_paths)}"
                 + ("" if head["complete"] else " (interrupted)"),
                 "  " + "  ".join(f"{status}={counts.get(status, 0)}" for status in STATUSES),
-                "  no host ran a task but the relaunch selection (refused, nothing to relaunch, or stopped before any host ran):",
-                f"    {os.path.relpath(os.path.join(directory, 'latest.json'))} and its limit files are unchanged",
+                "  no host ran a task but the relaunch selection"
+                " (refused, nothing to relaunch, or stopped before any host ran):",
+                f"    {_shown(os.path.join(directory, 'latest.json'), absolute_paths)}"
+                " and its limit files are unchanged",
             ]
         )
     lines = [
-        f"RELAUNCH SUMMARY: {os.path.relpath(os.path.join(directory, 'latest.json'))}"
+        f"RELAUNCH SUMMARY: {_shown(os.path.join(directory, 'latest.json'), absolute_paths)}"
         + ("" if head["complete"] else " (interrupted)"),
         "  " + "  ".join(f"{status}={counts.get(status, 0)}" for status in STATUSES),
     ]
@@ -79,6 +89,7 @@ def relaunch_summary(head: dict, hosts: Iterable[dict], directory: str, command:
             f"  {what}: no --limit can select them (the implicit localhost, or hosts add_host created from it);"
         )
         lines.append(
-            f"    put the relaunch.status.select role at the top of each play and run with -e relaunch_hosts={','.join(statuses)}"
+            "    put the relaunch.status.select role at the top of each play and run with "
+            f"-e relaunch_hosts={','.join(statuses)}"
         )
     return "\n".join(lines)

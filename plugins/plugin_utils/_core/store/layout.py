@@ -133,12 +133,16 @@ def ensure_run_directory(path: str) -> None:
                 if not os.path.isdir(directory):  # not a concurrent run's mkdir
                     raise
     except FileExistsError:
+        # The first missing directory that exists is a file (or a broken symlink): name it, not the run directory.
+        blocker = next((directory for directory in reversed(missing) if os.path.lexists(directory)), path)
         raise RelaunchError(
-            f"manifest directory {path} exists but is not a directory; remove it or set RELAUNCH_MANIFEST_DIR"
+            f"{blocker} is a file, not a directory: no manifest directory can be created in its place or under it; "
+            "remove it or set RELAUNCH_MANIFEST_DIR"
         ) from None
     except OSError as exc:
         raise RelaunchError(
-            f"cannot create manifest directory {path}: {exc.strerror}; set RELAUNCH_MANIFEST_DIR to a writable directory"
+            f"cannot create manifest directory {path}: {exc.strerror}; "
+            "set RELAUNCH_MANIFEST_DIR to a writable directory"
         ) from None
     if os.path.islink(path) or not os.path.isdir(path):
         raise RelaunchError(
