@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import COUNTERS, STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.store.layout import RUN_ID_PATTERN
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.store.validation import validate
 
 from .manifests import host_entry, make_manifest
@@ -147,3 +148,8 @@ def test_schema_and_reader_accept_the_same_documents(document):
 def test_valid_manifests_pass_both(limit_given, message):
     document = valid_manifest(limit_given, message)
     assert reader_accepts(document) and VALIDATOR.is_valid(document)
+
+
+def test_the_schema_states_the_stores_run_id_pattern():
+    # The store's one rule for a run id (prune, latest.json, journals, the validator) is the schema's.
+    assert SCHEMA["properties"]["run_id"]["pattern"] == RUN_ID_PATTERN

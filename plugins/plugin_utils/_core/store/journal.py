@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from ..recorder import Recorder
 from .files import DirectoryLock, remove_file
-from .layout import JOURNAL, OPEN_NEW, RUN_ID
+from .layout import JOURNAL, OPEN_NEW, run_id_of
 
 _EVENT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -111,7 +111,8 @@ def dead_journals(directory: str) -> Iterator[tuple[str, str, int]]:
     except OSError:
         return
     for name in names:
-        if not name.endswith(JOURNAL) or not RUN_ID.match(name[: -len(JOURNAL)]):
+        run_id = run_id_of(name, JOURNAL)
+        if run_id is None:
             continue
         path = os.path.join(directory, name)
         try:
@@ -128,4 +129,4 @@ def dead_journals(directory: str) -> Iterator[tuple[str, str, int]]:
         if os.fstat(fd).st_nlink == 0:
             os.close(fd)
             continue  # recovered meanwhile by another run
-        yield name[: -len(JOURNAL)], path, fd
+        yield run_id, path, fd

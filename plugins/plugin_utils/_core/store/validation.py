@@ -10,6 +10,7 @@ import re
 
 from ..errors import RelaunchError, brief
 from ..recorder import COUNTERS, HOST_KEYS, MESSAGE_MAX, SCHEMA_VERSION, STATUSES
+from .layout import RUN_ID
 
 
 def read_manifest(path: str) -> dict:
@@ -47,7 +48,6 @@ _INVOCATION_KEYS = frozenset(("limit", "inventory", "tags", "skip_tags"))
 _INVOCATION_OPTIONAL = frozenset(("limit_given",))
 _HOST_KEYS = frozenset(HOST_KEYS)
 _FAILURE_KEYS = frozenset(("play", "task", "action", "unreachable", "message"))
-_RUN_ID_PATTERN = re.compile(r"^[0-9]{8}T[0-9]{12}Z-[0-9]+-[0-9a-f]+$")
 _TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$")
 _PASSWORD = re.compile(r"^(ssh_password|become_password|vault_password(\..+)?)$")
 
@@ -118,7 +118,7 @@ def validate(manifest: object, path: str) -> None:
     for key in ("complete", "check_mode"):
         if not isinstance(manifest[key], bool):
             raise not_a_manifest(path, f"{key} is not true or false")
-    if not _RUN_ID_PATTERN.search(manifest["run_id"]):
+    if not RUN_ID.search(manifest["run_id"]):
         raise not_a_manifest(path, f"run_id {brief(manifest['run_id'])} is not a run id")
     if not manifest["playbook"]:
         raise not_a_manifest(path, "playbook is empty")
