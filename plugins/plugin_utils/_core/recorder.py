@@ -382,19 +382,27 @@ def failure_message(result: dict, no_log: bool, secrets: Iterable[str] = ()) -> 
     message = result.get("msg") or result.get("reason") or result.get("stderr") or result.get("module_stderr")
     if not message:
         return None
-    text = " ".join(str(message).split())
+    # Whitespace collapsed before redacting, in the message and in each secret alike, so that a secret spread
+    # over several lines is still found; the text is then only cut, as it has no whitespace left to collapse.
+    text = _one_line(message)
     # Longest first: a secret that contains another is redacted whole.
-    for secret in sorted({" ".join(secret.split()) for secret in secrets}, key=len, reverse=True):
+    for secret in sorted({_one_line(secret) for secret in secrets}, key=len, reverse=True):
         if secret and secret in text:
             text = text.replace(secret, REDACTED)
-    return cut_message(text)
+    return _cut(text)
 
 
 def cut_message(message: object) -> str | None:
-    """A failure message cut to a length fit for a summary line."""
+    """A failure message on one line, cut to a length fit for a summary line."""
     if message is None:
         return None
-    text = " ".join(str(message).split())
-    if len(text) > MESSAGE_MAX:
-        text = text[: MESSAGE_MAX - 1] + "\u2026"
-    return text
+    return _cut(_one_line(message))
+
+
+def _one_line(message: object) -> str:
+    """The text of a message with every run of whitespace, line breaks included, made one space."""
+    return " ".join(str(message).split())
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "\u2026"
