@@ -50,12 +50,14 @@ STATUSES = ("all", "failed", "unreachable", "changed", "ok", "skipped", "rescued
 COUNTERS = ("ok", "changed", "failures", "unreachable", "skipped", "rescued", "ignored")
 OUTCOMES = ("ok", "changed", "failed", "unreachable", "skipped")
 
-# The statuses that mean "this counter is above zero" (AWX's meaning).
-COUNTER_STATUSES = tuple(
-    (status, COUNTERS.index(status)) for status in ("unreachable", "changed", "ok", "skipped", "rescued", "ignored")
-)
+# The statuses that mean "this counter is above zero" (AWX's meaning): those named as a counter is, with the
+# counter's place in a host's counters.
+COUNTER_STATUSES = tuple((status, COUNTERS.index(status)) for status in STATUSES if status in COUNTERS)
 
-MESSAGE_MAX = 300
+MESSAGE_MAX = 300  # characters of a failure message kept in a manifest
+
+# The keys of a host's first_failure, in the order the recorder writes them.
+FAILURE_KEYS = ("play", "task", "action", "unreachable", "message")
 
 # The keys of a host entry, in the order of its line in a manifest file. A host row is a tuple of
 # its values in this order, with the counters as a sequence in COUNTERS order: the Snapshot gives
@@ -89,7 +91,10 @@ def gc_paused():
             gc.enable()
 
 
-_OK, _CHANGED, _FAILURES, _UNREACHABLE, _SKIPPED, _RESCUED, _IGNORED = range(7)
+# The place of each counter in a host's counters (COUNTERS order).
+_OK, _CHANGED, _FAILURES, _UNREACHABLE, _SKIPPED, _RESCUED, _IGNORED = map(
+    COUNTERS.index, ("ok", "changed", "failures", "unreachable", "skipped", "rescued", "ignored")
+)
 
 
 class HostRecord:
@@ -100,7 +105,7 @@ class HostRecord:
     def __init__(self) -> None:
         self.identity: str | None = None
         self.identity_var: str | None = None
-        self.counters = [0, 0, 0, 0, 0, 0, 0]
+        self.counters = [0] * len(COUNTERS)
         self.provisioned_by: list[str] | None = None
         self.first_failure: dict | None = None
 
@@ -190,13 +195,18 @@ class Recorder:
             counters[_FAILURES if outcome == "failed" else _UNREACHABLE] += 1
             self._failed_since_verdict.add(name)
             if record.first_failure is None:
-                record.first_failure = {
-                    "play": event.get("play"),
-                    "task": event.get("task"),
-                    "action": event.get("action"),
-                    "unreachable": outcome == "unreachable",
-                    "message": cut_message(event.get("msg")),
-                }
+                record.first_failure = dict(
+                    zip(
+                        FAILURE_KEYS,
+                        (
+                            event.get("play"),
+                            event.get("task"),
+                            event.get("action"),
+                            outcome == "unreachable",
+                            cut_message(event.get("msg")),
+                        ),
+                    )
+                )
 
     def _on_provision(self, event: dict) -> None:
         record = self._host(event["host"])

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from itertools import repeat
 
 from ..errors import RelaunchError, brief
-from ..recorder import COUNTERS, HOST_KEYS, MESSAGE_MAX, SCHEMA_VERSION, STATUSES
+from ..recorder import COUNTERS, FAILURE_KEYS, HOST_KEYS, MESSAGE_MAX, SCHEMA_VERSION, STATUSES
 from .layout import RUN_ID
 
 
@@ -85,7 +85,8 @@ _TOP_OPTIONAL = frozenset(("tasks_ran",))  # absent in manifests of earlier vers
 _INVOCATION_KEYS = frozenset(("limit", "inventory", "tags", "skip_tags"))
 _INVOCATION_OPTIONAL = frozenset(("limit_given",))
 _HOST_KEYS = frozenset(HOST_KEYS)
-_FAILURE_KEYS = frozenset(("play", "task", "action", "unreachable", "message"))
+_FAILURE_KEYS = frozenset(FAILURE_KEYS)
+_FAILURE_TEXTS = tuple(key for key in FAILURE_KEYS if key != "unreachable")  # each a string or null
 _TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$")
 _PASSWORD = re.compile(r"^(ssh_password|become_password|vault_password(\..+)?)$")
 _ABSENT = object()  # an optional key that is not there: its rule passes
@@ -239,7 +240,7 @@ def _is_first_failure(value: object) -> bool:
     return (
         isinstance(value, dict)
         and value.keys() == _FAILURE_KEYS
-        and all(_optional_str(value[key]) for key in ("play", "task", "action", "message"))
+        and all(_optional_str(value[key]) for key in _FAILURE_TEXTS)
         and isinstance(value["unreachable"], bool)
         and (value["message"] is None or len(value["message"]) <= MESSAGE_MAX)
     )
