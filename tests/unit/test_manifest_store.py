@@ -91,6 +91,16 @@ def test_write_atomic_cleans_up_when_the_write_fails(run_dir):
     assert names_in(run_dir) == ["first.json", "taken.json"]  # nothing is renamed before all are written
 
 
+def test_pruning_removes_the_temporary_files_of_writers_that_died(run_dir):
+    left = [store.layout.temporary_name(name) for name in ("latest.json", run_id(1) + store.layout.JOURNAL)]
+    for name in left:
+        Path(run_dir, name).write_bytes(b"half")
+    assert all(map(store.layout.is_temporary, left))
+    assert not any(store.layout.run_id_of(name, store.layout.JOURNAL) for name in left)  # never taken for a run
+    store.publishing.publish(run_dir, manifest_of(2), keep=5)
+    assert not any(store.layout.is_temporary(name) for name in names_in(run_dir))
+
+
 # --- publish -----------------------------------------------------------------------------------
 
 

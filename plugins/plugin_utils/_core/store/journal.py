@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from ..recorder import Recorder
 from .files import DirectoryLock, remove_file
-from .layout import JOURNAL, OPEN_NEW, run_id_of
+from .layout import JOURNAL, OPEN_NEW, run_id_of, temporary_name
 
 _EVENT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -38,7 +38,7 @@ class Journal:
     def __init__(self, directory: str, run_id: str) -> None:
         self.path = os.path.join(directory, run_id + JOURNAL)
         # Locked before it gets its name: recover() of a concurrent run must never see it unlocked.
-        tmp = os.path.join(directory, f".{run_id}{JOURNAL}.tmp")
+        tmp = os.path.join(directory, temporary_name(run_id + JOURNAL))
         with DirectoryLock(directory):
             self._fd: int | None = os.open(tmp, OPEN_NEW | os.O_APPEND, 0o600)
             try:

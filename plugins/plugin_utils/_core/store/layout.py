@@ -18,6 +18,7 @@ JOURNAL = ".journal"  # <run id>.journal: the journal of a run in progress
 LIMIT = ".limit"
 LOCK = ".lock"
 OWNER = ".playbook"
+TEMPORARY = ".tmp"  # see temporary_name()
 FAILED_LIMIT = ".failed" + LIMIT  # <run id>.failed.limit: the failed hosts of one run
 # What a run id is, stated once: the validator, pruning, latest.json and the stale-limit check all use it, and
 # docs/manifest.schema.json states the same pattern (tests/property/test_schema_agreement.py compares them).
@@ -157,6 +158,16 @@ def run_id_of(name: str, suffix: str) -> str | None:
         return None
     run_id = name[: -len(suffix)]
     return run_id if RUN_ID.match(run_id) else None
+
+
+def temporary_name(name: str) -> str:
+    """The name a file is written under before it is renamed to ``name``: hidden, unique to this writer."""
+    return f".{name}.{os.getpid()}.{secrets.token_hex(4)}{TEMPORARY}"
+
+
+def is_temporary(name: str) -> bool:
+    """Whether a file is one that :func:`temporary_name` named, left behind by a writer that died."""
+    return name.startswith(".") and name.endswith(TEMPORARY)
 
 
 def run_limit_file(directory: str, run_id: str) -> str:
