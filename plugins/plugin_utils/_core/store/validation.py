@@ -125,7 +125,7 @@ def _rules_problem(value: dict, rules: tuple[Rule, ...]) -> str | None:
 def _is_count(value: object) -> bool:
     """A JSON Schema integer of at least 0: 2.0 is the number 2, true is not a number."""
     if value.__class__ is int:  # almost every count: the cheap test first
-        return value >= 0  # type: ignore[operator]
+        return value >= 0
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
     return (isinstance(value, int) or value.is_integer()) and value >= 0
@@ -149,7 +149,7 @@ def _optional_str(value: object) -> bool:
 
 
 def _is_timestamp(value: object) -> bool:
-    return _TIMESTAMP.search(value) is not None  # type: ignore[arg-type]  # after the rule that it is a str
+    return _TIMESTAMP.search(value) is not None  # the rule before checked that it is a str
 
 
 def _is_optional_timestamp(value: object) -> bool:
@@ -157,15 +157,11 @@ def _is_optional_timestamp(value: object) -> bool:
 
 
 def _is_run_id(value: object) -> bool:
-    return RUN_ID.search(value) is not None  # type: ignore[arg-type]  # after the rule that it is a str
+    return RUN_ID.search(value) is not None  # the rule before checked that it is a str
 
 
 def _is_password_list(value: object) -> bool:
-    return (
-        _is_str_list(value)
-        and all(_PASSWORD.search(item) for item in value)  # type: ignore[union-attr]
-        and len(set(value)) == len(value)  # type: ignore[arg-type]
-    )
+    return _is_str_list(value) and all(_PASSWORD.search(item) for item in value) and len(set(value)) == len(value)
 
 
 def _invocation_problem(invocation: dict) -> str | None:
@@ -222,12 +218,7 @@ _HEAD_RULES: tuple[Rule, ...] = (
 
 
 def _is_status_list(value: object) -> bool:
-    return (
-        _is_str_list(value)
-        and _STATUS_SET.issuperset(value)  # type: ignore[arg-type]
-        and "all" in value  # type: ignore[operator]
-        and len(set(value)) == len(value)  # type: ignore[arg-type]
-    )
+    return _is_str_list(value) and _STATUS_SET.issuperset(value) and "all" in value and len(set(value)) == len(value)
 
 
 def _is_counters(value: object) -> bool:
