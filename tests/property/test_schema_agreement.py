@@ -19,7 +19,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import COUNTERS, STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import (
+    COUNTERS,
+    FAILURE_KEYS,
+    HOST_KEYS,
+    MESSAGE_MAX,
+    STATUSES,
+)
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.store import validation
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.store.layout import RUN_ID_PATTERN
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.store.validation import validate
 
 from .manifests import host_entry, make_manifest
@@ -147,3 +155,20 @@ def test_schema_and_reader_accept_the_same_documents(document):
 def test_valid_manifests_pass_both(limit_given, message):
     document = valid_manifest(limit_given, message)
     assert reader_accepts(document) and VALIDATOR.is_valid(document)
+
+
+def test_the_schema_states_the_rules_the_collection_states_once():
+    # Each rule is stated once in the code (the store's run id, the recorder's names and limits); the published
+    # schema must state the same, so a name or pattern changed on one side only fails here, not in a user's hands.
+    defs, host = SCHEMA["$defs"], SCHEMA["$defs"]["host"]
+    failure = host["properties"]["first_failure"]["oneOf"][1]
+    assert SCHEMA["properties"]["run_id"]["pattern"] == RUN_ID_PATTERN
+    assert set(SCHEMA["required"]) == validation._TOP_KEYS
+    assert set(SCHEMA["properties"]) == validation._TOP_KEYS | validation._TOP_OPTIONAL
+    assert defs["timestamp"]["pattern"] == validation._TIMESTAMP.pattern
+    assert SCHEMA["properties"]["passwords_needed_to_start"]["items"]["pattern"] == validation._PASSWORD.pattern
+    assert defs["status"]["enum"] == list(STATUSES) == SCHEMA["properties"]["retry_counts"]["required"]
+    assert host["required"] == list(HOST_KEYS)
+    assert host["properties"]["counters"]["required"] == list(COUNTERS)
+    assert failure["required"] == list(FAILURE_KEYS)
+    assert failure["properties"]["message"]["maxLength"] == MESSAGE_MAX

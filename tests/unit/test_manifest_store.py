@@ -91,6 +91,16 @@ def test_write_atomic_cleans_up_when_the_write_fails(run_dir):
     assert names_in(run_dir) == ["first.json", "taken.json"]  # nothing is renamed before all are written
 
 
+def test_pruning_removes_the_temporary_files_of_writers_that_died(run_dir):
+    left = [store.layout.temporary_name(name) for name in ("latest.json", run_id(1) + store.layout.JOURNAL)]
+    for name in left:
+        Path(run_dir, name).write_bytes(b"half")
+    assert all(map(store.layout.is_temporary, left))
+    assert not any(store.layout.run_id_of(name, store.layout.JOURNAL) for name in left)  # never taken for a run
+    store.publishing.publish(run_dir, manifest_of(2), keep=5)
+    assert not any(store.layout.is_temporary(name) for name in names_in(run_dir))
+
+
 # --- publish -----------------------------------------------------------------------------------
 
 
@@ -189,6 +199,45 @@ def test_prune_never_removes_the_newest_even_when_it_sorts_first(run_dir):
         store.files.write_atomic(run_dir, {run_id(second) + ".json": b"{}"})
     store.publishing.prune(run_dir, keep=1, newest=run_id(1))
     assert [name for name in names_in(run_dir) if name.endswith(".json")] == [run_id(1) + ".json", run_id(3) + ".json"]
+
+
+# Run ids at the edges of the rule: every part of the store must agree with the validator on each.
+RUN_ID_CANDIDATES = (
+    "20260101T000000000000Z-1-abcd",  # as new_run_id() makes them
+    "20260101T000000000000Z-1-abcdef12",  # a longer suffix: the schema allows it
+    "\u0662\u0660\u0662\u0666\u0660\u0661\u0660\u0661T000000000000Z-1-abcd",  # Arabic-Indic digits, which \d matches
+    "20260101T000000000000Z-\u0661-abcd",
+    "20260101T000000000000Z-1-ABCD",
+    "20260101T000000000000Z-1-",
+    "20260101T00000000000Z-1-abcd",
+    "latest",
+)
+
+
+@pytest.mark.parametrize("candidate", RUN_ID_CANDIDATES)
+def test_the_store_and_the_validator_agree_on_what_a_run_id_is(candidate):
+    manifest = manifest_of(1)
+    manifest["run_id"] = candidate
+    try:
+        store.validation.validate(manifest, "m.json")
+        valid = True
+    except RelaunchError:
+        valid = False
+    assert bool(store.layout.RUN_ID.match(candidate)) == valid
+    for suffix in (store.layout.MANIFEST, store.layout.JOURNAL, store.layout.FAILED_LIMIT):
+        assert store.layout.run_id_of(candidate + suffix, suffix) == (candidate if valid else None)
+
+
+def test_new_run_ids_are_run_ids():
+    assert store.layout.RUN_ID.match(store.layout.new_run_id())
+
+
+def test_a_valid_run_id_with_a_longer_suffix_counts_for_latest_and_pruning(run_dir):
+    newer = "20260101T000009000000Z-109-abcdef12"
+    store.publishing.publish(run_dir, make_manifest([host_entry("new")], run_id=newer), keep=1)
+    store.publishing.publish(run_dir, manifest_of(1, failed=("old",)), keep=1)
+    assert latest_run(run_dir) == newer  # an older run never replaces it
+    assert [name for name in names_in(run_dir) if name.endswith(".json")] == [newer + ".json", "latest.json"]
 
 
 def test_files_and_directories_are_private(tmp_path):

@@ -50,12 +50,14 @@ STATUSES = ("all", "failed", "unreachable", "changed", "ok", "skipped", "rescued
 COUNTERS = ("ok", "changed", "failures", "unreachable", "skipped", "rescued", "ignored")
 OUTCOMES = ("ok", "changed", "failed", "unreachable", "skipped")
 
-# The statuses that mean "this counter is above zero" (AWX's meaning).
-COUNTER_STATUSES = tuple(
-    (status, COUNTERS.index(status)) for status in ("unreachable", "changed", "ok", "skipped", "rescued", "ignored")
-)
+# The statuses that mean "this counter is above zero" (AWX's meaning): those named as a counter is, with the
+# counter's place in a host's counters.
+COUNTER_STATUSES = tuple((status, COUNTERS.index(status)) for status in STATUSES if status in COUNTERS)
 
-MESSAGE_MAX = 300
+MESSAGE_MAX = 300  # characters of a failure message kept in a manifest
+
+# The keys of a host's first_failure, in the order the recorder writes them.
+FAILURE_KEYS = ("play", "task", "action", "unreachable", "message")
 
 # The keys of a host entry, in the order of its line in a manifest file. A host row is a tuple of
 # its values in this order, with the counters as a sequence in COUNTERS order: the Snapshot gives
@@ -89,7 +91,10 @@ def gc_paused():
             gc.enable()
 
 
-_OK, _CHANGED, _FAILURES, _UNREACHABLE, _SKIPPED, _RESCUED, _IGNORED = range(7)
+# The place of each counter in a host's counters (COUNTERS order).
+_OK, _CHANGED, _FAILURES, _UNREACHABLE, _SKIPPED, _RESCUED, _IGNORED = map(
+    COUNTERS.index, ("ok", "changed", "failures", "unreachable", "skipped", "rescued", "ignored")
+)
 
 
 class HostRecord:
@@ -100,7 +105,7 @@ class HostRecord:
     def __init__(self) -> None:
         self.identity: str | None = None
         self.identity_var: str | None = None
-        self.counters = [0, 0, 0, 0, 0, 0, 0]
+        self.counters = [0] * len(COUNTERS)
         self.provisioned_by: list[str] | None = None
         self.first_failure: dict | None = None
 
@@ -190,13 +195,18 @@ class Recorder:
             counters[_FAILURES if outcome == "failed" else _UNREACHABLE] += 1
             self._failed_since_verdict.add(name)
             if record.first_failure is None:
-                record.first_failure = {
-                    "play": event.get("play"),
-                    "task": event.get("task"),
-                    "action": event.get("action"),
-                    "unreachable": outcome == "unreachable",
-                    "message": cut_message(event.get("msg")),
-                }
+                record.first_failure = dict(
+                    zip(
+                        FAILURE_KEYS,
+                        (
+                            event.get("play"),
+                            event.get("task"),
+                            event.get("action"),
+                            outcome == "unreachable",
+                            cut_message(event.get("msg")),
+                        ),
+                    )
+                )
 
     def _on_provision(self, event: dict) -> None:
         record = self._host(event["host"])
@@ -382,19 +392,27 @@ def failure_message(result: dict, no_log: bool, secrets: Iterable[str] = ()) -> 
     message = result.get("msg") or result.get("reason") or result.get("stderr") or result.get("module_stderr")
     if not message:
         return None
-    text = " ".join(str(message).split())
+    # Whitespace collapsed before redacting, in the message and in each secret alike, so that a secret spread
+    # over several lines is still found; the text is then only cut, as it has no whitespace left to collapse.
+    text = _one_line(message)
     # Longest first: a secret that contains another is redacted whole.
-    for secret in sorted({" ".join(secret.split()) for secret in secrets}, key=len, reverse=True):
+    for secret in sorted({_one_line(secret) for secret in secrets}, key=len, reverse=True):
         if secret and secret in text:
             text = text.replace(secret, REDACTED)
-    return cut_message(text)
+    return _cut(text)
 
 
 def cut_message(message: object) -> str | None:
-    """A failure message cut to a length fit for a summary line."""
+    """A failure message on one line, cut to a length fit for a summary line."""
     if message is None:
         return None
-    text = " ".join(str(message).split())
-    if len(text) > MESSAGE_MAX:
-        text = text[: MESSAGE_MAX - 1] + "\u2026"
-    return text
+    return _cut(_one_line(message))
+
+
+def _one_line(message: object) -> str:
+    """The text of a message with every run of whitespace, line breaks included, made one space."""
+    return " ".join(str(message).split())
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "\u2026"

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import fcntl
 import os
-import secrets
 import stat
 from collections.abc import Iterable, Iterator, Mapping
 
 from ..errors import RelaunchError
-from .layout import LOCK, OPEN_NEW
+from .layout import LOCK, OPEN_NEW, temporary_name
 
 
 def write_atomic(directory: str, files: Mapping[str, bytes | Iterable[bytes]]) -> None:
@@ -32,7 +31,7 @@ def write_atomic(directory: str, files: Mapping[str, bytes | Iterable[bytes]]) -
         descriptors: list[int] = []
         try:
             for name, data in files.items():
-                tmp = os.path.join(directory, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+                tmp = os.path.join(directory, temporary_name(name))
                 descriptors.append(os.open(tmp, OPEN_NEW, 0o600))
                 pending.append((tmp, name))
                 for piece in (data,) if isinstance(data, bytes) else data:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from ..recorder import Recorder
 from .files import DirectoryLock, remove_file
-from .layout import JOURNAL, OPEN_NEW, RUN_ID
+from .layout import JOURNAL, OPEN_NEW, run_id_of, temporary_name
 
 _EVENT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -38,7 +38,7 @@ class Journal:
     def __init__(self, directory: str, run_id: str) -> None:
         self.path = os.path.join(directory, run_id + JOURNAL)
         # Locked before it gets its name: recover() of a concurrent run must never see it unlocked.
-        tmp = os.path.join(directory, f".{run_id}{JOURNAL}.tmp")
+        tmp = os.path.join(directory, temporary_name(run_id + JOURNAL))
         with DirectoryLock(directory):
             self._fd: int | None = os.open(tmp, OPEN_NEW | os.O_APPEND, 0o600)
             try:
@@ -111,7 +111,8 @@ def dead_journals(directory: str) -> Iterator[tuple[str, str, int]]:
     except OSError:
         return
     for name in names:
-        if not name.endswith(JOURNAL) or not RUN_ID.match(name[: -len(JOURNAL)]):
+        run_id = run_id_of(name, JOURNAL)
+        if run_id is None:
             continue
         path = os.path.join(directory, name)
         try:
@@ -128,4 +129,4 @@ def dead_journals(directory: str) -> Iterator[tuple[str, str, int]]:
         if os.fstat(fd).st_nlink == 0:
             os.close(fd)
             continue  # recovered meanwhile by another run
-        yield name[: -len(JOURNAL)], path, fd
+        yield run_id, path, fd

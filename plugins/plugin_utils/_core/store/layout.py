@@ -13,12 +13,18 @@ import secrets
 from ..errors import RelaunchError
 
 LATEST = "latest.json"
-JOURNAL = ".journal"
+MANIFEST = ".json"  # <run id>.json: the manifest of one run
+JOURNAL = ".journal"  # <run id>.journal: the journal of a run in progress
 LIMIT = ".limit"
 LOCK = ".lock"
 OWNER = ".playbook"
+TEMPORARY = ".tmp"  # see temporary_name()
 FAILED_LIMIT = ".failed" + LIMIT  # <run id>.failed.limit: the failed hosts of one run
-RUN_ID = re.compile(r"^\d{8}T\d{12}Z-\d+-[0-9a-f]{4}$")
+# What a run id is, stated once: the validator, pruning, latest.json and the stale-limit check all use it, and
+# docs/manifest.schema.json states the same pattern (tests/property/test_schema_agreement.py compares them).
+# [0-9], not \d, which also matches the digits of other scripts; any length of suffix, as the schema allows.
+RUN_ID_PATTERN = "^[0-9]{8}T[0-9]{12}Z-[0-9]+-[0-9a-f]+$"
+RUN_ID = re.compile(RUN_ID_PATTERN)
 OPEN_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC  # a file of our own, never one planted
 
 
@@ -148,6 +154,24 @@ def ensure_run_directory(path: str) -> None:
         raise RelaunchError(
             f"manifest directory {path} is a symlink or not a directory; remove it or set RELAUNCH_MANIFEST_DIR"
         )
+
+
+def run_id_of(name: str, suffix: str) -> str | None:
+    """The run id of a file named ``<run id><suffix>`` (MANIFEST, JOURNAL, FAILED_LIMIT); None for other names."""
+    if not name.endswith(suffix):
+        return None
+    run_id = name[: -len(suffix)]
+    return run_id if RUN_ID.match(run_id) else None
+
+
+def temporary_name(name: str) -> str:
+    """The name a file is written under before it is renamed to ``name``: hidden, unique to this writer."""
+    return f".{name}.{os.getpid()}.{secrets.token_hex(4)}{TEMPORARY}"
+
+
+def is_temporary(name: str) -> bool:
+    """Whether a file is one that :func:`temporary_name` named, left behind by a writer that died."""
+    return name.startswith(".") and name.endswith(TEMPORARY)
 
 
 def run_limit_file(directory: str, run_id: str) -> str:

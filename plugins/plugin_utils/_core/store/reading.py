@@ -14,7 +14,7 @@ import re
 from ..errors import RelaunchError
 from ..recorder import Snapshot
 from .journal import dead_journals
-from .layout import JOURNAL, LATEST, RUN_ID, playbook_stem, run_directory, same_playbook
+from .layout import JOURNAL, LATEST, RUN_ID, playbook_stem, run_directory, run_id_of, same_playbook
 from .publishing import latest_run_id, promoted
 from .recovery import recovered_manifest
 from .validation import not_a_manifest, read_manifest, validate
@@ -68,14 +68,14 @@ def locate(location: str, playbook: str | None = None) -> str:
         if found is not None:
             return found
         raise RelaunchError(
-            f"no manifest for playbook {playbook_stem(playbook)!r} in {path}; run it with the relaunch.status.manifest callback enabled first"
+            f"no manifest for playbook {playbook_stem(playbook)!r} in {path}; "
+            "run it with the relaunch.status.manifest callback enabled first"
         )
     found_in = {}
     for name in sorted(os.listdir(path)):
         if os.path.isdir(os.path.join(path, name)):
-            found = latest_manifest(
-                os.path.join(path, name)
-            )  # a playbook whose only run died has a journal, no latest.json
+            # A playbook whose only run died has a journal, no latest.json.
+            found = latest_manifest(os.path.join(path, name))
             if found is not None:
                 found_in[name] = found
     if len(found_in) == 1:
@@ -86,7 +86,8 @@ def locate(location: str, playbook: str | None = None) -> str:
         )
     stems = sorted(found_in)
     raise RelaunchError(
-        f"manifest directory {path} holds several playbooks ({', '.join(stems[:5])}); name one, e.g. {os.path.join(path, stems[0])}"
+        f"manifest directory {path} holds several playbooks ({', '.join(stems[:5])}); "
+        f"name one, e.g. {os.path.join(path, stems[0])}"
     )
 
 
@@ -121,13 +122,13 @@ def load(path: str) -> dict:
 
     A journal (``<run id>.journal``) is replayed in memory into the interrupted manifest of its run.
     """
-    if path.endswith(JOURNAL) and RUN_ID.match(os.path.basename(path)[: -len(JOURNAL)]):
-        return _load_journal(path)
+    run_id = run_id_of(os.path.basename(path), JOURNAL)
+    if run_id is not None:
+        return _load_journal(path, run_id)
     return read_manifest(path)
 
 
-def _load_journal(path: str) -> dict:
-    run_id = os.path.basename(path)[: -len(JOURNAL)]
+def _load_journal(path: str, run_id: str) -> dict:
     try:
         manifest = recovered_manifest(os.path.dirname(path), run_id, path)
     except OSError as exc:

@@ -15,6 +15,7 @@ from ..errors import RelaunchError
 from ..recorder import Snapshot
 from .files import remove_file
 from .journal import dead_journals, replay
+from .layout import MANIFEST
 
 # publishing and validation are reached through the package (loaded on first use) only where a dead run is
 # found: every run calls recover() at its start and almost always finds none.
@@ -32,7 +33,7 @@ def recovered_manifest(directory: str, run_id: str, journal: str) -> dict | Snap
 
 def _written_manifest(directory: str, run_id: str) -> dict | None:
     """The manifest a dead run had already written before it died while publishing, if any."""
-    path = os.path.join(directory, run_id + ".json")
+    path = os.path.join(directory, run_id + MANIFEST)
     try:
         manifest = store.validation.read_manifest(path)
     except RelaunchError:

@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
+from itertools import repeat
 
 from ..errors import RelaunchError, brief
-from ..recorder import COUNTERS, HOST_KEYS, MESSAGE_MAX, SCHEMA_VERSION, STATUSES
+from ..recorder import COUNTERS, FAILURE_KEYS, HOST_KEYS, MESSAGE_MAX, SCHEMA_VERSION, STATUSES
+from .layout import RUN_ID
 
 
 def read_manifest(path: str) -> dict:
@@ -25,10 +28,46 @@ def read_manifest(path: str) -> dict:
         manifest = json.loads(data)
     except (ValueError, RecursionError) as exc:
         raise RelaunchError(
-            f"manifest {path} is not valid JSON ({type(exc).__name__}); it is damaged: rerun the playbook or name another manifest"
+            f"manifest {path} is not valid JSON ({type(exc).__name__}); it is damaged: "
+            "rerun the playbook or name another manifest"
         ) from None
     validate(manifest, path)
     return manifest
+
+
+def not_a_manifest(path: str, problem: str) -> RelaunchError:
+    return RelaunchError(f"manifest {path} is not a relaunch.status manifest: {problem}")
+
+
+def validate(manifest: object, path: str) -> None:
+    """Check every rule of a manifest; raise one clear RelaunchError naming the first broken one."""
+    if not isinstance(manifest, dict):
+        raise not_a_manifest(path, f"top level is a {type(manifest).__name__}, not an object")
+    _check_schema_version(manifest.get("schema_version"), path)
+    problem = _keys_problem(manifest, _TOP_KEYS, _TOP_OPTIONAL) or _rules_problem(manifest, _HEAD_RULES)
+    if problem:
+        raise not_a_manifest(path, problem)
+    for index, host in enumerate(manifest["hosts"]):
+        problem = _host_problem(host)
+        if problem:
+            raise not_a_manifest(path, f"hosts[{index}]{problem}")
+
+
+def _check_schema_version(version: object, path: str) -> None:
+    # Not math.isnan() of an int: an int too large for a float raises OverflowError.
+    if (
+        isinstance(version, bool)
+        or not isinstance(version, (int, float))
+        or (isinstance(version, float) and math.isnan(version))
+    ):
+        raise not_a_manifest(path, "schema_version is missing or not a number")
+    if version > SCHEMA_VERSION:
+        raise RelaunchError(
+            f"manifest {path} has schema version {brief(version)}, newer than this collection reads "
+            f"({SCHEMA_VERSION}); upgrade relaunch.status"
+        )
+    if version != SCHEMA_VERSION:
+        raise not_a_manifest(path, f"unknown schema version {brief(version)}")
 
 
 # The rules of a valid manifest, each stated once; docs/manifest.schema.json says the same
@@ -46,29 +85,17 @@ _TOP_OPTIONAL = frozenset(("tasks_ran",))  # absent in manifests of earlier vers
 _INVOCATION_KEYS = frozenset(("limit", "inventory", "tags", "skip_tags"))
 _INVOCATION_OPTIONAL = frozenset(("limit_given",))
 _HOST_KEYS = frozenset(HOST_KEYS)
-_FAILURE_KEYS = frozenset(("play", "task", "action", "unreachable", "message"))
-_RUN_ID_PATTERN = re.compile(r"^[0-9]{8}T[0-9]{12}Z-[0-9]+-[0-9a-f]+$")
+_FAILURE_KEYS = frozenset(FAILURE_KEYS)
+_FAILURE_TEXTS = tuple(key for key in FAILURE_KEYS if key != "unreachable")  # each a string or null
 _TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$")
 _PASSWORD = re.compile(r"^(ssh_password|become_password|vault_password(\..+)?)$")
+_ABSENT = object()  # an optional key that is not there: its rule passes
 
-
-def not_a_manifest(path: str, problem: str) -> RelaunchError:
-    return RelaunchError(f"manifest {path} is not a relaunch.status manifest: {problem}")
-
-
-def _is_count(value: object) -> bool:
-    """A JSON Schema integer of at least 0: 2.0 is the number 2, true is not a number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    return (isinstance(value, int) or value.is_integer()) and value >= 0
-
-
-def _is_str_list(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
-
-
-def _optional_str(value: object) -> bool:
-    return value is None or isinstance(value, str)
+# A rule: (key, check, problem). check(value) is true when the value at key is right, and problem is the text
+# of the error when it is not, or a function of the value that gives it. A rule without a check (None) is an
+# object with rules of its own: its problem function gives the first one broken, or None.
+# The first rule broken is the one reported.
+Rule = tuple[str, "Callable[[object], object] | None", "str | Callable[[object], str | None]"]
 
 
 def _keys_problem(value: dict, required: frozenset, optional: frozenset = frozenset()) -> str | None:
@@ -83,86 +110,149 @@ def _keys_problem(value: dict, required: frozenset, optional: frozenset = frozen
     return f"has an unknown key {brief(unknown[0])}" if unknown else None
 
 
-def validate(manifest: object, path: str) -> None:
-    """Check every rule of a manifest; raise one clear RelaunchError naming the first broken one."""
-    if not isinstance(manifest, dict):
-        raise not_a_manifest(path, f"top level is a {type(manifest).__name__}, not an object")
-    version = manifest.get("schema_version")
-    # Not math.isnan() of an int: an int too large for a float raises OverflowError.
-    if (
-        isinstance(version, bool)
-        or not isinstance(version, (int, float))
-        or (isinstance(version, float) and math.isnan(version))
-    ):
-        raise not_a_manifest(path, "schema_version is missing or not a number")
-    if version > SCHEMA_VERSION:
-        raise RelaunchError(
-            f"manifest {path} has schema version {brief(version)}, newer than this collection reads ({SCHEMA_VERSION}); upgrade relaunch.status"
-        )
-    if version != SCHEMA_VERSION:
-        raise not_a_manifest(path, f"unknown schema version {brief(version)}")
-    problem = _keys_problem(manifest, _TOP_KEYS, _TOP_OPTIONAL)
-    if problem:
-        raise not_a_manifest(path, problem)
-    if "tasks_ran" in manifest and not isinstance(manifest["tasks_ran"], bool):
-        raise not_a_manifest(path, "tasks_ran is not true or false")
-    for key, kind in (
-        ("run_id", str),
-        ("playbook", str),
-        ("started", str),
-        ("ansible_version", str),
-        ("invocation", dict),
-    ):
-        if not isinstance(manifest[key], kind):
-            raise not_a_manifest(path, f"{key} is not a{'n' if kind.__name__[0] in 'aeiou' else ''} {kind.__name__}")
-    for key in ("complete", "check_mode"):
-        if not isinstance(manifest[key], bool):
-            raise not_a_manifest(path, f"{key} is not true or false")
-    if not _RUN_ID_PATTERN.search(manifest["run_id"]):
-        raise not_a_manifest(path, f"run_id {brief(manifest['run_id'])} is not a run id")
-    if not manifest["playbook"]:
-        raise not_a_manifest(path, "playbook is empty")
-    if not _TIMESTAMP.search(manifest["started"]):
-        raise not_a_manifest(path, "started is not an ISO 8601 time")
-    finished = manifest["finished"]
-    if finished is not None and (not isinstance(finished, str) or not _TIMESTAMP.search(finished)):
-        raise not_a_manifest(path, "finished is not an ISO 8601 time or null")
-    invocation = manifest["invocation"]
+def _rules_problem(value: dict, rules: tuple[Rule, ...]) -> str | None:
+    """The problem of the first rule that ``value`` (an object whose keys were checked) breaks, or None."""
+    for key, check, problem in rules:
+        item = value.get(key, _ABSENT)
+        if item is _ABSENT or (check is not None and check(item)):
+            continue
+        found = problem if isinstance(problem, str) else problem(item)
+        if found:
+            return found
+    return None
+
+
+def _is_count(value: object) -> bool:
+    """A JSON Schema integer of at least 0: 2.0 is the number 2, true is not a number."""
+    if value.__class__ is int:  # almost every count: the cheap test first
+        return value >= 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return (isinstance(value, int) or value.is_integer()) and value >= 0
+
+
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_str_list(value: object) -> bool:
+    # map() of isinstance rather than a generator: no Python frame per item, for every host's status list.
+    return isinstance(value, list) and all(map(isinstance, value, repeat(str)))
+
+
+def _optional_str(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _is_timestamp(value: object) -> bool:
+    return _TIMESTAMP.search(value) is not None  # the rule before checked that it is a str
+
+
+def _is_optional_timestamp(value: object) -> bool:
+    return value is None or (isinstance(value, str) and _TIMESTAMP.search(value) is not None)
+
+
+def _is_run_id(value: object) -> bool:
+    return RUN_ID.search(value) is not None  # the rule before checked that it is a str
+
+
+def _is_password_list(value: object) -> bool:
+    return _is_str_list(value) and all(_PASSWORD.search(item) for item in value) and len(set(value)) == len(value)
+
+
+def _invocation_problem(invocation: dict) -> str | None:
     problem = _keys_problem(invocation, _INVOCATION_KEYS, _INVOCATION_OPTIONAL)
     if problem:
-        raise not_a_manifest(path, f"invocation.{problem}" if "missing" in problem else f"invocation {problem}")
-    for key in ("limit", "limit_given"):
-        if key in invocation and not isinstance(invocation[key], str):
-            raise not_a_manifest(path, f"invocation.{key} is not a string")
-    for key in ("inventory", "tags", "skip_tags"):
-        if not _is_str_list(invocation[key]):
-            raise not_a_manifest(path, f"invocation.{key} is not a list of strings")
-    passwords = manifest["passwords_needed_to_start"]
-    if (
-        not _is_str_list(passwords)
-        or not all(_PASSWORD.search(item) for item in passwords)
-        or len(set(passwords)) != len(passwords)
-    ):
-        raise not_a_manifest(
-            path,
-            "passwords_needed_to_start must list each of ssh_password, become_password, vault_password, vault_password.<id> at most once",
-        )
-    counts = manifest["retry_counts"]
+        return f"invocation.{problem}" if "missing" in problem else f"invocation {problem}"
+    return _rules_problem(invocation, _INVOCATION_RULES)
+
+
+def _retry_counts_problem(counts: object) -> str | None:
     if not isinstance(counts, dict):
-        raise not_a_manifest(path, "retry_counts is not an object")
+        return "retry_counts is not an object"
     problem = _keys_problem(counts, _STATUS_SET)
     if problem:
-        raise not_a_manifest(path, f"retry_counts {problem}")
+        return f"retry_counts {problem}"
     for status, count in counts.items():
         if not _is_count(count):
-            raise not_a_manifest(path, f"retry_counts has a bad entry {brief(status)}: {brief(count)}")
-    hosts = manifest["hosts"]
-    if not isinstance(hosts, list):
-        raise not_a_manifest(path, "hosts is not a list")
-    for index, host in enumerate(hosts):
-        problem = _host_problem(host)
-        if problem:
-            raise not_a_manifest(path, f"hosts[{index}]{problem}")
+            return f"retry_counts has a bad entry {brief(status)}: {brief(count)}"
+    return None
+
+
+_INVOCATION_RULES: tuple[Rule, ...] = (
+    ("limit", _is_str, "invocation.limit is not a string"),
+    ("limit_given", _is_str, "invocation.limit_given is not a string"),
+    ("inventory", _is_str_list, "invocation.inventory is not a list of strings"),
+    ("tags", _is_str_list, "invocation.tags is not a list of strings"),
+    ("skip_tags", _is_str_list, "invocation.skip_tags is not a list of strings"),
+)
+
+# The head of a manifest: every key but "hosts", whose entries _HOST_RULES check.
+_HEAD_RULES: tuple[Rule, ...] = (
+    ("tasks_ran", _is_bool, "tasks_ran is not true or false"),
+    ("run_id", _is_str, "run_id is not a str"),
+    ("playbook", _is_str, "playbook is not a str"),
+    ("started", _is_str, "started is not a str"),
+    ("ansible_version", _is_str, "ansible_version is not a str"),
+    ("invocation", lambda value: isinstance(value, dict), "invocation is not a dict"),
+    ("complete", _is_bool, "complete is not true or false"),
+    ("check_mode", _is_bool, "check_mode is not true or false"),
+    ("run_id", _is_run_id, lambda value: f"run_id {brief(value)} is not a run id"),
+    ("playbook", bool, "playbook is empty"),
+    ("started", _is_timestamp, "started is not an ISO 8601 time"),
+    ("finished", _is_optional_timestamp, "finished is not an ISO 8601 time or null"),
+    ("invocation", None, _invocation_problem),
+    (
+        "passwords_needed_to_start",
+        _is_password_list,
+        "passwords_needed_to_start must list each of ssh_password, become_password, vault_password, "
+        "vault_password.<id> at most once",
+    ),
+    ("retry_counts", None, _retry_counts_problem),
+    ("hosts", lambda value: isinstance(value, list), "hosts is not a list"),
+)
+
+
+def _is_status_list(value: object) -> bool:
+    return _is_str_list(value) and _STATUS_SET.issuperset(value) and "all" in value and len(set(value)) == len(value)
+
+
+def _is_counters(value: object) -> bool:
+    return isinstance(value, dict) and value.keys() == _COUNTER_SET and all(map(_is_count, value.values()))
+
+
+def _is_first_failure(value: object) -> bool:
+    if value is None:
+        return True
+    return (
+        isinstance(value, dict)
+        and value.keys() == _FAILURE_KEYS
+        and all(_optional_str(value[key]) for key in _FAILURE_TEXTS)
+        and isinstance(value["unreachable"], bool)
+        and (value["message"] is None or len(value["message"]) <= MESSAGE_MAX)
+    )
+
+
+# A host entry, after its place in the error (e.g. "hosts[3].name is not a non-empty string").
+_HOST_RULES: tuple[tuple[str, Callable[[object], object], str], ...] = (
+    ("name", lambda value: isinstance(value, str) and value, ".name is not a non-empty string"),
+    ("identity", _optional_str, ".identity is not a string or null"),
+    ("identity_var", _optional_str, ".identity_var is not a string or null"),
+    ("statuses", _is_status_list, f".statuses must list all and any of {', '.join(STATUSES[1:])}, each once"),
+    ("counters", _is_counters, f".counters is not a map of {', '.join(COUNTERS)} to numbers"),
+    ("provisioned", _is_bool, ".provisioned is not true or false"),
+    ("provisioned_by", _is_str_list, ".provisioned_by is not a list of host names"),
+    (
+        "first_failure",
+        _is_first_failure,
+        f".first_failure is not null or an object of {', '.join(sorted(_FAILURE_KEYS))} "
+        f"(message at most {MESSAGE_MAX} characters)",
+    ),
+)
 
 
 def _host_problem(host: object) -> str | None:
@@ -172,36 +262,8 @@ def _host_problem(host: object) -> str | None:
     problem = _keys_problem(host, _HOST_KEYS)
     if problem:
         return f".{problem}" if "missing" in problem else f" {problem}"
-    if not isinstance(host["name"], str) or not host["name"]:
-        return ".name is not a non-empty string"
-    if not _optional_str(host["identity"]):
-        return ".identity is not a string or null"
-    if not _optional_str(host["identity_var"]):
-        return ".identity_var is not a string or null"
-    statuses = host["statuses"]
-    if (
-        not _is_str_list(statuses)
-        or not _STATUS_SET.issuperset(statuses)
-        or "all" not in statuses
-        or len(set(statuses)) != len(statuses)
-    ):
-        return f".statuses must list all and any of {', '.join(STATUSES[1:])}, each once"
-    counters = host["counters"]
-    if not isinstance(counters, dict) or counters.keys() != _COUNTER_SET or not all(map(_is_count, counters.values())):
-        return f".counters is not a map of {', '.join(COUNTERS)} to numbers"
-    if not isinstance(host["provisioned"], bool):
-        return ".provisioned is not true or false"
-    if not _is_str_list(host["provisioned_by"]):
-        return ".provisioned_by is not a list of host names"
-    failure = host["first_failure"]
-    if failure is None:
-        return None
-    if (
-        not isinstance(failure, dict)
-        or failure.keys() != _FAILURE_KEYS
-        or not all(_optional_str(failure[key]) for key in ("play", "task", "action", "message"))
-        or not isinstance(failure["unreachable"], bool)
-        or (failure["message"] is not None and len(failure["message"]) > MESSAGE_MAX)
-    ):
-        return f".first_failure is not null or an object of {', '.join(sorted(_FAILURE_KEYS))} (message at most {MESSAGE_MAX} characters)"
+    # Every host of a large manifest comes here: the rules are read inline rather than through _rules_problem.
+    for key, check, problem in _HOST_RULES:
+        if not check(host[key]):
+            return problem
     return None
