@@ -388,3 +388,44 @@ def test_role_with_a_named_manifest_that_is_missing_refuses(project: Workdir) ->
 def test_role_refuses_an_empty_selection(failed_project: Workdir) -> None:
     refused = failed_project.relaunch("role", "rescued")
     assert_clean_error(refused, "status rescued selects 0 hosts", "rescued=0")
+
+
+# --- settings, argument validation and the role's output ----------------------------------------------
+
+DEFAULT_MANIFEST_PLAYBOOK = """
+- name: Report the previous run of this playbook
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Read the default manifest
+      relaunch.status.relaunch_info:
+        allow_missing: true
+      register: info
+      run_once: true
+    - name: Save it
+      ansible.builtin.copy:
+        content: "{{ info | to_json }}"
+        dest: "{{ marker_dir }}/../own.json"
+        mode: "0600"
+      run_once: true
+      delegate_to: localhost
+    - name: The work
+      ansible.builtin.import_tasks: tasks.yml
+"""
+
+
+def test_module_reads_the_manifest_dir_setting_from_ansible_cfg(project: Workdir) -> None:
+    """The action reads the settings it shares with the callback from ansible.cfg, as the callback does."""
+    config = project.path / "ansible.cfg"
+    write_files(
+        project.path,
+        {"own.yml": DEFAULT_MANIFEST_PLAYBOOK, "ansible.cfg": "[relaunch_status]\nmanifest_dir = records\n"},
+    )
+    env = {"ANSIBLE_CONFIG": str(config)}
+    first = project.run(playbook="own.yml", env=env)
+    assert json.loads((first.markers.parent / "own.json").read_text())["manifest_found"] is False
+    second = project.run(playbook="own.yml", env=env)
+    info = json.loads((second.markers.parent / "own.json").read_text())
+    assert info["manifest_found"] is True, info
+    assert info["manifests"] == [str(project.path / "records/own/latest.json")]
+    assert info["hosts"] == ["down", "fail1", "fail2"]
