@@ -429,3 +429,16 @@ def test_module_reads_the_manifest_dir_setting_from_ansible_cfg(project: Workdir
     assert info["manifest_found"] is True, info
     assert info["manifests"] == [str(project.path / "records/own/latest.json")]
     assert info["hosts"] == ["down", "fail1", "fail2"]
+
+
+def test_role_names_a_bad_boolean_in_one_line(failed_project: Workdir) -> None:
+    """A value that is not a boolean fails once, naming the variable, without the role's argument spec."""
+    refused = failed_project.relaunch("role", "failed", "-e", "relaunch_allow_empty=maybe")
+    assert_clean_error(refused, 'relaunch_allow_empty must be true or false (or yes/no, on/off, 1/0), not "maybe"')
+    output = refused.stdout + refused.stderr
+    assert "argument_spec_data" not in output and output.count("relaunch_allow_empty must be") <= 2, output
+    # Its spellings of a boolean still work.
+    allowed = failed_project.relaunch("role", "rescued", "-e", "relaunch_allow_empty=yes")
+    assert allowed.rc == 0 and ran(allowed, ALL_HOSTS) == set(), allowed.stdout + allowed.stderr
+    refused = failed_project.relaunch("role", "rescued", "-e", "relaunch_allow_empty=off")
+    assert_clean_error(refused, "status rescued selects 0 hosts")
