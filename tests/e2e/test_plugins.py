@@ -442,3 +442,31 @@ def test_role_names_a_bad_boolean_in_one_line(failed_project: Workdir) -> None:
     assert allowed.rc == 0 and ran(allowed, ALL_HOSTS) == set(), allowed.stdout + allowed.stderr
     refused = failed_project.relaunch("role", "rescued", "-e", "relaunch_allow_empty=off")
     assert_clean_error(refused, "status rescued selects 0 hosts")
+
+
+# The README's lookup example, as pasted into a play's hosts:.
+README_LOOKUP_HOSTS = "hosts: \"{{ lookup('relaunch.status.limit', 'failed', default='all') }}\""
+
+
+def test_lookup_readme_example_runs_on_a_first_run_then_on_the_failed(project: Workdir) -> None:
+    assert README_LOOKUP_HOSTS in (Path(__file__).parents[2] / "README.md").read_text()
+    play = (
+        f"- name: Work\n  {README_LOOKUP_HOSTS}\n  gather_facts: false\n"
+        "  tasks:\n    - ansible.builtin.import_tasks: tasks.yml\n"
+    )
+    write_files(project.path, {"again.yml": play})
+    first = project.run(playbook="again.yml")
+    assert ran(first, ALL_HOSTS) == {"ok1", "ok2", "fail1", "fail2"}, first.stdout + first.stderr
+    second = project.run(playbook="again.yml")
+    assert ran(second, ALL_HOSTS) == {"fail1", "fail2"}, second.stdout + second.stderr
+
+
+def test_lookup_default_is_only_for_a_missing_manifest(failed_project: Workdir) -> None:
+    # A manifest that selects 0 hosts still fails; an empty default is refused.
+    expression = "lookup('relaunch.status.limit', 'rescued', manifest='.relaunch', default='all')"
+    write_files(failed_project.path, {"lookup.yml": LOOKUP_TASK.format(expression=expression)})
+    assert_clean_error(failed_project.run(playbook="lookup.yml"), "status rescued selects 0 hosts")
+    expression = "lookup('relaunch.status.limit', manifest='missing', default='')"
+    write_files(failed_project.path, {"lookup.yml": LOOKUP_TASK.format(expression=expression)})
+    assert_clean_error(failed_project.run(playbook="lookup.yml"), "option default: empty")
+    assert lookup_value(failed_project, "lookup('relaunch.status.limit', manifest='missing', default='web')") == "web"
