@@ -99,7 +99,8 @@ def test_ansible_doc_renders(plugin_type: str, name: str, tmp_path: Path) -> Non
 
 def test_only_the_protomatter_warning_is_ignored() -> None:
     line = (
-        "[WARNING]: Collection at '/venv/lib/python3.13/site-packages/ansible/_internal/ansible_collections/ansible/_protomatter' "
+        "[WARNING]: Collection at "
+        "'/venv/lib/python3.13/site-packages/ansible/_internal/ansible_collections/ansible/_protomatter' "
         "does not have a MANIFEST.json file, nor has it galaxy.yml: cannot detect version."
     )
     assert ours(line) == ""
