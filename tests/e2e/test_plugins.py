@@ -470,3 +470,13 @@ def test_lookup_default_is_only_for_a_missing_manifest(failed_project: Workdir) 
     write_files(failed_project.path, {"lookup.yml": LOOKUP_TASK.format(expression=expression)})
     assert_clean_error(failed_project.run(playbook="lookup.yml"), "option default: empty")
     assert lookup_value(failed_project, "lookup('relaunch.status.limit', manifest='missing', default='web')") == "web"
+
+
+def test_role_ends_hosts_without_headers_when_skipped_hosts_are_hidden(failed_project: Workdir) -> None:
+    """What roles/select/README.md says: display_skipped_hosts=false hides the per-host headers of end_host."""
+    header = "End the play for the hosts outside the selection"
+    shown = failed_project.relaunch("role", "failed")
+    assert shown.stdout.count(header) == len(ALL_HOSTS), shown.stdout
+    hidden = failed_project.relaunch("role", "failed", env={"ANSIBLE_DISPLAY_SKIPPED_HOSTS": "false"})
+    assert hidden.rc != 0 and header not in hidden.stdout, hidden.stdout
+    assert ran(hidden, ALL_HOSTS) == ran(shown, ALL_HOSTS) == {"fail1", "fail2"}, hidden.stdout
