@@ -434,7 +434,7 @@ def test_module_reads_the_manifest_dir_setting_from_ansible_cfg(project: Workdir
 def test_role_names_a_bad_boolean_in_one_line(failed_project: Workdir) -> None:
     """A value that is not a boolean fails once, naming the variable, without the role's argument spec."""
     refused = failed_project.relaunch("role", "failed", "-e", "relaunch_allow_empty=maybe")
-    assert_clean_error(refused, 'relaunch_allow_empty must be true or false (or yes/no, on/off, 1/0), not "maybe"')
+    assert_clean_error(refused, "relaunch_allow_empty must be true or false (or yes/no, on/off, 1/0), not 'maybe'")
     output = refused.stdout + refused.stderr
     assert "argument_spec_data" not in output and output.count("relaunch_allow_empty must be") <= 2, output
     # Its spellings of a boolean still work.
