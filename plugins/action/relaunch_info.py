@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import os
 
-import yaml
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.relaunch.status.plugins.modules.relaunch_info import DOCUMENTATION
+from ansible_collections.relaunch.status.plugins.modules.relaunch_info import ARGUMENT_SPEC
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import parse_statuses
 from ansible_collections.relaunch.status.plugins.plugin_utils._selector import (
@@ -24,16 +23,6 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._selector import (
 )
 
 display = Display()
-
-
-def argument_spec() -> dict:
-    """The module's documented options, so the documentation and the validation never disagree."""
-    options = yaml.safe_load(DOCUMENTATION)["options"]
-    keys = ("type", "default", "elements", "required", "choices")
-    return {name: {key: value for key, value in option.items() if key in keys} for name, option in options.items()}
-
-
-ARGUMENT_SPEC = argument_spec()
 
 
 class ActionModule(ActionBase):

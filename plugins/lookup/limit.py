@@ -31,18 +31,28 @@ options:
     type: list
     elements: str
     required: false
+  default:
+    description:
+      - The host pattern to return when no manifest exists yet where the lookup looks (the first run of a
+        playbook that relaunches itself), for example C(all) or the play's own pattern.
+      - When unset, a missing manifest is an error. A manifest that exists but cannot be read, an unknown status
+        and a selection of 0 hosts still fail; an empty O(default) is refused, as C(--limit '') means every host.
+    type: str
+    version_added: 1.1.0
 """
 
 EXAMPLES = r"""
+# The first run (no manifest yet) runs on every host; each later run on the hosts that failed in the run before.
 - name: Relaunch the failed hosts of the last run of this playbook
-  hosts: "{{ lookup('relaunch.status.limit', 'failed') }}"
+  hosts: "{{ lookup('relaunch.status.limit', 'failed', default='all') }}"
   gather_facts: false
   tasks:
     - name: Do the work again
       ansible.builtin.ping:
 
 - name: Failed and never-run hosts of a given manifest
-  hosts: "{{ lookup('relaunch.status.limit', 'failed', 'not_run', manifest='/var/lib/relaunch/site/latest.json') }}"
+  hosts: >-
+    {{ lookup('relaunch.status.limit', 'failed', 'not_run', manifest='/var/lib/relaunch/site/latest.json') }}
   tasks:
     - name: Finish the job
       ansible.builtin.ping:
@@ -54,7 +64,9 @@ EXAMPLES = r"""
       ansible.builtin.debug:
         msg: "{{ limit if limit else 'nothing failed' }}"
       vars:
-        limit: "{{ lookup('relaunch.status.limit', 'failed', manifest=['east/.relaunch', 'west/.relaunch'], allow_empty=true) }}"
+        limit: >-
+          {{ lookup('relaunch.status.limit', 'failed', manifest=['east/.relaunch', 'west/.relaunch'],
+             allow_empty=true) }}
 """
 
 RETURN = r"""
@@ -64,6 +76,7 @@ _raw:
       that ansible-core splits it on commas only).
     - For status C(all), the original C(--limit) of the run; never returned for a run without one (an error instead).
     - Empty only when O(allow_empty=true) and nothing is selected.
+    - O(default) when it is set and no manifest exists yet.
   type: list
   elements: str
 """
@@ -77,6 +90,7 @@ from ansible.utils.display import Display
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import parse_statuses
 from ansible_collections.relaunch.status.plugins.plugin_utils._selector import (
+    ManifestMissing,
     SelectionRequest,
     find_inventory,
     limit_messages,
@@ -91,6 +105,12 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
         variables = variables or {}
+        default = self.get_option("default")
+        if default is not None and not str(default).strip():
+            raise AnsibleLookupError(
+                "relaunch.status.limit: option default: empty, which --limit takes as every host; "
+                "give a host pattern such as 'all', or leave it unset"
+            )
         try:
             statuses = parse_statuses(list(terms or ["failed"]), option="terms")
             inventory = find_inventory(variables)
@@ -108,9 +128,15 @@ class LookupModule(LookupBase):
             selection, paths = select_one(request, statuses, allow_empty=self.get_option("allow_empty"))
             if not selection.limited:
                 raise RelaunchError(
-                    f"status all: the run recorded in {', '.join(paths)} had no --limit, which no host pattern can express "
-                    "('all' skips plays on the implicit localhost); relaunch without --limit, or keep the play's own hosts"
+                    f"status all: the run recorded in {', '.join(paths)} had no --limit, "
+                    "which no host pattern can express ('all' skips plays on the implicit localhost); "
+                    "relaunch without --limit, or keep the play's own hosts"
                 )
+        except ManifestMissing as exc:
+            if default is None:
+                raise AnsibleLookupError(f"relaunch.status.limit: {exc}") from None
+            display.v(f"relaunch.status.limit: {exc}; returning the default, {default!r}")
+            return [default]
         except RelaunchError as exc:
             raise AnsibleLookupError(f"relaunch.status.limit: {exc}") from None
         for line in limit_messages(selection):

@@ -136,13 +136,17 @@ retry_counts:
   type: dict
   sample: {all: 30, failed: 18, unreachable: 2, changed: 10, ok: 12, skipped: 3, rescued: 0, ignored: 0, not_run: 0}
 passwords_needed_to_start:
-  description: The passwords the run prompted for (C(ssh_password), C(become_password), C(vault_password), C(vault_password.<id>)).
+  description:
+    - The passwords the run prompted for (C(ssh_password), C(become_password), C(vault_password),
+      C(vault_password.<id>)).
   returned: when a manifest was found
   type: list
   elements: str
   sample: [become_password]
 hosts:
-  description: The current inventory names of the selected hosts (renamed hosts under their new names, and the provisioners of provisioned hosts).
+  description:
+    - The current inventory names of the selected hosts (renamed hosts under their new names, and the
+      provisioners of provisioned hosts).
   returned: when a manifest was found
   type: list
   elements: str
@@ -154,7 +158,9 @@ provisioned:
   elements: str
   sample: [vm-17]
 targets:
-  description: Every name a play selecting in-play should keep; RV(hosts), RV(provisioned), and the implicit C(localhost) when it provisioned hosts.
+  description:
+    - Every name a play selecting in-play should keep; RV(hosts), RV(provisioned), and the implicit
+      C(localhost) when it provisioned hosts.
   returned: when a manifest was found
   type: list
   elements: str
@@ -177,7 +183,9 @@ limited:
   type: bool
   sample: true
 original_limit:
-  description: The C(--limit) of the run exactly as given; empty when it had none; null when merged manifests' limits cannot be combined.
+  description:
+    - The C(--limit) of the run exactly as given; empty when it had none; null when merged manifests' limits
+      cannot be combined.
   returned: when a manifest was found
   type: str
   sample: "webservers"
@@ -199,3 +207,32 @@ statuses:
   elements: str
   sample: [failed]
 """
+
+
+# The options as code, shared with the action plugin that does the work on the controller
+# (plugins/action/relaunch_info.py validates the task's arguments against it). ansible-test's
+# validate-modules compares it with DOCUMENTATION through main(); so does tests/unit/test_module_spec.py.
+ARGUMENT_SPEC: dict = {
+    "manifest": {"type": "raw"},
+    "manifest_dir": {"type": "path"},
+    "hosts": {"type": "raw", "default": "failed"},
+    "identity_vars": {"type": "list", "elements": "str"},
+    "allow_empty": {"type": "bool", "default": False},
+    "allow_missing": {"type": "bool", "default": False},
+    "in_play": {"type": "bool", "default": False},
+}
+
+
+def main() -> None:
+    """Only reached when the module is run without its action plugin: the work needs the controller's files."""
+    from ansible.module_utils.basic import AnsibleModule
+
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module.fail_json(
+        msg="relaunch.status.relaunch_info runs on the controller through its action plugin; "
+        "call it as a task of ansible-playbook, not as a module on a host"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -127,16 +127,19 @@ def stale_limit_file(
 
 
 def configured(name: str):
-    """A shared setting (manifest_dir, identity_vars) as env and ansible.cfg set it.
+    """A shared setting (manifest_dir, identity_vars) as env and ansible.cfg set it, else its default.
 
-    A module's options cannot come from env or ansible.cfg, so the action
-    plugin reads them through the lookup, which documents those sources.
+    A module's options cannot come from env or ansible.cfg, so the action plugin reads them as
+    options of the lookup, whose documentation (the manifest doc fragment) declares those sources,
+    through ansible-core's config manager. The config manager learns a plugin's options only when
+    PluginLoader loads the plugin, and keeps those of a collection's plugin under its Python module
+    name (2.16 to 2.21 alike): so the lookup's class is loaded, with no instance and no option set.
     """
+    from ansible import constants
     from ansible.plugins.loader import lookup_loader
 
-    plugin = lookup_loader.get(SETTINGS_PLUGIN)
-    plugin.set_options()
-    return plugin.get_option(name)
+    lookup = lookup_loader.get(SETTINGS_PLUGIN, class_only=True)
+    return constants.config.get_config_value(name, plugin_type="lookup", plugin_name=lookup.__module__)
 
 
 def playbooks() -> list[str]:

@@ -388,3 +388,95 @@ def test_role_with_a_named_manifest_that_is_missing_refuses(project: Workdir) ->
 def test_role_refuses_an_empty_selection(failed_project: Workdir) -> None:
     refused = failed_project.relaunch("role", "rescued")
     assert_clean_error(refused, "status rescued selects 0 hosts", "rescued=0")
+
+
+# --- settings, argument validation and the role's output ----------------------------------------------
+
+DEFAULT_MANIFEST_PLAYBOOK = """
+- name: Report the previous run of this playbook
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Read the default manifest
+      relaunch.status.relaunch_info:
+        allow_missing: true
+      register: info
+      run_once: true
+    - name: Save it
+      ansible.builtin.copy:
+        content: "{{ info | to_json }}"
+        dest: "{{ marker_dir }}/../own.json"
+        mode: "0600"
+      run_once: true
+      delegate_to: localhost
+    - name: The work
+      ansible.builtin.import_tasks: tasks.yml
+"""
+
+
+def test_module_reads_the_manifest_dir_setting_from_ansible_cfg(project: Workdir) -> None:
+    """The action reads the settings it shares with the callback from ansible.cfg, as the callback does."""
+    config = project.path / "ansible.cfg"
+    write_files(
+        project.path,
+        {"own.yml": DEFAULT_MANIFEST_PLAYBOOK, "ansible.cfg": "[relaunch_status]\nmanifest_dir = records\n"},
+    )
+    env = {"ANSIBLE_CONFIG": str(config)}
+    first = project.run(playbook="own.yml", env=env)
+    assert json.loads((first.markers.parent / "own.json").read_text())["manifest_found"] is False
+    second = project.run(playbook="own.yml", env=env)
+    info = json.loads((second.markers.parent / "own.json").read_text())
+    assert info["manifest_found"] is True, info
+    assert info["manifests"] == [str(project.path / "records/own/latest.json")]
+    assert info["hosts"] == ["down", "fail1", "fail2"]
+
+
+def test_role_names_a_bad_boolean_in_one_line(failed_project: Workdir) -> None:
+    """A value that is not a boolean fails once, naming the variable, without the role's argument spec."""
+    refused = failed_project.relaunch("role", "failed", "-e", "relaunch_allow_empty=maybe")
+    assert_clean_error(refused, "relaunch_allow_empty must be true or false (or yes/no, on/off, 1/0), not 'maybe'")
+    output = refused.stdout + refused.stderr
+    assert "argument_spec_data" not in output and output.count("relaunch_allow_empty must be") <= 2, output
+    # Its spellings of a boolean still work.
+    allowed = failed_project.relaunch("role", "rescued", "-e", "relaunch_allow_empty=yes")
+    assert allowed.rc == 0 and ran(allowed, ALL_HOSTS) == set(), allowed.stdout + allowed.stderr
+    refused = failed_project.relaunch("role", "rescued", "-e", "relaunch_allow_empty=off")
+    assert_clean_error(refused, "status rescued selects 0 hosts")
+
+
+# The README's lookup example, as pasted into a play's hosts:.
+README_LOOKUP_HOSTS = "hosts: \"{{ lookup('relaunch.status.limit', 'failed', default='all') }}\""
+
+
+def test_lookup_readme_example_runs_on_a_first_run_then_on_the_failed(project: Workdir) -> None:
+    assert README_LOOKUP_HOSTS in (Path(__file__).parents[2] / "README.md").read_text()
+    play = (
+        f"- name: Work\n  {README_LOOKUP_HOSTS}\n  gather_facts: false\n"
+        "  tasks:\n    - ansible.builtin.import_tasks: tasks.yml\n"
+    )
+    write_files(project.path, {"again.yml": play})
+    first = project.run(playbook="again.yml")
+    assert ran(first, ALL_HOSTS) == {"ok1", "ok2", "fail1", "fail2"}, first.stdout + first.stderr
+    second = project.run(playbook="again.yml")
+    assert ran(second, ALL_HOSTS) == {"fail1", "fail2"}, second.stdout + second.stderr
+
+
+def test_lookup_default_is_only_for_a_missing_manifest(failed_project: Workdir) -> None:
+    # A manifest that selects 0 hosts still fails; an empty default is refused.
+    expression = "lookup('relaunch.status.limit', 'rescued', manifest='.relaunch', default='all')"
+    write_files(failed_project.path, {"lookup.yml": LOOKUP_TASK.format(expression=expression)})
+    assert_clean_error(failed_project.run(playbook="lookup.yml"), "status rescued selects 0 hosts")
+    expression = "lookup('relaunch.status.limit', manifest='missing', default='')"
+    write_files(failed_project.path, {"lookup.yml": LOOKUP_TASK.format(expression=expression)})
+    assert_clean_error(failed_project.run(playbook="lookup.yml"), "option default: empty")
+    assert lookup_value(failed_project, "lookup('relaunch.status.limit', manifest='missing', default='web')") == "web"
+
+
+def test_role_ends_hosts_without_headers_when_skipped_hosts_are_hidden(failed_project: Workdir) -> None:
+    """What roles/select/README.md says: display_skipped_hosts=false hides the per-host headers of end_host."""
+    header = "End the play for the hosts outside the selection"
+    shown = failed_project.relaunch("role", "failed")
+    assert shown.stdout.count(header) == len(ALL_HOSTS), shown.stdout
+    hidden = failed_project.relaunch("role", "failed", env={"ANSIBLE_DISPLAY_SKIPPED_HOSTS": "false"})
+    assert hidden.rc != 0 and header not in hidden.stdout, hidden.stdout
+    assert ran(hidden, ALL_HOSTS) == ran(shown, ALL_HOSTS) == {"fail1", "fail2"}, hidden.stdout

@@ -22,7 +22,7 @@ NEEDS_RETURN = {"lookup", "module", "filter", "test"}
 # The options users set, by plugin (the role: by entry point): an option renamed or lost fails here.
 OPTIONS = {
     "relaunch.status.manifest": {"manifest_dir", "identity_vars", "keep", "summary"},
-    "relaunch.status.limit": {"_terms", "manifest", "manifest_dir", "identity_vars", "allow_empty"},
+    "relaunch.status.limit": {"_terms", "manifest", "manifest_dir", "identity_vars", "allow_empty", "default"},
     "relaunch.status.relaunch_info": {
         "manifest",
         "manifest_dir",
@@ -64,6 +64,29 @@ def ansible_doc(home: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def check_role_doc(name: str, entry: dict) -> None:
+    specs = entry["entry_points"]
+    assert {point: set(spec.get("options", {})) for point, spec in specs.items()} == OPTIONS[name]
+    for spec in specs.values():
+        assert spec.get("short_description")
+        for option, details in spec.get("options", {}).items():
+            assert details.get("description"), f"role option {option} has no description"
+
+
+def check_plugin_doc(plugin_type: str, name: str, entry: dict) -> None:
+    doc = entry["doc"]
+    assert set(doc.get("options") or {}) == OPTIONS[name]
+    assert doc.get("short_description") and doc.get("description") and doc.get("author")
+    assert doc.get("version_added")
+    for option, details in (doc.get("options") or {}).items():
+        assert details.get("description"), f"option {option} has no description"
+        assert details.get("type"), f"option {option} has no type"
+    if plugin_type in NEEDS_EXAMPLES:
+        assert (entry.get("examples") or "").strip(), "no EXAMPLES"
+    if plugin_type in NEEDS_RETURN:
+        assert entry.get("return"), "no RETURN"
+
+
 @pytest.mark.parametrize(("plugin_type", "name"), plugins(), ids=[f"{kind}:{name}" for kind, name in plugins()])
 def test_ansible_doc_renders(plugin_type: str, name: str, tmp_path: Path) -> None:
     as_json = ansible_doc(tmp_path, "-t", plugin_type, "--json", name)
@@ -71,24 +94,9 @@ def test_ansible_doc_renders(plugin_type: str, name: str, tmp_path: Path) -> Non
     assert "WARNING" not in ours(as_json.stderr) and "ERROR" not in as_json.stderr, as_json.stderr
     entry = json.loads(as_json.stdout)[name]
     if plugin_type == "role":
-        specs = entry["entry_points"]
-        assert {point: set(spec.get("options", {})) for point, spec in specs.items()} == OPTIONS[name]
-        for spec in specs.values():
-            assert spec.get("short_description")
-            for option, details in spec.get("options", {}).items():
-                assert details.get("description"), f"role option {option} has no description"
+        check_role_doc(name, entry)
     else:
-        doc = entry["doc"]
-        assert set(doc.get("options") or {}) == OPTIONS[name]
-        assert doc.get("short_description") and doc.get("description") and doc.get("author")
-        assert doc.get("version_added")
-        for option, details in (doc.get("options") or {}).items():
-            assert details.get("description"), f"option {option} has no description"
-            assert details.get("type"), f"option {option} has no type"
-        if plugin_type in NEEDS_EXAMPLES:
-            assert (entry.get("examples") or "").strip(), "no EXAMPLES"
-        if plugin_type in NEEDS_RETURN:
-            assert entry.get("return"), "no RETURN"
+        check_plugin_doc(plugin_type, name, entry)
 
     # The text a user reads renders too.
     as_text = ansible_doc(tmp_path, "-t", plugin_type, name)
@@ -99,7 +107,8 @@ def test_ansible_doc_renders(plugin_type: str, name: str, tmp_path: Path) -> Non
 
 def test_only_the_protomatter_warning_is_ignored() -> None:
     line = (
-        "[WARNING]: Collection at '/venv/lib/python3.13/site-packages/ansible/_internal/ansible_collections/ansible/_protomatter' "
+        "[WARNING]: Collection at "
+        "'/venv/lib/python3.13/site-packages/ansible/_internal/ansible_collections/ansible/_protomatter' "
         "does not have a MANIFEST.json file, nor has it galaxy.yml: cannot detect version."
     )
     assert ours(line) == ""
