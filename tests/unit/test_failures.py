@@ -100,6 +100,7 @@ def test_realistic_messages(message, host_words, expected):
         ("address 192.168.0.1 and 192.168.0.1:2222 and 10.0.0.0/8", "address <ip> and <ip> and <ip>"),
         ("v6 2001:db8::1 and fe80::1ff:fe23:4567:890a and [2001:db8::2]:22", "v6 <ip> and <ip> and <ip>"),
         ("mapped ::ffff:10.0.0.1 and the loopback ::1", "mapped <ip> and the loopback <ip>"),
+        ("in brackets [::1] and [10.0.0.1]", "in brackets [<ip>] and [<ip>]"),
         ("full 2001:0db8:85a3:0000:0000:8a2e:0370:7334 address", "full <ip> address"),
         ("container 3f2a9c1b7d8e exited", "container <hex> exited"),
         ("pointer 0x7f3a2b10 freed", "pointer <hex> freed"),
@@ -335,3 +336,14 @@ def test_summary_lines_are_cut():
     assert all(len(line) <= LINE_MAX for line in lines)
     assert lines[0].endswith("...")
     assert lines[1].endswith(" and 37 more")
+
+
+@pytest.mark.parametrize("message", ["id 000000a-5 gone", "ab12cd34-7", "[::1]:22 and [::1]"])
+def test_a_placeholder_does_not_start_a_new_mask(message):
+    """What followed a word still follows a word once the word is a placeholder: normalising twice changes nothing."""
+    once = normalise(message)
+    assert normalise(once) == once
+
+
+def test_next_to_a_placeholder():
+    assert normalise("id 000000a-5 gone") == "id <hex>-5 gone"

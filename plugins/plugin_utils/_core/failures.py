@@ -62,38 +62,38 @@ _UNIT = (
 # catastrophically. The common gate in front lets the search skip most positions at once: inside a word,
 # or at a character no kind starts with.
 _MASKS = re.compile(
-    r"(?<!\w)(?=[0-9a-fA-FJMNOSTW/~\[:+-])(?:"
+    r"(?<![\w>])(?=[0-9a-fA-FJMNOSTW/~\[:+-])(?:"
     + "|".join(
         (
             # Temporary paths: /tmp/..., /var/tmp/..., ~/.ansible/tmp/..., /home/u/.ansible/tmp/...
-            r"(?P<tmp>(?<![\w./~-])(?:(?:~|(?:/[\w.-]+)*)/\.ansible/tmp|/(?:var/)?tmp)"
+            r"(?P<tmp>(?<![\w>./~-])(?:(?:~|(?:/[\w.-]+)*)/\.ansible/tmp|/(?:var/)?tmp)"
             r"(?:/(?:[^\s'\"`,;:()\[\]{}]*[^\s'\"`,;:()\[\]{}.])?)?)",
-            rf"(?P<uuid>(?<![\w-]){_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?![\w-]))",
+            rf"(?P<uuid>(?<![\w>-]){_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?![\w<-]))",
             "(?P<time>(?:"
             # ISO 8601: 2026-12-03, 2026-12-03T17:03:44.123+00:00, 2026/12/03 17:03:44
-            rf"(?<![\w.])\d{{4}}(?:-\d{{2}}-|/\d{{2}}/)\d{{2}}(?:[T ]{_CLOCK}{_OFFSET}?)?"
+            rf"(?<![\w>.])\d{{4}}(?:-\d{{2}}-|/\d{{2}}/)\d{{2}}(?:[T ]{_CLOCK}{_OFFSET}?)?"
             # syslog and date(1): Dec  3 17:03:44, Thu Dec  3 17:03:44 UTC 2026
-            rf"|(?<!\w)(?:{_WEEKDAY},? +)?{_MONTH} +\d{{1,2}},? +(?:\d{{4}} +)?{_CLOCK}(?: +{_ZONE})?(?: +\d{{4}})?"
+            rf"|(?<![\w>])(?:{_WEEKDAY},? +)?{_MONTH} +\d{{1,2}},? +(?:\d{{4}} +)?{_CLOCK}(?: +{_ZONE})?(?: +\d{{4}})?"
             # RFC 2822 (mail, HTTP): Thu, 03 Dec 2026 17:03:44 GMT
-            rf"|(?<!\w)(?:{_WEEKDAY},? +)?\d{{1,2}} +{_MONTH} +\d{{4}} +{_CLOCK}(?: +{_ZONE})?"
+            rf"|(?<![\w>])(?:{_WEEKDAY},? +)?\d{{1,2}} +{_MONTH} +\d{{4}} +{_CLOCK}(?: +{_ZONE})?"
             # a clock alone: 17:03:44, 17:03:44.250
-            rf"|(?<![\w:.]){_CLOCK}"
-            r")(?![\w:]|\.\d))",
+            rf"|(?<![\w>:.]){_CLOCK}"
+            r")(?![\w<:]|\.\d))",
             "(?P<ip>"
-            rf"\[{_IPV6}\](?::\d{{1,5}})?(?!\w)"  # [2001:db8::1]:22
-            rf"|(?<![\w.]){_IPV4}(?:/\d{{1,2}})?(?::\d{{1,5}})?(?!\w|\.\d)"  # 10.0.3.17, 10.0.3.17:22
-            rf"|(?<![\w:.]){_IPV6}(?:/\d{{1,3}})?(?![\w:]|\.\d)"  # 2001:db8::1, fe80::1%eth0 is not kept
+            rf"\[{_IPV6}\]:\d{{1,5}}(?![\w<])"  # [2001:db8::1]:22; without a port, the brackets stay
+            rf"|(?<![\w>.]){_IPV4}(?:/\d{{1,2}})?(?::\d{{1,5}})?(?![\w<]|\.\d)"  # 10.0.3.17, 10.0.3.17:22
+            rf"|(?<![\w>:.]){_IPV6}(?:/\d{{1,3}})?(?![\w<:]|\.\d)"  # 2001:db8::1, fe80::1%eth0 is not kept
             ")",
             "(?P<hex>(?:"
-            rf"(?<![\w:.-])(?:{_HEX}{{2}}[:-]){{5}}{_HEX}{{2}}(?![\w:-])"  # a MAC address
-            rf"|(?<![\w.])0[xX]{_HEX}+(?!\w)"
+            rf"(?<![\w>:.-])(?:{_HEX}{{2}}[:-]){{5}}{_HEX}{{2}}(?![\w<:-])"  # a MAC address
+            rf"|(?<![\w>.])0[xX]{_HEX}+(?![\w<])"
             # ids, digests: at least 7 hex digits, with a digit and a letter (a number or a word is not an id)
-            rf"|(?<![\w.])(?=\d*[a-fA-F])(?=[a-fA-F]*\d){_HEX}{{7,}}(?!\w)"
+            rf"|(?<![\w>.])(?=\d*[a-fA-F])(?=[a-fA-F]*\d){_HEX}{{7,}}(?![\w<])"
             "))",
             # Numbers: 42, -1, 12.5, 1,024, 2.16.0, with a size or duration unit (12.5MB, 30s, 90%).
             # Not after a letter and a dash, so utf-8 and node-12 stay names.
-            rf"(?P<n>(?<![\w.])(?<![A-Za-z]-)[-+]?(?:\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)*){_UNIT}?"
-            r"(?!\w|\.\d))",
+            rf"(?P<n>(?<![\w>.])(?<![A-Za-z>]-)[-+]?(?:\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)*){_UNIT}?"
+            r"(?![\w<]|\.\d))",
         )
     )
     + ")"
