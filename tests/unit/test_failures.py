@@ -19,6 +19,7 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._core.failures imp
     normalise,
     summary_lines,
 )
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import cut_message
 
 
 @pytest.mark.parametrize(
@@ -347,3 +348,21 @@ def test_a_placeholder_does_not_start_a_new_mask(message):
 
 def test_next_to_a_placeholder():
     assert normalise("id 000000a-5 gone") == "id <hex>-5 gone"
+
+
+def test_messages_cut_by_the_recorder_group_whatever_their_host():
+    """The recorder cuts at 300 characters: the longer the host's name, the less of the end is kept."""
+    tail = " ".join(f"line {number}: debug1: reading configuration data /etc/ssh/ssh_config" for number in range(9))
+    messages = [
+        cut_message(f"Failed to connect to the host via ssh: {name}: Permission denied (publickey). {tail}")
+        for name in ("db1", "a-very-long-host-name-in-a-very-long-domain.example.com")
+    ]
+    assert messages[0].endswith("\u2026")
+    assert messages[1].endswith("\u2026")
+    names = ["db1", "a-very-long-host-name-in-a-very-long-domain.example.com"]
+    first, second = (normalise(message, [name]) for message, name in zip(messages, names))
+    assert first == second
+    assert first.startswith("Failed to connect to the host via ssh: <host>: Permission denied (publickey). line <n>")
+    assert first.endswith("\u2026")
+    assert first.endswith(" configuration data \u2026")
+    assert len(first) <= 202

@@ -33,6 +33,9 @@ FAILED_BECAUSE_OF_OTHERS = (
 )
 NAMES_SHOWN = 10
 LINE_MAX = 160
+# The recorder cuts long messages and ends them with this mark (recorder.cut_message, at 300 characters).
+CUT_MARK = "\u2026"
+CUT_KEPT = 200
 # Host words shorter than this are left alone: masking "a" or "db" would mask ordinary words.
 HOST_WORD_MIN = 3
 
@@ -168,11 +171,29 @@ def normalise(message: str | None, host_words: Iterable[str] = ()) -> str | None
     ``host_words`` are the strings that identify the host: its name, its ``ansible_host`` and any
     other the caller knows; each is masked as ``<host>`` where it stands as a whole word (words
     shorter than HOST_WORD_MIN are left alone). Then addresses, numbers, ids, temporary paths and
-    timestamps are masked, each kind by its placeholder. Idempotent; None stays None.
+    timestamps are masked, each kind by its placeholder. A message cut short (ending in CUT_MARK) is
+    cut again after its masking (:func:`_cut_again`). Idempotent; None stays None.
     """
     if message is None:
         return None
-    return _mask_kinds(_mask_host_words(message, host_words))
+    masked = _mask_kinds(_mask_host_words(message, host_words))
+    if masked.endswith(CUT_MARK):
+        return _cut_again(masked[: -len(CUT_MARK)])
+    return masked
+
+
+def _cut_again(body: str) -> str:
+    """A masked message that was cut short, cut again at most CUT_KEPT characters in, before a space.
+
+    The recorder cuts every message at the same length, so the same message keeps less of its end on a
+    host with a longer name or address. Cut again well before, the two keep the same text. The last word
+    of a cut text is a piece of a word (unless a space follows it): it goes. The result ends with a space
+    and CUT_MARK, so that cutting it again changes nothing.
+    """
+    body = body[: CUT_KEPT + 1]
+    if not body.endswith(" ") and " " in body:
+        body = body[: body.rfind(" ") + 1]
+    return body + CUT_MARK
 
 
 class Failure(NamedTuple):
