@@ -14,6 +14,7 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._core.failures imp
     LINE_MAX,
     Failure,
     group_failures,
+    natural_key,
     normalise,
     summary_lines,
 )
@@ -227,3 +228,10 @@ def test_long_strings_of_mask_characters_normalise(message):
     once = normalise(message)
     assert normalise(once) == once
     assert set(once) <= set(message) | set("<>nhexipuidtmp")
+
+
+@given(st.lists(st.text(alphabet="ab01.-: ", max_size=8), max_size=20))
+def test_any_host_names_sort_naturally(names):
+    ordered = sorted(names, key=natural_key)
+    assert sorted(ordered) == sorted(names)
+    assert sorted(reversed(ordered), key=natural_key) == ordered

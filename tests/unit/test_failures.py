@@ -170,6 +170,7 @@ def test_none_stays_none():
 def test_natural_order_of_host_names():
     names = ["web10", "web2", "10.0.0.10", "10.0.0.9", "Web3", "db1", "web1"]
     assert sorted(names, key=natural_key) == ["10.0.0.9", "10.0.0.10", "db1", "web1", "web2", "Web3", "web10"]
+    assert sorted(["a1", "a", "1", "", "a1b", "a01", "b"], key=natural_key) == ["", "1", "a", "a01", "a1", "a1b", "b"]
 
 
 SSH = "Failed to connect to the host via ssh: ssh: connect to host {} port 22: Connection refused"

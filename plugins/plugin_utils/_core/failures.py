@@ -265,7 +265,9 @@ def natural_key(name: str) -> tuple:
     """Sorts host names as people do: web2 before web10, 10.0.0.9 before 10.0.0.10."""
     parts: list = re.split(r"(\d+)", name.casefold())
     parts[1::2] = [int(digits) for digits in parts[1::2]]
-    return (*parts, name)
+    # Text and numbers alternate from text at 0, so two keys never compare text with a number; the
+    # name itself last, for names the key does not tell apart (web07 and web7).
+    return (tuple(parts), name)
 
 
 def group_failures(failures: Iterable[Failure | tuple]) -> list[FailureGroup]:
@@ -336,7 +338,7 @@ def names_line(hosts: Sequence[str], shown: int = NAMES_SHOWN, limit: int = LINE
 def summary_lines(groups: Sequence[FailureGroup], max_lines: int = 10, indent: str = "  ") -> list[str]:
     """The groups as at most ``max_lines`` lines of the end-of-run summary, whatever their number.
 
-    Two lines a group shown: its cause, then its first host names (indented once more). When some
+    Two lines a group shown: its cause, then its first host names, further indented. When some
     groups do not fit, the last line says how many groups and hosts are not shown.
     """
     if max_lines <= 0 or not groups:
