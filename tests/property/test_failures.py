@@ -214,6 +214,8 @@ ADVERSARIAL = (
     (lambda k: "Dec " * k, lambda k: "Dec " * k),
     (lambda k: " " * k, lambda k: " " * k),
     (lambda k: "/tmp/" + "." * k, lambda k: "<tmp>" + "." * k),
+    (lambda k: "web1 " * k, lambda k: "<host> " * k),
+    (lambda k: "web1" * k, lambda k: "<host>" if k == 1 else "web1" * k),
 )
 
 

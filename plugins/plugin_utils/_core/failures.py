@@ -147,12 +147,14 @@ def _mask_host_words(message: str, host_words: Iterable[str]) -> str:
         key=lambda word: (-len(word), word),
     )
     spans: list[tuple[int, int]] = []
+    masked = bytearray(len(lowered))  # 1 where a longer word was masked already
     for word in words:  # longest first: web07.example.com before web07
         start = lowered.find(word)
         while start != -1:
             end = start + len(word)
-            if _stands_alone(lowered, start, end) and all(end <= s or start >= e for s, e in spans):
+            if _stands_alone(lowered, start, end) and not any(masked[start:end]):
                 spans.append((start, end))
+                masked[start:end] = b"\x01" * (end - start)
             start = lowered.find(word, start + 1)
     if not spans:
         return message
