@@ -39,8 +39,10 @@ description:
     the play's C(hosts) is a template.
   - A stored failure message never holds the run's known secrets (vault-encrypted values, password variables,
     the passwords the run was given); a C(no_log) task's message is not stored at all.
-  - Writes nothing for C(--syntax-check) and C(--list-*) runs. A manifest directory that cannot be written
-    gives one warning and never fails the playbook.
+  - >-
+    Writes nothing for C(--syntax-check) and C(--list-*) runs. A manifest directory that cannot be written
+    gives one warning at the start and one line in place of the summary,
+    C(RELAUNCH SUMMARY: no manifest written: <why>), and never fails the playbook.
 version_added: 1.0.0
 author: relaunch.status contributors (@relaunch-status)
 requirements:
@@ -131,6 +133,7 @@ class CallbackModule(CallbackBase):
         self._selection_tasks: dict[str, bool] = {}
         # Host names of the inventory before any task ran: add_host on one of them creates nothing.
         self._inventory_hosts: set[str] | None = None
+        self._not_written: str | None = None  # why the playbook's manifest directory cannot be written
 
     # --- the start ---------------------------------------------------------------------------
 
@@ -153,6 +156,7 @@ class CallbackModule(CallbackBase):
             return
         self._find_task_queue_manager()
         self._finish_interrupted()  # a previous playbook that never reached its stats
+        self._not_written = None
         playbook_path = os.path.abspath(to_text(compat.playbook_file(playbook)))
         given_limit = to_text(args.get("subset") or "")
         self._refuse_a_stale_limit_file(given_limit, playbook, playbook_path)
@@ -160,6 +164,7 @@ class CallbackModule(CallbackBase):
             run = self._runs.open(self.get_option("manifest_dir"), playbook_path, self.get_option("keep"))
         except RelaunchError as exc:
             self._warn_once(f"no manifest will be written: {exc}")
+            self._not_written = str(exc)  # said again where the summary would be
             return
         self._run = run
         self._playbook = Playbook(
@@ -345,6 +350,8 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_stats(self, stats) -> None:
         if self._run is None:
+            if self._not_written and self._summary_wanted():
+                self._display.display(late("_core.summary").not_written_summary(self._not_written))
             return
         self._record_unstarted_plays()
         self._verdict()
@@ -361,7 +368,11 @@ class CallbackModule(CallbackBase):
         snapshot, warning = run.finish(complete, self.get_option("keep"), playbook.groups, self._inventory_hosts)
         if warning:
             self._warn_once(warning)
-        if summary and snapshot is not None and self._summary_wanted():
+        if not summary or not self._summary_wanted():
+            return
+        if snapshot is None:
+            self._display.display(late("_core.summary").not_written_summary(run.not_written))
+        else:
             self._display.display(self._summary(run, playbook, snapshot))
 
     def _finish_interrupted(self, summary: bool = True) -> None:

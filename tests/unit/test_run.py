@@ -152,3 +152,4 @@ def test_a_directory_lost_before_the_finish_is_a_warning_not_an_error(runs: Runs
     snapshot, warning = run.finish(True, KEEP, [], None)
     assert snapshot is None
     assert warning.startswith("manifest not written: ") and run.directory in warning and "\n" not in warning
+    assert run.not_written and run.not_written in warning  # what the summary's place says

@@ -41,6 +41,11 @@ def _shown(path: str, absolute: bool) -> str:
     return os.path.abspath(path) if absolute else os.path.relpath(path)
 
 
+def not_written_summary(why: str) -> str:
+    """The one line printed in place of the summary when the run's manifest could not be written."""
+    return f"RELAUNCH SUMMARY: no manifest written: {why}"
+
+
 def relaunch_summary(
     head: dict, hosts: Iterable[dict], directory: str, command: str | None, absolute_paths: bool = False
 ) -> str:
