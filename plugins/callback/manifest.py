@@ -42,7 +42,7 @@ description:
   - >-
     Writes nothing for C(--syntax-check) and C(--list-*) runs. A manifest directory that cannot be written
     gives one warning at the start and one line in place of the summary,
-    C(RELAUNCH SUMMARY: no manifest written: <why>), and never fails the playbook.
+    C(RELAUNCH SUMMARY: no manifest written: <why>), and never fails the playbook unless O(require_manifest) is set.
 version_added: 1.0.0
 author: relaunch.status contributors (@relaunch-status)
 requirements:
@@ -60,6 +60,19 @@ options:
     ini:
       - section: relaunch_status
         key: keep
+  require_manifest:
+    description:
+      - Stop the run before anything runs, with one error line and a non-zero exit, when its manifest directory
+        cannot be written, instead of warning and running without a manifest (for CI, where a relaunch needs it).
+      - A manifest that cannot be written at the end of the run (the disk filled up meanwhile) is still a warning.
+    type: bool
+    default: false
+    version_added: 1.1.0
+    env:
+      - name: RELAUNCH_REQUIRE_MANIFEST
+    ini:
+      - section: relaunch_status
+        key: require_manifest
   summary:
     description:
       - Print the relaunch summary at the end of each playbook.
@@ -163,6 +176,8 @@ class CallbackModule(CallbackBase):
         try:
             run = self._runs.open(self.get_option("manifest_dir"), playbook_path, self.get_option("keep"))
         except RelaunchError as exc:
+            if self.get_option("require_manifest"):
+                self._stop_before_anything_runs(f"require_manifest is set and no manifest can be written: {exc}")
             self._warn_once(f"no manifest will be written: {exc}")
             self._not_written = str(exc)  # said again where the summary would be
             return

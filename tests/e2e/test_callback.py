@@ -753,3 +753,28 @@ def test_unwritable_manifest_dir_warns_once_and_changes_nothing(workdir: Path, w
     assert blocker.read_text() == "not a directory\n"
     assert not (workdir / ".relaunch").exists()
     assert run.retry() == FAILED
+
+
+@pytest.mark.parametrize("where", ["environment", "ansible.cfg"])
+def test_require_manifest_stops_the_run_before_anything_runs(workdir: Path, where: str) -> None:
+    blocker = workdir / "blocker"
+    blocker.write_text("not a directory\n")
+    env = {"RELAUNCH_MANIFEST_DIR": str(blocker)}
+    if where == "environment":
+        env["RELAUNCH_REQUIRE_MANIFEST"] = "true"
+    else:
+        (workdir / "ansible.cfg").write_text("[relaunch_status]\nrequire_manifest = true\n")
+        env["ANSIBLE_CONFIG"] = str(workdir / "ansible.cfg")
+    run = site(workdir, env=env)
+    assert run.rc != 0 and "TASK [" not in run.stdout, run.stdout
+    output = run.stdout + run.stderr
+    assert "Traceback" not in output
+    errors = [line for line in output.splitlines() if "relaunch.status.manifest" in line]
+    assert len(errors) == 1, output
+    assert "require_manifest" in errors[0] and str(blocker) in errors[0] and "RELAUNCH_MANIFEST_DIR" in errors[0]
+    assert blocker.read_text() == "not a directory\n"
+
+
+def test_require_manifest_lets_a_writable_run_go_on(workdir: Path) -> None:
+    run = site(workdir, env={"RELAUNCH_REQUIRE_MANIFEST": "true"})
+    assert run.rc == 4 and run.manifest()["complete"] is True

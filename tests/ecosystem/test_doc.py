@@ -21,7 +21,7 @@ NEEDS_RETURN = {"lookup", "module", "filter", "test"}
 
 # The options users set, by plugin (the role: by entry point): an option renamed or lost fails here.
 OPTIONS = {
-    "relaunch.status.manifest": {"manifest_dir", "identity_vars", "keep", "summary"},
+    "relaunch.status.manifest": {"manifest_dir", "identity_vars", "keep", "require_manifest", "summary"},
     "relaunch.status.limit": {"_terms", "manifest", "manifest_dir", "identity_vars", "allow_empty"},
     "relaunch.status.relaunch_info": {
         "manifest",
@@ -99,7 +99,8 @@ def test_ansible_doc_renders(plugin_type: str, name: str, tmp_path: Path) -> Non
 
 def test_only_the_protomatter_warning_is_ignored() -> None:
     line = (
-        "[WARNING]: Collection at '/venv/lib/python3.13/site-packages/ansible/_internal/ansible_collections/ansible/_protomatter' "
+        "[WARNING]: Collection at "
+        "'/venv/lib/python3.13/site-packages/ansible/_internal/ansible_collections/ansible/_protomatter' "
         "does not have a MANIFEST.json file, nor has it galaxy.yml: cannot detect version."
     )
     assert ours(line) == ""
