@@ -1,6 +1,7 @@
 # Copyright (c) relaunch.status contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The figures of the relaunch summary read right at a glance: each host once, then per outcome of its tasks."""
+"""The figures of the relaunch summary read right at a glance: each host once, then per outcome of its tasks; no
+figures when no host ran a task, and never a summary of zeros."""
 
 from __future__ import annotations
 
@@ -34,3 +35,19 @@ def test_failed_says_how_many_of_them_were_unreachable_and_task_outcomes_have_th
 def test_no_unreachable_host_is_not_mentioned():
     summary = relaunch_summary(head(all=2, failed=1, ok=2), [failed("a", "ok")], DIRECTORY, "CMD")
     assert "  all=2  failed=1  not_run=0\n" in summary and "unreachable" not in summary
+
+
+def test_a_refused_relaunch_shows_no_failures_of_the_hosts():
+    # The select role failed on every host: the selection's failure, not the hosts'.
+    summary = relaunch_summary(head(tasks_ran=False, all=7, failed=7), [failed("a")] * 7, DIRECTORY, None, True)
+    assert "failed=" not in summary and "=" not in summary.split("\n", 1)[1]
+    assert "none of the 7 hosts ran a task but the relaunch selection" in summary
+    assert summary.splitlines()[0] == "RELAUNCH SUMMARY: /srv/.relaunch/site/20260101T000000000000Z-1-abcd.json"
+    assert summary.endswith("latest.json and its limit files are unchanged")
+
+
+def test_a_run_that_saw_no_host_is_one_line_and_no_zeros():
+    summary = relaunch_summary(head(complete=False, tasks_ran=False), [], DIRECTORY, None, absolute_paths=True)
+    assert summary == (
+        "RELAUNCH SUMMARY: no host ran (interrupted); /srv/.relaunch/site/latest.json and its limit files are unchanged"
+    )

@@ -60,15 +60,19 @@ def counts_lines(counts: dict, failed_unreachable: int) -> list[str]:
 
 
 def _no_host_ran(head: dict, directory: str, absolute_paths: bool) -> str:
-    """A run in which no host ran a task but the relaunch selection."""
+    """A run in which no host ran a task but the relaunch selection: its failures, if any, are the selection's
+    own (a refused relaunch), not the hosts', so no counts; one line when no host was even seen."""
+    interrupted = "" if head["complete"] else " (interrupted)"
+    latest = f"{_shown(os.path.join(directory, 'latest.json'), absolute_paths)} and its limit files are unchanged"
+    if not head["retry_counts"].get("all"):
+        return f"RELAUNCH SUMMARY: no host ran{interrupted}; {latest}"
     return "\n".join(
         [
             f"RELAUNCH SUMMARY: {_shown(os.path.join(directory, head['run_id'] + '.json'), absolute_paths)}"
-            + ("" if head["complete"] else " (interrupted)"),
-            *counts_lines(head["retry_counts"], 0),
-            "  no host ran a task but the relaunch selection"
+            + interrupted,
+            f"  none of the {counted(head['retry_counts']['all'], 'host')} ran a task but the relaunch selection"
             " (refused, nothing to relaunch, or stopped before any host ran):",
-            f"    {_shown(os.path.join(directory, 'latest.json'), absolute_paths)} and its limit files are unchanged",
+            f"    {latest}",
         ]
     )
 
