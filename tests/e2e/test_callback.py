@@ -113,6 +113,12 @@ def test_manifest_shape(workdir: Path) -> None:
     run = site(workdir)
     assert run.rc == 4  # ansible-playbook's code for "some host unreachable"
     manifest = run.manifest()
+    check_run_keys(run, manifest, workdir)
+    check_host_entries({host["name"]: host for host in manifest["hosts"]})
+    assert run.with_status("failed") == run.retry() == FAILED
+
+
+def check_run_keys(run, manifest: dict, workdir: Path) -> None:
     assert manifest["schema_version"] == 1
     assert RUN_ID.match(manifest["run_id"])
     assert json.loads((run.run_dir / f"{manifest['run_id']}.json").read_text()) == manifest
@@ -144,7 +150,8 @@ def test_manifest_shape(workdir: Path) -> None:
         "not_run": 0,
     }
 
-    hosts = {host["name"]: host for host in manifest["hosts"]}
+
+def check_host_entries(hosts: dict) -> None:
     assert set(hosts) == ALL
     assert all(set(host) == HOST_KEYS for host in hosts.values())
     assert hosts["web1"]["statuses"] == ["all", "changed", "ok", "skipped"]
@@ -172,7 +179,6 @@ def test_manifest_shape(workdir: Path) -> None:
     failure = hosts["dead"]["first_failure"]
     assert (failure["task"], failure["unreachable"]) == ("Reach", True)
     assert failure["message"]
-    assert run.with_status("failed") == run.retry() == FAILED
 
 
 INVOCATIONS = [

@@ -71,30 +71,38 @@ def test_ansible_doc_renders(plugin_type: str, name: str, tmp_path: Path) -> Non
     assert "WARNING" not in ours(as_json.stderr) and "ERROR" not in as_json.stderr, as_json.stderr
     entry = json.loads(as_json.stdout)[name]
     if plugin_type == "role":
-        specs = entry["entry_points"]
-        assert {point: set(spec.get("options", {})) for point, spec in specs.items()} == OPTIONS[name]
-        for spec in specs.values():
-            assert spec.get("short_description")
-            for option, details in spec.get("options", {}).items():
-                assert details.get("description"), f"role option {option} has no description"
+        check_role_doc(entry, name)
     else:
-        doc = entry["doc"]
-        assert set(doc.get("options") or {}) == OPTIONS[name]
-        assert doc.get("short_description") and doc.get("description") and doc.get("author")
-        assert doc.get("version_added")
-        for option, details in (doc.get("options") or {}).items():
-            assert details.get("description"), f"option {option} has no description"
-            assert details.get("type"), f"option {option} has no type"
-        if plugin_type in NEEDS_EXAMPLES:
-            assert (entry.get("examples") or "").strip(), "no EXAMPLES"
-        if plugin_type in NEEDS_RETURN:
-            assert entry.get("return"), "no RETURN"
+        check_plugin_doc(entry, plugin_type, name)
 
     # The text a user reads renders too.
     as_text = ansible_doc(tmp_path, "-t", plugin_type, name)
     assert as_text.returncode == 0, as_text.stderr
     assert "WARNING" not in ours(as_text.stderr) and "ERROR" not in as_text.stderr, as_text.stderr
     assert name in as_text.stdout or name.rsplit(".", 1)[1] in as_text.stdout
+
+
+def check_role_doc(entry: dict, name: str) -> None:
+    specs = entry["entry_points"]
+    assert {point: set(spec.get("options", {})) for point, spec in specs.items()} == OPTIONS[name]
+    for spec in specs.values():
+        assert spec.get("short_description")
+        for option, details in spec.get("options", {}).items():
+            assert details.get("description"), f"role option {option} has no description"
+
+
+def check_plugin_doc(entry: dict, plugin_type: str, name: str) -> None:
+    doc = entry["doc"]
+    assert set(doc.get("options") or {}) == OPTIONS[name]
+    assert doc.get("short_description") and doc.get("description") and doc.get("author")
+    assert doc.get("version_added")
+    for option, details in (doc.get("options") or {}).items():
+        assert details.get("description"), f"option {option} has no description"
+        assert details.get("type"), f"option {option} has no type"
+    if plugin_type in NEEDS_EXAMPLES:
+        assert (entry.get("examples") or "").strip(), "no EXAMPLES"
+    if plugin_type in NEEDS_RETURN:
+        assert entry.get("return"), "no RETURN"
 
 
 def test_only_the_protomatter_warning_is_ignored() -> None:
