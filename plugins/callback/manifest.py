@@ -39,8 +39,10 @@ description:
     the play's C(hosts) is a template.
   - A stored failure message never holds the run's known secrets (vault-encrypted values, password variables,
     the passwords the run was given); a C(no_log) task's message is not stored at all.
-  - Writes nothing for C(--syntax-check) and C(--list-*) runs. A manifest directory that cannot be written
-    gives one warning and never fails the playbook.
+  - >-
+    Writes nothing for C(--syntax-check) and C(--list-*) runs. A manifest directory that cannot be written
+    gives one warning at the start and one line in place of the summary,
+    C(RELAUNCH SUMMARY: no manifest written: <why>), and never fails the playbook unless O(require_manifest) is set.
 version_added: 1.0.0
 author: relaunch.status contributors (@relaunch-status)
 requirements:
@@ -58,6 +60,19 @@ options:
     ini:
       - section: relaunch_status
         key: keep
+  require_manifest:
+    description:
+      - Stop the run before anything runs, with one error line and a non-zero exit, when its manifest directory
+        cannot be written, instead of warning and running without a manifest (for CI, where a relaunch needs it).
+      - A manifest that cannot be written at the end of the run (the disk filled up meanwhile) is still a warning.
+    type: bool
+    default: false
+    version_added: 1.1.0
+    env:
+      - name: RELAUNCH_REQUIRE_MANIFEST
+    ini:
+      - section: relaunch_status
+        key: require_manifest
   summary:
     description:
       - Print the relaunch summary at the end of each playbook.
@@ -85,13 +100,10 @@ EXAMPLES = r"""
 #   ansible-playbook -i inventory site.yml --limit @.relaunch/site/failed.limit
 """
 
-import importlib
 import os
-from dataclasses import dataclass, field
 
 from ansible import constants as C
 from ansible import context
-from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ansible_version
@@ -102,58 +114,18 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors impor
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import failure_message
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.run import PlaybookRun, Runs
 from ansible_collections.relaunch.status.plugins.plugin_utils._inventory import IdentityResolver, source_directories
+from ansible_collections.relaunch.status.plugins.plugin_utils._playbook import (
+    Playbook,
+    added_hosts,
+    is_selection,
+    late,
+    provision_event,
+)
 
 # The action whose results carry "add_host" (the host it creates), by every name it runs under.
 _ADD_HOST_ACTIONS = frozenset(("add_host", "ansible.builtin.add_host", "ansible.legacy.add_host"))
-# The relaunch selection itself: its results are no work of the run (the recorder's tasks_ran).
-_SELECTION_ACTION = "relaunch.status.relaunch_info"
-_SELECT_ROLE = (
-    os.path.realpath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "roles", "select")) + os.sep
-)
 # Runs that only check or list the playbook: nothing to record.
 _LISTING_OPTIONS = ("syntax", "listhosts", "listtasks", "listtags")
-_PLUGIN_UTILS = "ansible_collections.relaunch.status.plugins.plugin_utils."
-
-
-def _late(module: str):
-    """A module of plugin_utils that only some runs need (the selection engine for a limit file, the secrets at
-    the first failure, the summary at the end), loaded when first needed: ansible-core compiles a collection's
-    modules from source on every run, before it forks its workers (docs/performance.md)."""
-    return importlib.import_module(_PLUGIN_UTILS + module)
-
-
-def _is_selection(task) -> bool:
-    """Whether a task is part of the relaunch selection: the relaunch_info action, or a task of the
-    select role (with the validation of its arguments that ansible-core adds to it)."""
-    if (task.resolved_action or task.action) == _SELECTION_ACTION:
-        return True
-    context = task.args.get("validate_args_context") if isinstance(task.args, dict) else None
-    path = str(context.get("path") or "") if isinstance(context, dict) else (task.get_path() or "").rsplit(":", 1)[0]
-    return bool(path) and (os.path.realpath(path) + os.sep).startswith(_SELECT_ROLE)
-
-
-@dataclass
-class _Playbook:
-    """What the callback follows of the playbook being recorded, in Ansible's terms."""
-
-    plays: list  # the playbook's plays, in order
-    resolver: IdentityResolver
-    loader: object  # the playbook's DataLoader, for the known secrets
-    passwords: dict | None  # the TaskQueueManager's, for the known secrets
-    rescued_seen: dict[str, int]
-    command_line: command.CommandLine
-    seen_hosts: set[str] = field(default_factory=set)
-    started_plays: set[str] = field(default_factory=set)  # uuids of the plays that started
-    play: object = None  # the play running now
-    play_uuid: str | None = None
-    play_name: str = ""
-    groups: list[str] = field(default_factory=list)
-    secrets: object = None  # the KnownSecrets, made at the first failure
-
-    def known_secrets(self):
-        if self.secrets is None:
-            self.secrets = _late("_secrets").KnownSecrets(self.loader, self.passwords)
-        return self.secrets
 
 
 class CallbackModule(CallbackBase):
@@ -165,7 +137,7 @@ class CallbackModule(CallbackBase):
     def __init__(self, display=None, options=None) -> None:
         super().__init__(display=display, options=options)
         self._run: PlaybookRun | None = None
-        self._playbook: _Playbook | None = None
+        self._playbook: Playbook | None = None
         self._runs = Runs(self._finish_interrupted)
         self._tqm = None  # the TaskQueueManager calling back: ansible-core's own failed and unreachable sets
         self._tqm_searched = False
@@ -174,6 +146,7 @@ class CallbackModule(CallbackBase):
         self._selection_tasks: dict[str, bool] = {}
         # Host names of the inventory before any task ran: add_host on one of them creates nothing.
         self._inventory_hosts: set[str] | None = None
+        self._not_written: str | None = None  # why the playbook's manifest directory cannot be written
 
     # --- the start ---------------------------------------------------------------------------
 
@@ -196,16 +169,20 @@ class CallbackModule(CallbackBase):
             return
         self._find_task_queue_manager()
         self._finish_interrupted()  # a previous playbook that never reached its stats
+        self._not_written = None
         playbook_path = os.path.abspath(to_text(compat.playbook_file(playbook)))
         given_limit = to_text(args.get("subset") or "")
         self._refuse_a_stale_limit_file(given_limit, playbook, playbook_path)
         try:
             run = self._runs.open(self.get_option("manifest_dir"), playbook_path, self.get_option("keep"))
         except RelaunchError as exc:
+            if self.get_option("require_manifest"):
+                self._stop_before_anything_runs(f"require_manifest is set and no manifest can be written: {exc}")
             self._warn_once(f"no manifest will be written: {exc}")
+            self._not_written = str(exc)  # said again where the summary would be
             return
         self._run = run
-        self._playbook = _Playbook(
+        self._playbook = Playbook(
             plays=list(playbook.get_plays()),
             resolver=IdentityResolver(
                 playbook.get_loader(),
@@ -231,7 +208,7 @@ class CallbackModule(CallbackBase):
         inventory = compat.tqm_inventory(self._tqm) if self._tqm is not None and "@" in given_limit else None
         if inventory is None:
             return
-        stale = _late("_selector").stale_limit_file(
+        stale = late("_selector").stale_limit_file(
             given_limit,
             inventory,
             playbook.get_loader(),
@@ -244,7 +221,7 @@ class CallbackModule(CallbackBase):
     def _start_event(self, run: PlaybookRun, given_limit: str) -> dict:
         line = self._playbook.command_line
         # What the limit selected, not a path to a limit file that the end of this run rewrites.
-        limit = _late("_selector").selected_limit(given_limit) if "@" in given_limit else given_limit
+        limit = late("_selector").selected_limit(given_limit) if "@" in given_limit else given_limit
         if limit is None:
             limit = given_limit
             self._display.warning(
@@ -316,39 +293,12 @@ class CallbackModule(CallbackBase):
         self._emit(event)
 
     def _record_unstarted_plays(self) -> None:
-        """Record the hosts of the plays that never started (Ctrl-C, an aborted play) as not_run.
-
-        They are resolved when the playbook stops, from the inventory as it is then (add_host
-        and group_by included), under the run's --limit, as ansible-core would have resolved
-        them. A play whose ``hosts:`` is a template is left out: resolving it would run
-        templates and lookups the run never got to.
-        """
-        playbook = self._playbook
-        if self._run is None:
-            return
-        started = [
-            index for index, play in enumerate(playbook.plays) if compat.object_id(play) in playbook.started_plays
-        ]
-        unstarted = playbook.plays[started[-1] + 1 :] if started else playbook.plays
-        playbook.plays = []  # once per playbook
-        hosts = {}
-        for play in unstarted:
-            patterns = [play.hosts] if isinstance(play.hosts, str) else list(play.hosts or ())
-            if any("{{" in pattern or "{%" in pattern for pattern in map(to_text, patterns)):
-                continue
-            inventory = compat.play_inventory(play)
-            if inventory is None:
-                continue
-            try:
-                hosts.update(
-                    (host.name, host)
-                    for host in inventory.get_hosts(patterns, ignore_restrictions=True, order=play.order)
-                )
-            except AnsibleError:
-                continue  # ansible-core would have stopped on this play's pattern too
-        if hosts:
-            self._see_hosts(hosts.values())
-            self._emit({"e": "unstarted", "hosts": list(hosts)})
+        """Record the hosts of the plays that never started (Ctrl-C, an aborted play) as not_run."""
+        if self._run is not None:
+            hosts = self._playbook.unstarted_hosts()
+            if hosts:
+                self._see_hosts(hosts.values())
+                self._emit({"e": "unstarted", "hosts": list(hosts)})
 
     def _result(self, result, host, task, outcome: str, ignored: bool = False) -> None:
         playbook = self._playbook
@@ -358,7 +308,7 @@ class CallbackModule(CallbackBase):
         task_id = compat.object_id(task)
         selection = self._selection_tasks.get(task_id)
         if selection is None:
-            selection = self._selection_tasks[task_id] = _is_selection(task)
+            selection = self._selection_tasks[task_id] = is_selection(task)
         if selection:
             event["selection"] = True
         if outcome in ("failed", "unreachable"):
@@ -393,31 +343,12 @@ class CallbackModule(CallbackBase):
         if adds_hosts is None:
             adds_hosts = self._adds_hosts[task_id] = task.action in _ADD_HOST_ACTIONS
         if adds_hosts:
-            data = compat.result_data(result)
-            for item in [data] + [item for item in data.get("results", ()) if isinstance(item, dict)]:
-                added = item.get("add_host")
-                if isinstance(added, dict) and added.get("host_name"):
-                    self._provision(host.name, added)
+            identity_vars = self.get_option("identity_vars")
+            for added in added_hosts(compat.result_data(result)):
+                event = provision_event(host.name, added, self._inventory_hosts or (), identity_vars)
+                if event is not None:
+                    self._emit(event)
         self._result(result, host, task, "changed" if result.is_changed() else "ok")
-
-    def _provision(self, provisioner: str, added: dict) -> None:
-        if to_text(added["host_name"]) in (self._inventory_hosts or ()):
-            return  # an inventory host put in a group (or given vars) by add_host: not provisioned
-        host_vars = added.get("host_vars") or {}
-        identity = variable = None
-        for name in self.get_option("identity_vars"):
-            if host_vars.get(name) is not None:
-                identity, variable = to_text(host_vars[name]), name
-                break
-        self._emit(
-            {
-                "e": "provision",
-                "host": to_text(added["host_name"]),
-                "by": provisioner,
-                "identity": identity,
-                "identity_var": variable,
-            }
-        )
 
     def v2_runner_on_failed(self, result, ignore_errors=False) -> None:
         if self._run is not None:
@@ -434,6 +365,8 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_stats(self, stats) -> None:
         if self._run is None:
+            if self._not_written and self._summary_wanted():
+                self._display.display(late("_core.summary").not_written_summary(self._not_written))
             return
         self._record_unstarted_plays()
         self._verdict()
@@ -450,7 +383,11 @@ class CallbackModule(CallbackBase):
         snapshot, warning = run.finish(complete, self.get_option("keep"), playbook.groups, self._inventory_hosts)
         if warning:
             self._warn_once(warning)
-        if summary and snapshot is not None and self._summary_wanted():
+        if not summary or not self._summary_wanted():
+            return
+        if snapshot is None:
+            self._display.display(late("_core.summary").not_written_summary(run.not_written))
+        else:
             self._display.display(self._summary(run, playbook, snapshot))
 
     def _finish_interrupted(self, summary: bool = True) -> None:
@@ -458,7 +395,7 @@ class CallbackModule(CallbackBase):
             self._record_unstarted_plays()
             self._finish(complete=False, summary=summary)
 
-    def _summary(self, run: PlaybookRun, playbook: _Playbook, snapshot) -> str:
+    def _summary(self, run: PlaybookRun, playbook: Playbook, snapshot) -> str:
         counts = snapshot.head["retry_counts"]
         if counts.get("not_run"):
             # Relaunching on the failed and the not_run hosts finishes the job: latest.json's files of both.
@@ -470,7 +407,7 @@ class CallbackModule(CallbackBase):
         relaunch = None
         if all(os.path.isfile(path) for path in files):
             relaunch = command.relaunch_command(run.playbook, files, playbook.command_line, front)
-        summary = _late("_core.summary")
+        summary = late("_core.summary")
         return summary.relaunch_summary(
             snapshot.head, snapshot.hosts("failed"), run.directory, relaunch, front.absolute_paths
         )

@@ -113,6 +113,12 @@ def test_manifest_shape(workdir: Path) -> None:
     run = site(workdir)
     assert run.rc == 4  # ansible-playbook's code for "some host unreachable"
     manifest = run.manifest()
+    check_run_keys(run, manifest, workdir)
+    check_host_entries({host["name"]: host for host in manifest["hosts"]})
+    assert run.with_status("failed") == run.retry() == FAILED
+
+
+def check_run_keys(run, manifest: dict, workdir: Path) -> None:
     assert manifest["schema_version"] == 1
     assert RUN_ID.match(manifest["run_id"])
     assert json.loads((run.run_dir / f"{manifest['run_id']}.json").read_text()) == manifest
@@ -144,7 +150,8 @@ def test_manifest_shape(workdir: Path) -> None:
         "not_run": 0,
     }
 
-    hosts = {host["name"]: host for host in manifest["hosts"]}
+
+def check_host_entries(hosts: dict) -> None:
     assert set(hosts) == ALL
     assert all(set(host) == HOST_KEYS for host in hosts.values())
     assert hosts["web1"]["statuses"] == ["all", "changed", "ok", "skipped"]
@@ -172,7 +179,6 @@ def test_manifest_shape(workdir: Path) -> None:
     failure = hosts["dead"]["first_failure"]
     assert (failure["task"], failure["unreachable"]) == ("Reach", True)
     assert failure["message"]
-    assert run.with_status("failed") == run.retry() == FAILED
 
 
 INVOCATIONS = [
@@ -464,7 +470,8 @@ LIMITED_PROVISION = {
     [((), {"controller", "bystander", "vm1", "vm2"}), (("--limit", "controller,vm2"), {"controller", "vm2"})],
 )
 def test_hosts_outside_the_limit_are_not_recorded_created_or_not(workdir: Path, limit: tuple, recorded: set) -> None:
-    """An inventory host and a host add_host created follow one rule: recorded when a play targeted it, after --limit."""
+    """An inventory host and a host add_host created follow one rule: recorded when a play targeted it, after
+    --limit."""
     write_files(workdir, LIMITED_PROVISION)
     run = ansible_playbook(workdir, "-i", "limited.ini", *limit, playbook="limited.yml")
     assert run.rc == 0, run.stdout + run.stderr
@@ -593,7 +600,10 @@ def test_summary(workdir: Path) -> None:
     run = site(workdir)
     summary = summary_of(run.stdout)
     assert summary.splitlines()[0] == "RELAUNCH SUMMARY: .relaunch/site/latest.json"
-    assert "all=6  failed=3  unreachable=1  changed=3  ok=3  skipped=5  rescued=0  ignored=0  not_run=0" in summary
+    assert summary.splitlines()[1:3] == [
+        "  all=6  failed=3 (1 unreachable)  not_run=0",
+        "  hosts with at least one task: changed=3  ok=3  skipped=5  rescued=0  ignored=0",
+    ]
     assert "  2 hosts failed at TASK [Check disk]: disk full\n      db1, web2\n" in summary
     assert re.search(r"  1 host unreachable at TASK \[Reach\]: .*\n      dead\n", summary)
     words = shlex.split(summary.split("relaunch on the failed hosts:\n", 1)[1].splitlines()[0])
@@ -686,8 +696,8 @@ JSON_STDOUT = '''
         def v2_playbook_on_stats(self, stats):
             import json
 
-            hosts = sorted(stats.processed)
-            self._display.display(json.dumps({"stats": {host: stats.summarize(host) for host in hosts}}, sort_keys=True))
+            stats_of = {host: stats.summarize(host) for host in sorted(stats.processed)}
+            self._display.display(json.dumps({"stats": stats_of}, sort_keys=True))
     '''
 
 
@@ -743,8 +753,37 @@ def test_unwritable_manifest_dir_warns_once_and_changes_nothing(workdir: Path, w
     assert len(warnings_of(run)) == 1, run.stdout + run.stderr
     assert "RELAUNCH_MANIFEST_DIR" in " ".join(run.stderr.split())
     assert "Traceback" not in run.stdout + run.stderr
-    assert "RELAUNCH SUMMARY" not in run.stdout
+    # Said again at the end of each playbook, in one line where the summary would be.
+    not_written = [line for line in run.stdout.splitlines() if line.startswith("RELAUNCH SUMMARY")]
+    assert len(not_written) == 2 and all(
+        line.startswith("RELAUNCH SUMMARY: no manifest written: ") and str(blocker) in line for line in not_written
+    ), run.stdout
     assert run.stdout.count("PLAY RECAP") == baseline.stdout.count("PLAY RECAP") == 2
     assert blocker.read_text() == "not a directory\n"
     assert not (workdir / ".relaunch").exists()
     assert run.retry() == FAILED
+
+
+@pytest.mark.parametrize("where", ["environment", "ansible.cfg"])
+def test_require_manifest_stops_the_run_before_anything_runs(workdir: Path, where: str) -> None:
+    blocker = workdir / "blocker"
+    blocker.write_text("not a directory\n")
+    env = {"RELAUNCH_MANIFEST_DIR": str(blocker)}
+    if where == "environment":
+        env["RELAUNCH_REQUIRE_MANIFEST"] = "true"
+    else:
+        (workdir / "ansible.cfg").write_text("[relaunch_status]\nrequire_manifest = true\n")
+        env["ANSIBLE_CONFIG"] = str(workdir / "ansible.cfg")
+    run = site(workdir, env=env)
+    assert run.rc != 0 and "TASK [" not in run.stdout, run.stdout
+    output = run.stdout + run.stderr
+    assert "Traceback" not in output
+    errors = [line for line in output.splitlines() if "relaunch.status.manifest" in line]
+    assert len(errors) == 1, output
+    assert "require_manifest" in errors[0] and str(blocker) in errors[0] and "RELAUNCH_MANIFEST_DIR" in errors[0]
+    assert blocker.read_text() == "not a directory\n"
+
+
+def test_require_manifest_lets_a_writable_run_go_on(workdir: Path) -> None:
+    run = site(workdir, env={"RELAUNCH_REQUIRE_MANIFEST": "true"})
+    assert run.rc == 4 and run.manifest()["complete"] is True

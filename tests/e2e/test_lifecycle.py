@@ -112,6 +112,8 @@ def test_a_refused_relaunch_leaves_the_manifest_it_refused(tmp_path: Path) -> No
         summary = refused.stdout[refused.stdout.index("RELAUNCH SUMMARY") :]
         assert "latest.json and its limit files are unchanged" in " ".join(summary.split())
         assert "relaunch on the failed hosts" not in summary
+        # The role's refusal failed every host; the summary must not present it as the hosts' failures.
+        assert "failed=" not in summary and f"none of the {len(WEB)} hosts ran a task" in summary, summary
     assert relaunch.manifest()["retry_counts"]["failed"] == 0
 
     # "Nothing to do" can end with success, for a loop that relaunches until nothing failed.
@@ -155,6 +157,11 @@ def test_a_run_that_stops_before_any_host_ran_keeps_the_limit_files(tmp_path: Pa
     assert stopped.rc != 0 and not ran(stopped)
     assert latest_id(run_dir) == useful and limit_files(run_dir) == files
     assert stopped.run_manifest()["tasks_ran"] is False
+    # No host was ever seen: one line, never a summary of zeros.
+    summary = [line for line in stopped.stdout.splitlines() if "RELAUNCH SUMMARY" in line or "=0" in line]
+    assert summary == [
+        "RELAUNCH SUMMARY: no host ran (interrupted); .relaunch/tgt/latest.json and its limit files are unchanged"
+    ], stopped.stdout
 
     rerun = project.run("-e", "target=web", "--limit", "@.relaunch/tgt/failed.limit", playbook="tgt.yml")
     assert rerun.rc == 0 and ran(rerun) == {"web02"}, rerun.stdout + rerun.stderr

@@ -21,7 +21,7 @@ NEEDS_RETURN = {"lookup", "module", "filter", "test"}
 
 # The options users set, by plugin (the role: by entry point): an option renamed or lost fails here.
 OPTIONS = {
-    "relaunch.status.manifest": {"manifest_dir", "identity_vars", "keep", "summary"},
+    "relaunch.status.manifest": {"manifest_dir", "identity_vars", "keep", "require_manifest", "summary"},
     "relaunch.status.limit": {"_terms", "manifest", "manifest_dir", "identity_vars", "allow_empty", "default"},
     "relaunch.status.relaunch_info": {
         "manifest",

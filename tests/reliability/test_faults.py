@@ -1,6 +1,7 @@
 # Copyright (c) relaunch.status contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A manifest directory that cannot be written, or holds traps: one warning, the run unchanged, nothing written outside."""
+"""A manifest directory that cannot be written, or holds traps: one warning and one line in place of the summary,
+the run otherwise unchanged, nothing written outside."""
 
 from __future__ import annotations
 
@@ -103,11 +104,15 @@ def plain(tmp_path_factory) -> Live:
 
 
 def check_unchanged_run(live: Live, plain: Live, names: str) -> str:
-    """Same exit code and output as without the callback, plus exactly one warning naming the problem."""
+    """Same exit code and output as without the callback, plus exactly one warning naming the problem, and one
+    line where the summary would be that names it again."""
     assert live.process.returncode == plain.process.returncode == 2
     # Parallel hosts print in any order; the .retry hint names the run's own directory.
     ours, theirs = live.stdout.replace(str(live.workdir), "<dir>"), plain.stdout.replace(str(plain.workdir), "<dir>")
-    assert sorted(ours.splitlines()) == sorted(theirs.splitlines())
+    summary = [line for line in ours.splitlines() if line.startswith("RELAUNCH SUMMARY")]
+    assert len(summary) == 1 and summary[0].startswith("RELAUNCH SUMMARY: no manifest written: "), ours
+    assert names in summary[0], summary[0]
+    assert sorted(line for line in ours.splitlines() if line != summary[0]) == sorted(theirs.splitlines())
     ours = [line for line in live.stderr.splitlines() if "relaunch.status" in line]
     assert len(ours) == 1, live.stderr
     assert ours[0].startswith("[WARNING]: relaunch.status.manifest: ") and names in ours[0], ours[0]

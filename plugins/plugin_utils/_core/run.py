@@ -37,6 +37,7 @@ class PlaybookRun:
         self.journal = journal
         self.recorder = Recorder()
         self.journal_error: str | None = None  # why the journal stopped, told once at the end
+        self.not_written: str | None = None  # why the manifest could not be published, once finish() failed
 
     def emit(self, event: dict) -> None:
         """Journal an event, then apply it; a journal that cannot be written is given up, the recording goes on."""
@@ -60,7 +61,8 @@ class PlaybookRun:
             store.publishing.publish(self.directory, snapshot, keep, groups, inventory_hosts)
         except (RelaunchError, OSError) as exc:
             self.journal.close(remove=False)
-            return None, f"manifest not written: {describe(exc, self.directory)}"
+            self.not_written = describe(exc, self.directory)
+            return None, f"manifest not written: {self.not_written}"
         self.journal.close(remove=True)
         if self.journal_error:
             return snapshot, (

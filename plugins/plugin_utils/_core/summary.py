@@ -8,9 +8,10 @@ import os
 from collections.abc import Iterable
 
 from .errors import counted
-from .recorder import STATUSES
 
 NAMES_SHOWN = 10
+# The statuses a host has when at least one of its tasks ended so (PLAY RECAP's counters above zero).
+TASK_STATUSES = ("changed", "ok", "skipped", "rescued", "ignored")
 # Said of one host or many: "1 host failed because of ...", "2 hosts failed because of ...".
 FAILED_BECAUSE_OF_OTHERS = (
     "failed because of other hosts (any_errors_fatal, max_fail_percentage or a failed run_once task)"
@@ -41,33 +42,60 @@ def _shown(path: str, absolute: bool) -> str:
     return os.path.abspath(path) if absolute else os.path.relpath(path)
 
 
+def not_written_summary(why: str) -> str:
+    """The one line printed in place of the summary when the run's manifest could not be written."""
+    return f"RELAUNCH SUMMARY: no manifest written: {why}"
+
+
+def counts_lines(counts: dict, failed_unreachable: int) -> list[str]:
+    """The counts of a summary: each host once on the first line (failed, of them unreachable, not run), then how
+    many hosts had at least one task of each outcome, as PLAY RECAP counts tasks (a host is in several)."""
+    failed = f"failed={counts.get('failed', 0)}"
+    if failed_unreachable:
+        failed += f" ({failed_unreachable} unreachable)"
+    return [
+        f"  all={counts.get('all', 0)}  {failed}  not_run={counts.get('not_run', 0)}",
+        "  hosts with at least one task: " + "  ".join(f"{status}={counts.get(status, 0)}" for status in TASK_STATUSES),
+    ]
+
+
+def _no_host_ran(head: dict, directory: str, absolute_paths: bool) -> str:
+    """A run in which no host ran a task but the relaunch selection: its failures, if any, are the selection's
+    own (a refused relaunch), not the hosts', so no counts; one line when no host was even seen."""
+    interrupted = "" if head["complete"] else " (interrupted)"
+    latest = f"{_shown(os.path.join(directory, 'latest.json'), absolute_paths)} and its limit files are unchanged"
+    if not head["retry_counts"].get("all"):
+        return f"RELAUNCH SUMMARY: no host ran{interrupted}; {latest}"
+    return "\n".join(
+        [
+            f"RELAUNCH SUMMARY: {_shown(os.path.join(directory, head['run_id'] + '.json'), absolute_paths)}"
+            + interrupted,
+            f"  none of the {counted(head['retry_counts']['all'], 'host')} ran a task but the relaunch selection"
+            " (refused, nothing to relaunch, or stopped before any host ran):",
+            f"    {latest}",
+        ]
+    )
+
+
 def relaunch_summary(
     head: dict, hosts: Iterable[dict], directory: str, command: str | None, absolute_paths: bool = False
 ) -> str:
-    """The summary of a manifest (``head``, its keys but the hosts, and its host entries).
+    """The summary of a manifest (``head``, its keys but the hosts, and its failed hosts' entries).
 
     ``command`` relaunches on the failed hosts, and on the not_run ones too when
     there are: that finishes the job. It is None when no limit file can select them.
     A run in which no host ran a task never became latest.json: the summary says
     so and offers no relaunch.
     """
-    counts = head["retry_counts"]
     if head.get("tasks_ran") is False:
-        return "\n".join(
-            [
-                f"RELAUNCH SUMMARY: {_shown(os.path.join(directory, head['run_id'] + '.json'), absolute_paths)}"
-                + ("" if head["complete"] else " (interrupted)"),
-                "  " + "  ".join(f"{status}={counts.get(status, 0)}" for status in STATUSES),
-                "  no host ran a task but the relaunch selection"
-                " (refused, nothing to relaunch, or stopped before any host ran):",
-                f"    {_shown(os.path.join(directory, 'latest.json'), absolute_paths)}"
-                " and its limit files are unchanged",
-            ]
-        )
+        return _no_host_ran(head, directory, absolute_paths)
+    counts = head["retry_counts"]
+    hosts = list(hosts)
+    failed_unreachable = sum(1 for host in hosts if "failed" in host["statuses"] and "unreachable" in host["statuses"])
     lines = [
         f"RELAUNCH SUMMARY: {_shown(os.path.join(directory, 'latest.json'), absolute_paths)}"
         + ("" if head["complete"] else " (interrupted)"),
-        "  " + "  ".join(f"{status}={counts.get(status, 0)}" for status in STATUSES),
+        *counts_lines(counts, failed_unreachable),
     ]
     for cause, names in failure_groups(hosts):
         shown = ", ".join(names[:NAMES_SHOWN]) + (
