@@ -18,6 +18,7 @@ that escapes every character other than ASCII letters and digits.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
@@ -67,25 +68,31 @@ class HostIndex:
         return self.identities.keys()
 
 
-class Selection:
-    """What a status selection resolved to."""
+# What relaunch_info returns of a selection (its RETURN documents each key), beside targets().
+REPORTED = {"reported": True}
 
-    def __init__(self) -> None:
-        self.statuses: list[str] = []
-        self.hosts: list[str] = []  # current inventory names, sorted
-        self.provisioned: list[str] = []  # hosts add_host re-creates during the relaunch
-        self.implicit_provisioners: list[str] = []  # the implicit localhost, when it provisioned hosts
-        self.unresolved: list[dict] = []  # recorded hosts that could not be found
-        self.renamed: dict[str, str] = {}  # recorded name -> current name
-        self.warnings: list[str] = []
-        self.retry_counts: dict[str, int] = {}
-        self.passwords_needed_to_start: list[str] = []
-        self.original_limit: str | None = ""  # None when merged manifests' limits cannot be combined
-        self.patterns: list[str] = []  # one host pattern per selected name (not for "all")
-        self.limit: str = ""
-        # False only for status all of a run without --limit: relaunch with no --limit then, since
-        # "--limit all" would skip plays on the implicit localhost and "--limit ''" is no limit only by accident.
-        self.limited: bool = True
+
+@dataclasses.dataclass
+class Selection:
+    """What a status selection resolved to; :meth:`report` is what the relaunch_info module returns of it."""
+
+    statuses: list[str] = dataclasses.field(default_factory=list, metadata=REPORTED)
+    hosts: list[str] = dataclasses.field(default_factory=list, metadata=REPORTED)  # current inventory names, sorted
+    # Hosts add_host re-creates during the relaunch.
+    provisioned: list[str] = dataclasses.field(default_factory=list, metadata=REPORTED)
+    implicit_provisioners: list[str] = dataclasses.field(default_factory=list)  # the implicit localhost, if it did
+    unresolved: list[dict] = dataclasses.field(default_factory=list, metadata=REPORTED)  # recorded hosts not found
+    renamed: dict[str, str] = dataclasses.field(default_factory=dict, metadata=REPORTED)  # recorded -> current name
+    warnings: list[str] = dataclasses.field(default_factory=list)  # shown to the user, not returned
+    retry_counts: dict[str, int] = dataclasses.field(default_factory=dict, metadata=REPORTED)
+    passwords_needed_to_start: list[str] = dataclasses.field(default_factory=list, metadata=REPORTED)
+    # None when merged manifests' limits cannot be combined.
+    original_limit: str | None = dataclasses.field(default="", metadata=REPORTED)
+    patterns: list[str] = dataclasses.field(default_factory=list)  # one host pattern per selected name (not "all")
+    limit: str = dataclasses.field(default="", metadata=REPORTED)
+    # False only for status all of a run without --limit: relaunch with no --limit then, since
+    # "--limit all" would skip plays on the implicit localhost and "--limit ''" is no limit only by accident.
+    limited: bool = dataclasses.field(default=True, metadata=REPORTED)
 
     def targets(self) -> list[str]:
         """Every name the relaunch targets, for in-play selection (the role)."""
@@ -94,21 +101,16 @@ class Selection:
         return sorted(names)
 
     def as_dict(self) -> dict:
-        return {
-            "statuses": self.statuses,
-            "hosts": self.hosts,
-            "provisioned": self.provisioned,
-            "implicit_provisioners": self.implicit_provisioners,
-            "targets": self.targets(),
-            "unresolved": self.unresolved,
-            "renamed": self.renamed,
-            "warnings": self.warnings,
-            "retry_counts": self.retry_counts,
-            "passwords_needed_to_start": self.passwords_needed_to_start,
-            "original_limit": self.original_limit,
-            "limit": self.limit,
-            "limited": self.limited,
-        }
+        """Every field, and the targets."""
+        data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        data["targets"] = self.targets()
+        return data
+
+    def report(self) -> dict:
+        """The fields the relaunch_info module returns, and the targets."""
+        data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.metadata}
+        data["targets"] = self.targets()
+        return data
 
 
 def parse_statuses(value: object, option: str = "hosts") -> list[str]:
@@ -125,7 +127,8 @@ def parse_statuses(value: object, option: str = "hosts") -> list[str]:
             items.extend(item.split(","))
     else:
         raise RelaunchError(
-            f"option {option}: expected a status or a list of statuses, got {type(value).__name__}; use one or more of {', '.join(STATUSES)}"
+            f"option {option}: expected a status or a list of statuses, got {type(value).__name__}; "
+            f"use one or more of {', '.join(STATUSES)}"
         )
     statuses = []
     for item in items:
@@ -210,7 +213,8 @@ def host_patterns(
         clash = [group for group in group_names if compiled.match(group)]
         if clash:
             raise RelaunchError(
-                f"host {brief(name, 200)} cannot be selected exactly: a pattern for it would also match group {brief(clash[0], 200)}; "
+                f"host {brief(name, 200)} cannot be selected exactly: "
+                f"a pattern for it would also match group {brief(clash[0], 200)}; "
                 "rename the host or the group"
             )
         return pattern
