@@ -36,7 +36,7 @@ def limit_files(
     # the manifest's host entries are never all in memory at once.
     selector.index = HostIndex(
         CurrentHost(name, identity)
-        for name, (identity, _statuses, provisioned_by) in selector.recorded.items()
+        for name, (identity, _statuses, provisioned_by) in selector.recorded.hosts.items()
         if provisioned_by is None and (inventory_names is None or name in inventory_names)
     )
     files = {}
@@ -44,7 +44,7 @@ def limit_files(
     for status in STATUSES:
         if status == "all":
             continue  # "all" relaunches with the original --limit, recorded in the manifest
-        if not selector.counts.get(status):
+        if not selector.recorded.counts.get(status):
             files[status] = empty_limit_text(status, run_id)
             continue
         try:
