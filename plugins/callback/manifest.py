@@ -253,7 +253,7 @@ class CallbackModule(CallbackBase):
         directory = store.layout.run_directory(root, playbook_path)
         try:
             directory = store.layout.claim_run_directory(root, playbook_path)  # the manifest root too, 0700
-            store.recovery.recover(directory, self.get_option("keep"))
+            store.recovery.recover(directory, self.get_option("keep"), _limit_texts)
             run_id = store.layout.new_run_id()
             journal = store.journal.Journal(directory, run_id)
         except (RelaunchError, OSError) as exc:
@@ -487,7 +487,10 @@ class CallbackModule(CallbackBase):
         snapshot = run.recorder.snapshot(complete=complete, finished=store.layout.utc_now())
         try:
             store.publishing.publish(
-                run.directory, snapshot, self.get_option("keep"), run.groups, self._inventory_hosts
+                run.directory,
+                snapshot,
+                self.get_option("keep"),
+                lambda manifest: _limit_texts(manifest, run.groups, self._inventory_hosts),
             )
         except (RelaunchError, OSError) as exc:
             run.journal.close(remove=False)
@@ -535,6 +538,13 @@ class CallbackModule(CallbackBase):
     def _summary_wanted(self) -> bool:
         stdout_callback = str(C.DEFAULT_STDOUT_CALLBACK or "")
         return bool(self.get_option("summary")) and "json" not in stdout_callback
+
+
+def _limit_texts(manifest, group_names=(), inventory_names=None) -> dict[str, str]:
+    """The limit file texts the store writes for a run: the selection engine is loaded only when they are made."""
+    from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import limit_file_texts
+
+    return limit_file_texts(manifest, group_names, inventory_names)
 
 
 def _describe(exc: Exception, directory: str) -> str:

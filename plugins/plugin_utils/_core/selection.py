@@ -4,7 +4,8 @@
 
 Every plugin of the collection selects through a :class:`Selector` (plugins reach it through
 ``_selector.select_each``, their one way in; :func:`select` is the one-off form), so a status
-means the same hosts whichever way a user relaunches.
+means the same hosts whichever way a user relaunches; the limit files a run leaves are made
+here too (:func:`limit_file_texts`), and the store only writes them.
 
 Exactness rests on how ansible-core evaluates host patterns
 (``ansible.inventory.manager``): a limit or ``hosts:`` string that contains a
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 
 from .errors import RelaunchError, brief, counted
@@ -315,6 +316,16 @@ class RecordedHosts:
                 for status in statuses:
                     by_status[status].append(name)
 
+    def run_hosts(self, inventory_names: AbstractSet[str] | None = None) -> Iterator[CurrentHost]:
+        """The recorded hosts as the inventory at the end of their run: every recorded name is current then.
+
+        Hosts add_host created are left out, and with ``inventory_names`` (the hosts the
+        inventory had before the run) so is the implicit localhost, which a limit cannot select alone.
+        """
+        for name, (identity, _statuses, provisioned_by) in self.hosts.items():
+            if provisioned_by is None and (inventory_names is None or name in inventory_names):
+                yield CurrentHost(name, identity)
+
 
 class Selector:
     """Manifests merged and set against the current inventory once, for any number of selections.
@@ -332,6 +343,20 @@ class Selector:
         self.recorded = manifests if isinstance(manifests, RecordedHosts) else RecordedHosts(manifests)
         self.index = current_hosts if isinstance(current_hosts, HostIndex) else HostIndex(current_hosts)
         self.group_names = group_names
+
+    @classmethod
+    def for_run(
+        cls,
+        manifest: dict | Snapshot,
+        group_names: list[str] | tuple = (),
+        inventory_names: AbstractSet[str] | None = None,
+    ) -> Selector:
+        """A run's manifest set against the run's own hosts as they are when it ends (:meth:`RecordedHosts.run_hosts`).
+
+        The manifest's host entries are read once and never all held in memory at once.
+        """
+        recorded = RecordedHosts([("", manifest)])
+        return cls(recorded, recorded.run_hosts(inventory_names), group_names)
 
     def select(
         self, statuses: list[str], allow_empty: bool = False, in_play: bool = False, build_limit: bool = True
@@ -520,3 +545,27 @@ class Finding:
             passwords_needed_to_start=list(recorded.passwords),
             original_limit=recorded.original_limit,
         )
+
+
+def limit_file_texts(
+    manifest: dict | Snapshot, group_names: list[str] | tuple = (), inventory_names: AbstractSet[str] | None = None
+) -> dict[str, str]:
+    """The text of the limit file of each status of a run that has hosts a limit can select.
+
+    For the store, which writes them beside the run's manifest when the run ends: the run's own
+    hosts are the inventory then (:meth:`Selector.for_run`). A status with 0 hosts has none here (the
+    store writes a file that selects nothing and says why), nor has a status whose hosts no limit can
+    select (hosts created by add_host from the implicit localhost); "all" relaunches with the run's
+    original --limit instead.
+    """
+    selector = Selector.for_run(manifest, group_names, inventory_names)
+    texts = {}
+    for status in STATUSES:
+        if status == "all" or not selector.recorded.counts.get(status):
+            continue
+        try:
+            selection = selector.select([status])
+        except RelaunchError:
+            continue
+        texts[status] = limit_file_text(selection.patterns)
+    return texts
