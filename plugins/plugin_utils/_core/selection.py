@@ -404,7 +404,8 @@ class Selector:
         return self.recorded.original_limit
 
     def _patterns(self, selection: Selection, in_play: bool) -> list[str]:
-        """The host patterns of a selection's limit; none in a play when no exact limit exists."""
+        """The host patterns of a selection's limit (none in a play when no exact limit exists); the implicit
+        localhost's warnings join the selection's."""
         try:
             patterns = host_patterns(selection.hosts + selection.provisioned, self.index.names, self.group_names)
         except RelaunchError:
