@@ -24,6 +24,7 @@ ensure_collection()
 from ansible_collections.relaunch.status.plugins.plugin_utils._core import store  # noqa: E402
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import COUNTERS, Recorder  # noqa: E402
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import gc_paused as recorder_gc_paused  # noqa: E402
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import limit_file_texts  # noqa: E402
 
 # CPU time of this process: the machine may be busy with other work, which wall time would count.
 _clock = time.process_time
@@ -143,14 +144,14 @@ def run_speed(hosts: int, tasks: int) -> dict:
         snapshot = recorder.snapshot(complete=True, finished=store.layout.utc_now())
         build_time = _clock() - start
         start = _clock()
-        path = store.publishing.publish(directory, snapshot, keep=20)
+        path = store.publishing.publish(directory, snapshot, keep=20, limit_texts=limit_file_texts)
         publish_time = _clock() - start
         size = os.path.getsize(path)
         limit_names = sorted(name for name in os.listdir(directory) if name.endswith(store.layout.LIMIT))
         # The limit files alone (publish writes them beside latest.json), to tell the two costs apart.
         start = _clock()
         with recorder_gc_paused():
-            store.limits.limit_files(snapshot)
+            store.limits.limit_files(snapshot, limit_file_texts)
         limit_time = _clock() - start
         # Baseline writer: the same manifest, as one dict, through one json.dumps, written and fsynced once.
         manifest = snapshot.manifest()
@@ -212,7 +213,7 @@ def run_memory(hosts: int, tasks: int) -> dict:
             store.layout.ensure_run_directory(directory)
             tracemalloc.reset_peak()
             snapshot = recorder.snapshot(complete=True, finished=store.layout.utc_now())
-            store.publishing.publish(directory, snapshot, keep=20)
+            store.publishing.publish(directory, snapshot, keep=20, limit_texts=limit_file_texts)
             del snapshot
             _current, write_peak = tracemalloc.get_traced_memory()
     finally:
@@ -234,7 +235,8 @@ def run(sizes: list[int], tasks: int, memory_sizes: list[int]) -> dict:
         speed.append(run_speed(hosts, tasks))
         last = speed[-1]
         print(
-            f"  core {hosts} hosts x {tasks} tasks: {last['events_per_s']:,.0f} events/s, manifest {last['manifest_write_s']:.3f} s",
+            f"  core {hosts} hosts x {tasks} tasks: {last['events_per_s']:,.0f} events/s, "
+            f"manifest {last['manifest_write_s']:.3f} s",
             flush=True,
         )
     memory = []

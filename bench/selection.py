@@ -29,6 +29,7 @@ ensure_collection()
 
 from ansible_collections.relaunch.status.plugins.plugin_utils._core import store  # noqa: E402
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import Recorder  # noqa: E402
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import limit_file_texts  # noqa: E402
 
 ARG_MAX = 131072  # one command-line argument, on Linux
 PATHS = ("limit_file", "groups", "lookup", "naive_file", "naive_list")
@@ -102,7 +103,9 @@ def publish_manifest(directory: Path, hosts: int, with_renames: bool) -> Path:
         str(directory),
         recorder.manifest(complete=True, finished=store.layout.utc_now()),
         keep=20,
-        group_names=["all", "ungrouped", "dc0", "dc1", "dc2", "dc3", "dc4"],
+        limit_texts=lambda manifest: limit_file_texts(
+            manifest, ["all", "ungrouped", "dc0", "dc1", "dc2", "dc3", "dc4"]
+        ),
     )
     return directory / "latest.json"
 
@@ -154,7 +157,8 @@ def run(
     paths: list[str] | None = None,
     seed: int = 3,
 ) -> dict:
-    """Every path of every ansible-core line in turns, shuffled every round; each against no limit of its own line and round."""
+    """Every path of every ansible-core line in turns, shuffled every round; each against no limit of its own
+    line and round."""
     rng = random.Random(seed)
     results = []
     notes = []

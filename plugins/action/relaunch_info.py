@@ -69,20 +69,5 @@ class ActionModule(ActionBase):
         renamed = renames(selection)
         if renamed:
             display.vv(f"relaunch.status.relaunch_info: {renamed}")
-        data = selection.as_dict()
-        result.update(
-            manifest_found=True,
-            manifests=paths,
-            statuses=data["statuses"],
-            retry_counts=data["retry_counts"],
-            passwords_needed_to_start=data["passwords_needed_to_start"],
-            hosts=data["hosts"],
-            provisioned=data["provisioned"],
-            targets=data["targets"],
-            limit=data["limit"],
-            limited=data["limited"],
-            original_limit=data["original_limit"],
-            unresolved=data["unresolved"],
-            renamed=data["renamed"],
-        )
+        result.update(manifest_found=True, manifests=paths, **selection.report())
         return result

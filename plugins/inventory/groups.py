@@ -74,7 +74,11 @@ from ansible.plugins.inventory import BaseInventoryPlugin
 from ansible.utils.display import Display
 
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import parse_statuses, regex_pattern
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
+    Selection,
+    parse_statuses,
+    regex_pattern,
+)
 from ansible_collections.relaunch.status.plugins.plugin_utils._selector import (
     SelectionRequest,
     messages,
@@ -98,31 +102,51 @@ class InventoryModule(BaseInventoryPlugin):
         super().parse(inventory, loader, path, cache)
         try:
             self._read_config_data(path)
-            self._add_groups(path)
+            statuses = parse_statuses(self.get_option("statuses"), option="statuses")
+            self._check_inventory(statuses)
+            selections = self._select(path, statuses)
+            shown: set[str] = set()
+            for status, selection in zip(statuses, selections):
+                self._warn(path, GROUP_PREFIX + status, selection, shown)
+                if selection.hosts:
+                    self._add_group(GROUP_PREFIX + status, selection.hosts)
         except RelaunchError as exc:
-            # Raised as a parse error, ansible-core would try every other inventory plugin on this file (a screen
-            # of fallback warnings), then only warn and go on, and "--limit relaunch_failed" could match a group of
-            # that name from elsewhere. SystemExit passes its "except Exception" and leaves other sources alone.
             display.error(f"{path}: {exc}", wrap_text=False)
+            # Why not AnsibleError or AnsibleParserError, the usual way for an inventory plugin: ansible-core
+            # (InventoryManager.parse_source, 2.16 to 2.21) catches every Exception from parse(), tries every other
+            # inventory plugin on this file (a screen of "Failed to parse" warnings), then only warns "Unable to
+            # parse" and goes on, so "--limit relaunch_failed" could match a group of that name from another source.
+            # any_unparsed_is_failed would stop it, but it is the user's setting and applies to every source;
+            # unparsed_is_failed fires only when no source at all was parsed. SystemExit passes that
+            # "except Exception" and leaves other sources alone. At the start it skips nothing: ansible-playbook
+            # parses the inventory before it builds the TaskQueueManager that loads the callbacks. A refresh in a
+            # play (meta: refresh_inventory) still runs the PlaybookExecutor's cleanup (its "finally"), but not the
+            # callbacks' end of the run: the run stops with exit code 1 rather than go on with other hosts.
             raise SystemExit(1) from None
 
-    def _add_groups(self, path: str) -> None:
-        statuses = parse_statuses(self.get_option("statuses"), option="statuses")
+    def _check_inventory(self, statuses: list[str]) -> None:
+        """Refuse an inventory where the groups would not select exactly the recorded hosts."""
         if not self.inventory.hosts:
             raise RelaunchError(
-                "the inventory has no hosts yet; give this file after the real inventory sources (-i inventory -i relaunch.yml)"
+                "the inventory has no hosts yet; give this file after the real inventory sources "
+                "(-i inventory -i relaunch.yml)"
             )
         existing = [GROUP_PREFIX + status for status in statuses if GROUP_PREFIX + status in self.inventory.groups]
         if existing:
             raise RelaunchError(
-                f"the inventory already has group {existing[0]!r}; adding to it would widen the selection: rename that group"
+                f"the inventory already has group {existing[0]!r}; adding to it would widen the selection: "
+                "rename that group"
             )
         # A limit takes an exact host name before a group of that name.
         clashes = [GROUP_PREFIX + status for status in statuses if GROUP_PREFIX + status in self.inventory.hosts]
         if clashes:
             raise RelaunchError(
-                f"the inventory has a host named {clashes[0]!r}; a limit of that group would select the host: rename the host"
+                f"the inventory has a host named {clashes[0]!r}; a limit of that group would select the host: "
+                "rename the host"
             )
+
+    def _select(self, path: str, statuses: list[str]) -> list[Selection]:
+        """One selection per status, empty ones included; a group holds names, so no limit is built."""
         here = os.path.dirname(os.path.abspath(path))
         playbook = only_playbook()
         request = SelectionRequest(
@@ -135,38 +159,39 @@ class InventoryModule(BaseInventoryPlugin):
             playbook_dir=os.path.dirname(playbook) if playbook else None,
             extra_dirs=[here],
         )
-        # One group per status, empty ones included; a group holds names, so no limit is built.
         selections, _paths = select_each(
             request, [[status] for status in statuses], allow_empty=True, build_limit=False
         )
-        shown: set[str] = set()
-        for status, selection in zip(statuses, selections):
-            for line in messages(selection):
-                if line not in shown:
-                    shown.add(line)
-                    display.warning(f"{path}: {line}")
-            renamed = renames(selection)
-            if renamed:
-                display.vv(f"{path}: group {GROUP_PREFIX + status}: {renamed}")
-            them = "it" if len(selection.provisioned) == 1 else "them"
-            if selection.implicit_provisioners:
-                display.warning(
-                    f"{path}: group {GROUP_PREFIX + status} cannot hold the implicit localhost, which provisioned "
-                    f"{', '.join(selection.provisioned[:5])}; use the relaunch.status.select role to relaunch {them}"
-                )
-            if not selection.hosts:
-                continue
-            if selection.provisioned:
-                # A group holds existing hosts only; a limit of it alone would leave out the re-created hosts.
-                extra = ",".join(regex_pattern(name) for name in selection.provisioned[:20])
-                extra += ",..." if len(selection.provisioned) > 20 else ""
-                display.warning(
-                    f"{path}: group {GROUP_PREFIX + status} holds the hosts that provisioned {', '.join(selection.provisioned[:5])}, "
-                    f"which {'does' if them == 'it' else 'do'} not exist until add_host creates {them} again; "
-                    f"add {them} to the limit (--limit '{GROUP_PREFIX + status},{extra}') "
-                    "or relaunch with the limit file or the relaunch.status.select role"
-                )
-            group = self.inventory.groups[self.inventory.add_group(GROUP_PREFIX + status)]
-            for name in selection.hosts:
-                # Not add_child(): it takes a group before a host of the same name, which would widen the group.
-                group.add_host(self.inventory.hosts[name])
+        return selections
+
+    def _warn(self, path: str, group: str, selection: Selection, shown: set[str]) -> None:
+        """What a user should know of a group's selection; a line several groups share is shown once."""
+        for line in messages(selection):
+            if line not in shown:
+                shown.add(line)
+                display.warning(f"{path}: {line}")
+        renamed = renames(selection)
+        if renamed:
+            display.vv(f"{path}: group {group}: {renamed}")
+        them = "it" if len(selection.provisioned) == 1 else "them"
+        if selection.implicit_provisioners:
+            display.warning(
+                f"{path}: group {group} cannot hold the implicit localhost, which provisioned "
+                f"{', '.join(selection.provisioned[:5])}; use the relaunch.status.select role to relaunch {them}"
+            )
+        if selection.hosts and selection.provisioned:
+            # A group holds existing hosts only; a limit of it alone would leave out the re-created hosts.
+            extra = ",".join(regex_pattern(name) for name in selection.provisioned[:20])
+            extra += ",..." if len(selection.provisioned) > 20 else ""
+            display.warning(
+                f"{path}: group {group} holds the hosts that provisioned {', '.join(selection.provisioned[:5])}, "
+                f"which {'does' if them == 'it' else 'do'} not exist until add_host creates {them} again; "
+                f"add {them} to the limit (--limit '{group},{extra}') "
+                "or relaunch with the limit file or the relaunch.status.select role"
+            )
+
+    def _add_group(self, group_name: str, hosts: list[str]) -> None:
+        group = self.inventory.groups[self.inventory.add_group(group_name)]
+        for name in hosts:
+            # Not add_child(): it takes a group before a host of the same name, which would widen the group.
+            group.add_host(self.inventory.hosts[name])

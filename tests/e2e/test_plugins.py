@@ -10,7 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
+from ansible_collections.relaunch.status.plugins.modules import relaunch_info
 from tests.e2e import test_relaunch
 from tests.e2e.test_relaunch import (
     ALL_HOSTS,
@@ -98,6 +100,16 @@ def test_module_runs_on_the_controller_for_an_unreachable_host(failed_project: W
     assert info["hosts"] == ["down", "fail1", "fail2"]
 
 
+# Keys ansible-core adds to every task result, which a module's RETURN does not list.
+COMMON_RESULT_KEYS = {"changed", "failed", "skipped", "msg", "warnings", "deprecations", "invocation"}
+
+
+def test_module_returns_exactly_the_keys_its_documentation_lists(failed_project: Workdir) -> None:
+    documented = set(yaml.safe_load(relaunch_info.RETURN))
+    info = module_result(failed_project, statuses=["failed", "ok"])
+    assert {key for key in info if key not in COMMON_RESULT_KEYS and not key.startswith("_ansible")} == documented
+
+
 @pytest.mark.parametrize(
     ("task", "message"),
     [
@@ -113,7 +125,8 @@ def test_module_errors_are_one_line(failed_project: Workdir, task: str, message:
     write_files(
         failed_project.path,
         {
-            "bad.yml": f"- hosts: all\n  gather_facts: false\n  tasks:\n    - relaunch.status.relaunch_info: {task}\n      run_once: true\n"
+            "bad.yml": "- hosts: all\n  gather_facts: false\n  tasks:\n"
+            f"    - relaunch.status.relaunch_info: {task}\n      run_once: true\n"
         },
     )
     run = failed_project.run(playbook="bad.yml")
@@ -206,7 +219,10 @@ def test_lookup_in_hosts_works_with_list_hosts(failed_project: Workdir) -> None:
 
 
 def test_lookup_default_manifest_is_the_latest_of_the_playbook_being_run(project: Workdir) -> None:
-    play = "- name: Work\n  hosts: {hosts}\n  gather_facts: false\n  tasks:\n    - ansible.builtin.import_tasks: tasks.yml\n"
+    play = (
+        "- name: Work\n  hosts: {hosts}\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.import_tasks: tasks.yml\n"
+    )
     write_files(project.path, {"again.yml": play.format(hosts="all")})
     project.run(playbook="again.yml")
     # The same playbook, now relaunching itself on what failed last time.

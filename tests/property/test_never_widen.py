@@ -14,6 +14,7 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder imp
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
     IMPLICIT_LOCALHOST,
     CurrentHost,
+    limit_file_texts,
     select,
 )
 
@@ -171,7 +172,8 @@ STALE_NAMES = ("a", "b", "c", "sp", "web", "all", "ungrouped", "a b", "w*", "127
 
 @st.composite
 def inventory_changes(draw) -> tuple:
-    """A run's hosts (name -> identity) and what the inventory became: hosts gone, renamed, names reused, groups added."""
+    """A run's hosts (name -> identity) and what the inventory became: hosts gone, renamed, names reused,
+    groups added."""
     before_names = draw(st.lists(st.sampled_from(STALE_NAMES) | host_names, min_size=1, max_size=5, unique=True))
     before = {name: f"id-{index}" for index, name in enumerate(before_names)}
     failed = draw(st.lists(st.sampled_from(before_names), min_size=1, unique=True))
@@ -212,7 +214,10 @@ def test_a_stale_limit_file_is_refused_or_selects_only_its_hosts(tmp_path_factor
         [host_entry(name, ("failed",) if name in failed else ("ok",), identity) for name, identity in before.items()]
     )
     store.publishing.publish(
-        str(directory), manifest, keep=2, group_names=["all", "ungrouped"], inventory_names=set(before)
+        str(directory),
+        manifest,
+        keep=2,
+        limit_texts=lambda manifest: limit_file_texts(manifest, ["all", "ungrouped"], set(before)),
     )
     limit = "@" + str(directory / "failed.limit")
     inventory = build_inventory(sorted(after), groups)

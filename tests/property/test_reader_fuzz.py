@@ -16,7 +16,12 @@ from hypothesis import strategies as st
 from ansible_collections.relaunch.status.plugins.plugin_utils._core import store
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import STATUSES
-from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import CurrentHost, parse_statuses, select
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
+    CurrentHost,
+    limit_file_texts,
+    parse_statuses,
+    select,
+)
 
 from .manifests import host_entry, host_names, make_manifest
 
@@ -325,7 +330,10 @@ def publish_run(root, stem: str) -> str:
     directory = os.path.join(root, stem)
     store.layout.ensure_run_directory(directory)
     return store.publishing.publish(
-        directory, make_manifest([host_entry("a")], run_id=store.layout.new_run_id()), keep=5
+        directory,
+        make_manifest([host_entry("a")], run_id=store.layout.new_run_id()),
+        keep=5,
+        limit_texts=limit_file_texts,
     )
 
 

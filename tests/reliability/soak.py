@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 from ansible_collections.relaunch.status.plugins.plugin_utils._core import store
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import limit_file_texts
 from tests.fixtures import play
 from tests.reliability.conftest import Live, check_manifest, check_store, outcomes_printed, run_manifests
 from tests.runner import write_files
@@ -185,7 +186,8 @@ def crash(workdir: Path, rng: random.Random, tally: Tally, kind: str, target: st
         )["tasks_ran"]
     )
     if not (run_dir / "latest.json").exists() and not promoted:
-        store.recovery.recover(str(run_dir), KEEP)  # nothing for a reader to read yet; the next run still recovers it
+        # Nothing for a reader to read yet; the next run still recovers it.
+        store.recovery.recover(str(run_dir), KEEP, limit_file_texts)
         assert not list(run_dir.glob("*" + store.layout.JOURNAL)), "a dead run's journal was left"
         tally.recovered += killed is not None
         return
@@ -196,7 +198,7 @@ def crash(workdir: Path, rng: random.Random, tally: Tally, kind: str, target: st
         "a reader wrote in the run directory"
     )
     # The next run recovers it, with its own keep.
-    store.recovery.recover(str(run_dir), KEEP)
+    store.recovery.recover(str(run_dir), KEEP, limit_file_texts)
     latest = store.reading.load(store.reading.locate(str(run_dir)))
     assert not list(run_dir.glob("*" + store.layout.JOURNAL)), "a dead run's journal was left"
     assert not _in_flight(run_dir), "a dead writer's temporary file was left"

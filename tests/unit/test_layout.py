@@ -97,3 +97,62 @@ def test_the_callback_loads_only_what_runs_while_hosts_run():
     assert "ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder" in at_start
     assert [name for name in at_start if name.removeprefix(prefix) in LOADED_LATE] == []
     assert {prefix + "_core.store.publishing", prefix + "_core.store.reading"} <= set(after_use)
+
+
+STORE = sorted((PLUGINS / "plugin_utils" / "_core" / "store").glob("*.py"))
+
+
+def core_modules_imported(path: Path) -> set[str]:
+    """The modules of the core that a file imports, as paths from ``_core`` ("store.layout", "selection"),
+    at any depth of the file (an import inside a function counts too)."""
+    package = path.relative_to(PLUGINS / "plugin_utils" / "_core").parent.parts
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = list(package[: len(package) - (node.level - 1)]) if node.level > 1 else list(package)
+            module = [*base, *(node.module or "").split(".")] if node.module else base
+            found.update(".".join(part for part in [*module, alias.name] if part) for alias in node.names)
+            found.add(".".join(module))
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(CORE_PACKAGE):
+            module = node.module.removeprefix(CORE_PACKAGE).strip(".")
+            found.update(f"{module}.{alias.name}".strip(".") for alias in node.names)
+            found.add(module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name.removeprefix(CORE_PACKAGE).strip(".") for alias in node.names)
+    return found
+
+
+CORE_PACKAGE = "ansible_collections.relaunch.status.plugins.plugin_utils._core"
+
+
+def test_core_modules_imported_reads_relative_and_absolute_imports(tmp_path):
+    store_module = PLUGINS / "plugin_utils" / "_core" / "store" / "limits.py"
+    assert "recorder" in core_modules_imported(store_module)  # from ..recorder import ...
+    publishing = PLUGINS / "plugin_utils" / "_core" / "store" / "publishing.py"
+    assert "store.limits" in core_modules_imported(publishing)  # from .limits import ...
+
+
+@pytest.mark.parametrize("path", STORE, ids=lambda path: path.name)
+def test_the_store_imports_nothing_of_the_selection_engine(path):
+    """The dependency has one direction: the selection engine makes the limit file texts, the store writes them."""
+    assert [module for module in core_modules_imported(path) if module.split(".")[0] == "selection"] == []
+
+
+def test_the_store_loads_without_the_selection_engine():
+    script = (
+        "import importlib, sys\n"
+        "from ansible_collections.relaunch.status.plugins.plugin_utils._core import store\n"
+        "for name in store.MODULES:\n"
+        "    getattr(store, name)\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(COLLECTIONS)},
+    )
+    loaded = completed.stdout.split()
+    assert CORE_PACKAGE + ".store.publishing" in loaded
+    assert CORE_PACKAGE + ".selection" not in loaded

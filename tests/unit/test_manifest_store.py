@@ -21,6 +21,7 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder imp
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
     CurrentHost,
     limit_file_text,
+    limit_file_texts,
     select,
 )
 from tests.property.manifests import KEYWORDS, host_entry, make_manifest
@@ -106,7 +107,7 @@ def test_pruning_removes_the_temporary_files_of_writers_that_died(run_dir):
 
 def test_publish_writes_the_run_latest_and_limit_files(run_dir):
     manifest = manifest_of(1, failed=("web1", "web 2"), ok=("db1",))
-    path = store.publishing.publish(run_dir, manifest, keep=5)
+    path = store.publishing.publish(run_dir, manifest, keep=5, limit_texts=limit_file_texts)
     assert path == os.path.join(run_dir, run_id(1) + ".json")
     assert json.loads(Path(path).read_bytes()) == manifest
     assert Path(run_dir, store.layout.LATEST).read_bytes() == Path(path).read_bytes()
@@ -124,18 +125,22 @@ def test_publish_writes_the_run_latest_and_limit_files(run_dir):
 
 
 def test_an_older_run_published_later_does_not_replace_latest(run_dir):
-    store.publishing.publish(run_dir, manifest_of(5, failed=("new",)), keep=5)
+    store.publishing.publish(run_dir, manifest_of(5, failed=("new",)), keep=5, limit_texts=limit_file_texts)
     limit_before = Path(run_dir, "failed.limit").read_bytes()
-    store.publishing.publish(run_dir, manifest_of(3, failed=("old",)), keep=5)
+    store.publishing.publish(run_dir, manifest_of(3, failed=("old",)), keep=5, limit_texts=limit_file_texts)
     assert latest_run(run_dir) == run_id(5)
     assert Path(run_dir, "failed.limit").read_bytes() == limit_before
     assert Path(run_dir, run_id(3) + ".json").exists()
 
 
 def test_a_newer_run_removes_stale_limit_files(run_dir):
-    store.publishing.publish(run_dir, manifest_of(1, failed=("web1",), ok=("db1",)), keep=5)
+    store.publishing.publish(
+        run_dir, manifest_of(1, failed=("web1",), ok=("db1",)), keep=5, limit_texts=limit_file_texts
+    )
     assert Path(run_dir, "failed.limit").exists()
-    store.publishing.publish(run_dir, manifest_of(2, failed=(), ok=("web1", "db1")), keep=5)
+    store.publishing.publish(
+        run_dir, manifest_of(2, failed=(), ok=("web1", "db1")), keep=5, limit_texts=limit_file_texts
+    )
     assert latest_run(run_dir) == run_id(2)
     assert Path(run_dir, "failed.limit").read_text(encoding="utf-8") == store.limits.empty_limit_text(
         "failed", run_id(2)
@@ -159,25 +164,34 @@ def test_the_limit_file_of_a_status_with_0_hosts_selects_no_host(tmp_path):
 
 
 def test_a_run_where_no_host_ran_a_task_is_kept_but_never_becomes_latest(run_dir):
-    store.publishing.publish(run_dir, manifest_of(1, failed=("web1",), ok=("db1",)), keep=5)
+    store.publishing.publish(
+        run_dir, manifest_of(1, failed=("web1",), ok=("db1",)), keep=5, limit_texts=limit_file_texts
+    )
     before = {
         name: Path(run_dir, name).read_bytes()
         for name in names_in(run_dir)
         if name == store.layout.LATEST or name.endswith(".limit")
     }
     refused = dict(manifest_of(2, failed=("web1", "db1"), ok=()), tasks_ran=False)
-    assert store.publishing.publish(run_dir, refused, keep=5) == os.path.join(run_dir, run_id(2) + ".json")
+    assert store.publishing.publish(run_dir, refused, keep=5, limit_texts=limit_file_texts) == os.path.join(
+        run_dir, run_id(2) + ".json"
+    )
     assert json.loads(Path(run_dir, run_id(2) + ".json").read_bytes())["tasks_ran"] is False
     assert not Path(run_dir, run_id(2) + ".failed.limit").exists()  # no relaunch command offered for it
     assert {name: Path(run_dir, name).read_bytes() for name in before} == before
     assert latest_run(run_dir) == run_id(1)
-    store.publishing.publish(run_dir, dict(manifest_of(3, failed=(), ok=("web1", "db1")), tasks_ran=True), keep=5)
+    store.publishing.publish(
+        run_dir,
+        dict(manifest_of(3, failed=(), ok=("web1", "db1")), tasks_ran=True),
+        keep=5,
+        limit_texts=limit_file_texts,
+    )
     assert latest_run(run_dir) == run_id(3)
 
 
 def test_pruning_a_run_removes_its_limit_file(run_dir):
     for second in range(1, 5):
-        store.publishing.publish(run_dir, manifest_of(second), keep=2)
+        store.publishing.publish(run_dir, manifest_of(second), keep=2, limit_texts=limit_file_texts)
     assert sorted(name for name in names_in(run_dir) if name.endswith(".failed.limit") and name != "failed.limit") == [
         run_id(3) + ".failed.limit",
         run_id(4) + ".failed.limit",
@@ -186,10 +200,10 @@ def test_pruning_a_run_removes_its_limit_file(run_dir):
 
 def test_publish_prunes_to_keep_but_never_the_newest(run_dir):
     for second in range(1, 6):
-        store.publishing.publish(run_dir, manifest_of(second), keep=2)
+        store.publishing.publish(run_dir, manifest_of(second), keep=2, limit_texts=limit_file_texts)
     runs = [name for name in names_in(run_dir) if store.layout.RUN_ID.match(name[:-5])]
     assert runs == [run_id(4) + ".json", run_id(5) + ".json"]
-    store.publishing.publish(run_dir, manifest_of(6), keep=0)  # keeps at least the newest
+    store.publishing.publish(run_dir, manifest_of(6), keep=0, limit_texts=limit_file_texts)  # keeps at least the newest
     assert [name for name in names_in(run_dir) if store.layout.RUN_ID.match(name[:-5])] == [run_id(6) + ".json"]
     assert latest_run(run_dir) == run_id(6)
 
@@ -245,7 +259,7 @@ def test_files_and_directories_are_private(tmp_path):
     old = os.umask(0)
     try:
         store.layout.ensure_run_directory(run_dir)
-        store.publishing.publish(run_dir, manifest_of(1), keep=5)
+        store.publishing.publish(run_dir, manifest_of(1), keep=5, limit_texts=limit_file_texts)
         journal = store.journal.Journal(run_dir, run_id(2))
         journal.append({"e": "start", "run_id": run_id(2)})
     finally:
@@ -268,7 +282,7 @@ def test_a_symlink_in_the_run_directory_is_never_followed(tmp_path, run_dir, nam
     # Refused: the message names the path and says what to do; the link is left as it was,
     # and the run's own manifest is written all the same.
     with pytest.raises(RelaunchError) as caught:
-        store.publishing.publish(run_dir, manifest_of(1), keep=5)
+        store.publishing.publish(run_dir, manifest_of(1), keep=5, limit_texts=limit_file_texts)
     assert link in str(caught.value) and "remove it" in str(caught.value)
     assert os.path.islink(link) and os.readlink(link) == str(target)
     assert Path(run_dir, run_id(1) + ".json").is_file()
@@ -378,10 +392,10 @@ def test_recover_leaves_live_runs_alone_and_recovers_dead_ones(run_dir):
     live = start_writer(run_dir, run_id(1))
     dead = start_writer(run_dir, run_id(2))
     try:
-        assert store.recovery.recover(run_dir, 20) == []  # both writers hold their journal's lock
+        assert store.recovery.recover(run_dir, 20, limit_file_texts) == []  # both writers hold their journal's lock
         dead.kill()
         dead.wait()
-        recovered = store.recovery.recover(run_dir, 20)
+        recovered = store.recovery.recover(run_dir, 20, limit_file_texts)
         assert recovered == [os.path.join(run_dir, run_id(2) + ".json")]
         manifest = store.reading.load(recovered[0])
         assert manifest["complete"] is False and manifest["finished"] is None
@@ -393,13 +407,13 @@ def test_recover_leaves_live_runs_alone_and_recovers_dead_ones(run_dir):
         assert latest_run(run_dir) == run_id(2)
         assert not Path(run_dir, run_id(2) + store.layout.JOURNAL).exists()
         assert Path(run_dir, run_id(1) + store.layout.JOURNAL).exists()
-        assert store.recovery.recover(run_dir, 20) == []  # nothing twice
+        assert store.recovery.recover(run_dir, 20, limit_file_texts) == []  # nothing twice
     finally:
         for process in (live, dead):
             if process.poll() is None:
                 process.kill()
                 process.wait()
-    assert store.recovery.recover(run_dir, 20) == [os.path.join(run_dir, run_id(1) + ".json")]
+    assert store.recovery.recover(run_dir, 20, limit_file_texts) == [os.path.join(run_dir, run_id(1) + ".json")]
     assert latest_run(run_dir) == run_id(2)  # recovered later, but older: not the latest
 
 
@@ -414,14 +428,14 @@ def test_readers_replay_a_dead_run_in_memory_and_write_nothing(tmp_path, run_dir
     assert manifest["run_id"] == run_id(1) and manifest["complete"] is False
     assert statuses_by_host(manifest)["web2"] == ["all", "failed"]
     assert names_in(run_dir) == before  # nothing recovered, written or removed
-    store.recovery.recover(run_dir, 20)  # the next run does
+    store.recovery.recover(run_dir, 20, limit_file_texts)  # the next run does
     assert store.reading.locate(run_dir) == os.path.join(run_dir, store.layout.LATEST)
     assert latest_run(run_dir) == run_id(1)
 
 
 def test_readers_never_prune_the_runs_that_keep_keeps(tmp_path, run_dir):
     for second in range(1, 31):
-        store.publishing.publish(run_dir, manifest_of(second), keep=100)
+        store.publishing.publish(run_dir, manifest_of(second), keep=100, limit_texts=limit_file_texts)
     dead = start_writer(run_dir, run_id(40))
     dead.kill()
     dead.wait()
@@ -433,7 +447,7 @@ def test_readers_never_prune_the_runs_that_keep_keeps(tmp_path, run_dir):
         == 30
     )
     assert Path(run_dir, run_id(40) + store.layout.JOURNAL).exists()
-    store.recovery.recover(run_dir, 100)
+    store.recovery.recover(run_dir, 100, limit_file_texts)
     assert (
         len([name for name in names_in(run_dir) if name.endswith(".json") and store.layout.RUN_ID.match(name[:-5])])
         == 31
@@ -444,7 +458,7 @@ def test_an_older_dead_run_is_not_read_instead_of_latest(run_dir):
     dead = start_writer(run_dir, run_id(1))
     dead.kill()
     dead.wait()
-    store.publishing.publish(run_dir, manifest_of(2), keep=5)
+    store.publishing.publish(run_dir, manifest_of(2), keep=5, limit_texts=limit_file_texts)
     assert store.reading.locate(run_dir) == os.path.join(run_dir, store.layout.LATEST)
 
 
@@ -453,13 +467,13 @@ def test_recover_ignores_journals_of_other_names_and_foreign_content(run_dir):
     Path(run_dir, run_id(1) + store.layout.JOURNAL).write_text(
         json.dumps(dict(EVENTS[0], run_id=run_id(9))) + "\n", encoding="utf-8"
     )
-    assert store.recovery.recover(run_dir, 20) == []
+    assert store.recovery.recover(run_dir, 20, limit_file_texts) == []
     assert not Path(run_dir, store.layout.LATEST).exists()
     assert Path(run_dir, "notes.journal").exists()
 
 
 def test_recover_of_a_missing_directory_is_empty(tmp_path):
-    assert store.recovery.recover(str(tmp_path / "missing"), 20) == []
+    assert store.recovery.recover(str(tmp_path / "missing"), 20, limit_file_texts) == []
 
 
 # --- which run directory belongs to which playbook ---------------------------------------------
@@ -492,7 +506,9 @@ def test_check_playbook_refuses_a_manifest_of_another_playbook(tmp_path, run_dir
     recorded = tmp_path / "appB" / "site.yml"
     recorded.parent.mkdir()
     recorded.write_text("[]\n")
-    store.publishing.publish(run_dir, dict(manifest_of(1), playbook=str(recorded)), keep=5)
+    store.publishing.publish(
+        run_dir, dict(manifest_of(1), playbook=str(recorded)), keep=5, limit_texts=limit_file_texts
+    )
     latest = os.path.join(run_dir, store.layout.LATEST)
     store.reading.check_playbook(latest, os.path.dirname(run_dir), str(recorded))
     running = tmp_path / "appA" / "site.yml"

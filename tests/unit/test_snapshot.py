@@ -9,6 +9,7 @@ limit files made in one pass over the hosts must be what select() gives status b
 
 from __future__ import annotations
 
+import functools
 import json
 
 from hypothesis import given, settings
@@ -20,6 +21,7 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder imp
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
     CurrentHost,
     limit_file_text,
+    limit_file_texts,
     select,
 )
 from tests.unit.test_recorder import EVENTS, NAMES
@@ -85,8 +87,9 @@ def test_a_snapshot_writes_what_its_manifest_dict_writes(events, complete, group
     assert json.loads(data) == manifest
     store.validation.validate(manifest, "<snapshot>")
     expected = limit_files_by_select(manifest, group_names, inventory_names)
-    assert store.limits.limit_files(snapshot, group_names, inventory_names) == expected
-    assert store.limits.limit_files(manifest, group_names, inventory_names) == expected
+    texts = functools.partial(limit_file_texts, group_names=group_names, inventory_names=inventory_names)
+    assert store.limits.limit_files(snapshot, texts) == expected
+    assert store.limits.limit_files(manifest, texts) == expected
 
 
 @settings(max_examples=50, deadline=None)
@@ -136,7 +139,12 @@ def test_published_snapshot_and_its_dict_give_the_same_files(tmp_path):
     for name, manifest in (("snapshot", snapshot), ("dict", snapshot.manifest())):
         directory = tmp_path / name
         store.layout.ensure_run_directory(str(directory))
-        store.publishing.publish(str(directory), manifest, keep=5, group_names=["all", "ungrouped"])
+        store.publishing.publish(
+            str(directory),
+            manifest,
+            keep=5,
+            limit_texts=lambda manifest: limit_file_texts(manifest, ["all", "ungrouped"]),
+        )
         written[name] = {path.name: path.read_bytes() for path in directory.iterdir() if not path.name.startswith(".")}
     assert written["snapshot"] == written["dict"]
     assert set(written["dict"]) == {START["run_id"] + ".json", START["run_id"] + ".failed.limit", "latest.json"} | {

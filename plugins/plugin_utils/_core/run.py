@@ -12,6 +12,7 @@ import atexit
 import os
 import signal
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 
 from . import store
 from .errors import RelaunchError
@@ -25,6 +26,16 @@ def describe(exc: Exception, directory: str) -> str:
     if isinstance(exc, RelaunchError):
         return str(exc)
     return f"{directory}: {exc.strerror or exc}; {WRITABLE_DIRECTORY_HINT}"
+
+
+def limit_texts(
+    manifest: dict | Snapshot, group_names: list[str] | tuple = (), inventory_names: AbstractSet[str] | None = None
+) -> dict[str, str]:
+    """The limit file texts of a run's manifest, which the store writes: the selection engine makes them, and is
+    loaded only then (at the end of a run, or at its start when a dead run is recovered)."""
+    from .selection import limit_file_texts  # loaded late, as the store's modules are (store/__init__.py)
+
+    return limit_file_texts(manifest, group_names, inventory_names)
 
 
 class PlaybookRun:
@@ -58,7 +69,9 @@ class PlaybookRun:
         snapshot = self.recorder.snapshot(complete=complete, finished=store.layout.utc_now())
         try:
             # The one place a run publishes.
-            store.publishing.publish(self.directory, snapshot, keep, groups, inventory_hosts)
+            store.publishing.publish(
+                self.directory, snapshot, keep, lambda manifest: limit_texts(manifest, groups, inventory_hosts)
+            )
         except (RelaunchError, OSError) as exc:
             self.journal.close(remove=False)
             self.not_written = describe(exc, self.directory)
@@ -94,7 +107,7 @@ class Runs:
         directory = store.layout.run_directory(root, playbook)
         try:
             directory = store.layout.claim_run_directory(root, playbook)  # the manifest root too, 0700
-            store.recovery.recover(directory, keep)
+            store.recovery.recover(directory, keep, limit_texts)
             run_id = store.layout.new_run_id()
             journal = store.journal.Journal(directory, run_id)
         except (RelaunchError, OSError) as exc:

@@ -2,8 +2,10 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The selection engine: from manifests and the current inventory to an exact limit.
 
-Every plugin of the collection selects through :func:`select`, so a status
-means the same hosts whichever way a user relaunches.
+Every plugin of the collection selects through a :class:`Selector` (plugins reach it through
+``_selector.select_each``, their one way in; :func:`select` is the one-off form), so a status
+means the same hosts whichever way a user relaunches; the limit files a run leaves are made
+here too (:func:`limit_file_texts`), and the store only writes them.
 
 Exactness rests on how ansible-core evaluates host patterns
 (``ansible.inventory.manager``): a limit or ``hosts:`` string that contains a
@@ -18,8 +20,9 @@ that escapes every character other than ASCII letters and digits.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 
 from .errors import RelaunchError, brief, counted
@@ -67,25 +70,31 @@ class HostIndex:
         return self.identities.keys()
 
 
-class Selection:
-    """What a status selection resolved to."""
+# What relaunch_info returns of a selection (its RETURN documents each key), beside targets().
+REPORTED = {"reported": True}
 
-    def __init__(self) -> None:
-        self.statuses: list[str] = []
-        self.hosts: list[str] = []  # current inventory names, sorted
-        self.provisioned: list[str] = []  # hosts add_host re-creates during the relaunch
-        self.implicit_provisioners: list[str] = []  # the implicit localhost, when it provisioned hosts
-        self.unresolved: list[dict] = []  # recorded hosts that could not be found
-        self.renamed: dict[str, str] = {}  # recorded name -> current name
-        self.warnings: list[str] = []
-        self.retry_counts: dict[str, int] = {}
-        self.passwords_needed_to_start: list[str] = []
-        self.original_limit: str | None = ""  # None when merged manifests' limits cannot be combined
-        self.patterns: list[str] = []  # one host pattern per selected name (not for "all")
-        self.limit: str = ""
-        # False only for status all of a run without --limit: relaunch with no --limit then, since
-        # "--limit all" would skip plays on the implicit localhost and "--limit ''" is no limit only by accident.
-        self.limited: bool = True
+
+@dataclasses.dataclass
+class Selection:
+    """What a status selection resolved to; :meth:`report` is what the relaunch_info module returns of it."""
+
+    statuses: list[str] = dataclasses.field(default_factory=list, metadata=REPORTED)
+    hosts: list[str] = dataclasses.field(default_factory=list, metadata=REPORTED)  # current inventory names, sorted
+    # Hosts add_host re-creates during the relaunch.
+    provisioned: list[str] = dataclasses.field(default_factory=list, metadata=REPORTED)
+    implicit_provisioners: list[str] = dataclasses.field(default_factory=list)  # the implicit localhost, if it did
+    unresolved: list[dict] = dataclasses.field(default_factory=list, metadata=REPORTED)  # recorded hosts not found
+    renamed: dict[str, str] = dataclasses.field(default_factory=dict, metadata=REPORTED)  # recorded -> current name
+    warnings: list[str] = dataclasses.field(default_factory=list)  # shown to the user, not returned
+    retry_counts: dict[str, int] = dataclasses.field(default_factory=dict, metadata=REPORTED)
+    passwords_needed_to_start: list[str] = dataclasses.field(default_factory=list, metadata=REPORTED)
+    # None when merged manifests' limits cannot be combined.
+    original_limit: str | None = dataclasses.field(default="", metadata=REPORTED)
+    patterns: list[str] = dataclasses.field(default_factory=list)  # one host pattern per selected name (not "all")
+    limit: str = dataclasses.field(default="", metadata=REPORTED)
+    # False only for status all of a run without --limit: relaunch with no --limit then, since
+    # "--limit all" would skip plays on the implicit localhost and "--limit ''" is no limit only by accident.
+    limited: bool = dataclasses.field(default=True, metadata=REPORTED)
 
     def targets(self) -> list[str]:
         """Every name the relaunch targets, for in-play selection (the role)."""
@@ -94,21 +103,16 @@ class Selection:
         return sorted(names)
 
     def as_dict(self) -> dict:
-        return {
-            "statuses": self.statuses,
-            "hosts": self.hosts,
-            "provisioned": self.provisioned,
-            "implicit_provisioners": self.implicit_provisioners,
-            "targets": self.targets(),
-            "unresolved": self.unresolved,
-            "renamed": self.renamed,
-            "warnings": self.warnings,
-            "retry_counts": self.retry_counts,
-            "passwords_needed_to_start": self.passwords_needed_to_start,
-            "original_limit": self.original_limit,
-            "limit": self.limit,
-            "limited": self.limited,
-        }
+        """Every field, and the targets."""
+        data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        data["targets"] = self.targets()
+        return data
+
+    def report(self) -> dict:
+        """The fields the relaunch_info module returns, and the targets."""
+        data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.metadata}
+        data["targets"] = self.targets()
+        return data
 
 
 def parse_statuses(value: object, option: str = "hosts") -> list[str]:
@@ -125,7 +129,8 @@ def parse_statuses(value: object, option: str = "hosts") -> list[str]:
             items.extend(item.split(","))
     else:
         raise RelaunchError(
-            f"option {option}: expected a status or a list of statuses, got {type(value).__name__}; use one or more of {', '.join(STATUSES)}"
+            f"option {option}: expected a status or a list of statuses, got {type(value).__name__}; "
+            f"use one or more of {', '.join(STATUSES)}"
         )
     statuses = []
     for item in items:
@@ -210,7 +215,8 @@ def host_patterns(
         clash = [group for group in group_names if compiled.match(group)]
         if clash:
             raise RelaunchError(
-                f"host {brief(name, 200)} cannot be selected exactly: a pattern for it would also match group {brief(clash[0], 200)}; "
+                f"host {brief(name, 200)} cannot be selected exactly: "
+                f"a pattern for it would also match group {brief(clash[0], 200)}; "
                 "rename the host or the group"
             )
         return pattern
@@ -281,6 +287,46 @@ def select(
     return Selector(manifests, current_hosts, group_names).select(statuses, allow_empty, in_play, build_limit)
 
 
+class RecordedHosts:
+    """The hosts of one or more manifests, merged: what selecting needs of them, read once."""
+
+    def __init__(self, manifests: list[tuple[str, dict | Snapshot]]) -> None:
+        self.counts: dict[str, int] = dict.fromkeys(STATUSES, 0)  # retry_counts, summed
+        passwords: set[str] = set()
+        self.limits: set[str] = set()
+        # name -> (identity, statuses, provisioned_by or None): what selecting needs, not the whole entry.
+        self.hosts: dict[str, tuple] = {}
+        self.by_status: dict[str, list[str]] = {status: [] for status in STATUSES}  # names, in recorded order
+        for _path, manifest in manifests:
+            head, rows = manifest_parts(manifest)
+            for status, count in head["retry_counts"].items():
+                self.counts[status] = self.counts.get(status, 0) + count
+            passwords.update(head["passwords_needed_to_start"])
+            self.limits.add(head["invocation"]["limit"])
+            self._add_rows(rows)
+        self.passwords = sorted(passwords)
+        self.paths = ", ".join(path for path, _manifest in manifests)
+        self.original_limit = merge_limits(self.limits)
+
+    def _add_rows(self, rows: Iterable[tuple]) -> None:
+        hosts, by_status = self.hosts, self.by_status
+        for name, identity, _identity_var, statuses, _counters, provisioned, provisioned_by, _first_failure in rows:
+            if name not in hosts:  # the first manifest that lists a host has the say
+                hosts[name] = (identity, statuses, provisioned_by if provisioned else None)
+                for status in statuses:
+                    by_status[status].append(name)
+
+    def run_hosts(self, inventory_names: AbstractSet[str] | None = None) -> Iterator[CurrentHost]:
+        """The recorded hosts as the inventory at the end of their run: every recorded name is current then.
+
+        Hosts add_host created are left out, and with ``inventory_names`` (the hosts the
+        inventory had before the run) so is the implicit localhost, which a limit cannot select alone.
+        """
+        for name, (identity, _statuses, provisioned_by) in self.hosts.items():
+            if provisioned_by is None and (inventory_names is None or name in inventory_names):
+                yield CurrentHost(name, identity)
+
+
 class Selector:
     """Manifests merged and set against the current inventory once, for any number of selections.
 
@@ -290,91 +336,53 @@ class Selector:
 
     def __init__(
         self,
-        manifests: list[tuple[str, dict | Snapshot]],
+        manifests: list[tuple[str, dict | Snapshot]] | RecordedHosts,
         current_hosts: Iterable[CurrentHost] | HostIndex,
         group_names: list[str] | tuple = (),
     ) -> None:
+        self.recorded = manifests if isinstance(manifests, RecordedHosts) else RecordedHosts(manifests)
         self.index = current_hosts if isinstance(current_hosts, HostIndex) else HostIndex(current_hosts)
         self.group_names = group_names
-        counts = dict.fromkeys(STATUSES, 0)
-        passwords: set[str] = set()
-        self.limits: set[str] = set()
-        # name -> (identity, statuses, provisioned_by or None): what selecting needs, not the whole entry.
-        self.recorded: dict[str, tuple] = {}
-        recorded = self.recorded
-        self.by_status: dict[str, list[str]] = {status: [] for status in STATUSES}  # names, in recorded order
-        by_status = self.by_status
-        for _path, manifest in manifests:
-            head, rows = manifest_parts(manifest)
-            for status, count in head["retry_counts"].items():
-                counts[status] = counts.get(status, 0) + count
-            passwords.update(head["passwords_needed_to_start"])
-            self.limits.add(head["invocation"]["limit"])
-            for name, identity, _identity_var, statuses, _counters, provisioned, provisioned_by, _first_failure in rows:
-                if name not in recorded:  # the first manifest that lists a host has the say
-                    recorded[name] = (identity, statuses, provisioned_by if provisioned else None)
-                    for status in statuses:
-                        by_status[status].append(name)
-        self.counts = counts
-        self.passwords = sorted(passwords)
-        self.paths = ", ".join(path for path, _manifest in manifests)
-        self.original_limit = merge_limits(self.limits)
+
+    @classmethod
+    def for_run(
+        cls,
+        manifest: dict | Snapshot,
+        group_names: list[str] | tuple = (),
+        inventory_names: AbstractSet[str] | None = None,
+    ) -> Selector:
+        """A run's manifest set against the run's own hosts as they are when it ends (:meth:`RecordedHosts.run_hosts`).
+
+        The manifest's host entries are read once and never all held in memory at once.
+        """
+        recorded = RecordedHosts([("", manifest)])
+        return cls(recorded, recorded.run_hosts(inventory_names), group_names)
 
     def select(
         self, statuses: list[str], allow_empty: bool = False, in_play: bool = False, build_limit: bool = True
     ) -> Selection:
         """What :func:`select` returns for ``statuses``."""
-        selection = Selection()
-        selection.statuses = list(statuses)
+        selection = self.find(statuses).selection(statuses, self.recorded)
+        if "all" in statuses:
+            selection.limit = self._original_limit()
+            selection.limited = bool(selection.limit)
+        elif build_limit and (selection.hosts or selection.provisioned):
+            selection.patterns = self._patterns(selection, in_play)
+            selection.limit = limit_string(selection.patterns)
+        if allow_empty or selection.hosts or (in_play and selection.targets()):
+            return selection
+        raise RelaunchError(self._nothing_selected(selection))
+
+    def find(self, statuses: list[str]) -> Finding:
+        """The current hosts of the recorded hosts that have any of ``statuses``."""
         wanted = set(statuses)
-        index = self.index
-        identities, by_identity = index.identities, index.by_identity
-        recorded = self.recorded
-        counts = self.counts
-        paths = self.paths
-        selection.retry_counts = dict(counts)
-        selection.passwords_needed_to_start = list(self.passwords)
-        selection.original_limit = self.original_limit
-
-        # Names in recorded order (a dict keeps it): sorting names that are mostly in order already is quick.
-        selected: dict[str, None] = {}
-        provisioned: set[str] = set()
-
-        def resolve(name: str, identity: str | None) -> str | None:
-            """The current name of a recorded host, or None (and why, in unresolved)."""
-            if identity is not None:
-                holder = by_identity.get(identity)
-                if holder is not None:
-                    if holder != name:
-                        selection.renamed[name] = holder
-                    return holder
-                holders = index.shared_identities.get(identity)
-                if holders:
-                    reason = f"identity {identity!r} is held by {counted(len(holders), 'current host')}: {', '.join(sorted(holders)[:5])}"
-                elif name in identities:
-                    reason = f"current host {name!r} has identity {identities[name]!r}, not {identity!r}: a different machine"
-                    selection.warnings.append(f"not selecting {name!r}: {reason}")
-                else:
-                    reason = f"no current host has identity {identity!r}"
-            elif name in identities:
-                return name
-            else:
-                reason = "not in the current inventory"
-            selection.unresolved.append({"name": name, "identity": identity, "reason": reason})
-            return None
-
-        def resolve_provisioner(name: str) -> str | None:
-            if name not in identities and name in IMPLICIT_LOCALHOST:
-                implicit.add(name)
-                return None
-            if name in recorded:
-                return resolve(name, recorded[name][0])
-            return name if name in identities else None
-
-        implicit: set[str] = set()
+        recorded = self.recorded.hosts
+        identities, by_identity = self.index.identities, self.index.by_identity
+        finding = Finding(self.index, recorded)
+        selected = finding.selected
         # One status: only its own hosts, in the order they were recorded.
         one_status = len(wanted) == 1
-        for name in self.by_status.get(statuses[0], ()) if one_status else recorded:
+        for name in self.recorded.by_status.get(statuses[0], ()) if one_status else recorded:
             identity, host_statuses, provisioned_by = recorded[name]
             if not one_status and wanted.isdisjoint(host_statuses):
                 continue
@@ -383,68 +391,182 @@ class Selector:
             ):
                 selected[name] = None  # the common case, in short: the host is current under its recorded name
                 continue
-            if provisioned_by is not None and name not in identities:
-                # The relaunch must re-create it: select its provisioners, and name it too.
-                provisioned.add(name)
-                for provisioner in provisioned_by:
-                    current = resolve_provisioner(provisioner)
-                    if current is not None:
-                        selected[current] = None
-                continue
-            current = resolve(name, identity)
-            if current is not None:
-                selected[current] = None
+            finding.add(name, identity, provisioned_by)
+        return finding
 
-        selection.hosts = sorted(selected)
-        selection.provisioned = sorted(provisioned.difference(selected))
-        selection.implicit_provisioners = sorted(implicit)
-        wanted_text = ",".join(statuses)
-        if "all" in wanted:
-            if selection.original_limit is None:
-                raise RelaunchError(
-                    f"status all: the manifests {paths} were run with limits that cannot be merged "
-                    f"({', '.join(sorted(map(repr, self.limits)))}); relaunch each manifest on its own"
-                )
-            selection.limit = selection.original_limit
-            selection.limited = bool(selection.original_limit)
-        elif build_limit and (selection.hosts or selection.provisioned):
-            try:
-                patterns = host_patterns(selection.hosts + selection.provisioned, index.names, self.group_names)
-            except RelaunchError:
-                if not in_play:
-                    raise
-                patterns = []  # a play selects by name; no exact limit exists, so none is given
-            # The implicit localhost matches only its literal name, and only beside a real host;
-            # ansible-core would take a group of that name, or a localhost-like inventory host, instead.
-            if selection.hosts and patterns:
-                local = sorted(IMPLICIT_LOCALHOST & index.names)
-                for name in selection.implicit_provisioners:
-                    if name in self.group_names or local:
-                        stand_in = f"group {name!r}" if name in self.group_names else f"inventory host {local[0]!r}"
-                        selection.warnings.append(
-                            f"not selecting the implicit {name!r} that provisioned hosts: ansible-core would take {stand_in} for it; "
-                            "use the relaunch.status.select role"
-                        )
-                    else:
-                        patterns.append(name)
-            selection.patterns = patterns
-            selection.limit = limit_string(patterns)
-
-        if allow_empty or selection.hosts or (in_play and selection.targets()):
-            return selection
-        counts_text = ", ".join(f"{status}={counts.get(status, 0)}" for status in STATUSES)
-        if selection.provisioned and selection.implicit_provisioners:
+    def _original_limit(self) -> str:
+        """The limit of status all: the original --limit of the runs."""
+        if self.recorded.original_limit is None:
             raise RelaunchError(
-                f"status {wanted_text} in {paths} selects only hosts that the implicit localhost provisioned "
-                f"({', '.join(selection.provisioned[:5])}; {counts_text}), and a --limit cannot select the implicit localhost alone; "
-                "use the relaunch.status.select role in the play instead"
+                f"status all: the manifests {self.recorded.paths} were run with limits that cannot be merged "
+                f"({', '.join(sorted(map(repr, self.recorded.limits)))}); relaunch each manifest on its own"
+            )
+        return self.recorded.original_limit
+
+    def _patterns(self, selection: Selection, in_play: bool) -> list[str]:
+        """The host patterns of a selection's limit (none in a play when no exact limit exists); the implicit
+        localhost's warnings join the selection's."""
+        try:
+            patterns = host_patterns(selection.hosts + selection.provisioned, self.index.names, self.group_names)
+        except RelaunchError:
+            if not in_play:
+                raise
+            return []  # a play selects by name; no exact limit exists, so none is given
+        if selection.hosts and patterns:
+            names, warnings = implicit_localhost_patterns(
+                selection.implicit_provisioners, self.index.names, self.group_names
+            )
+            patterns.extend(names)
+            selection.warnings.extend(warnings)
+        return patterns
+
+    def _nothing_selected(self, selection: Selection) -> str:
+        """Why a selection of no host is refused, in one line."""
+        wanted = ",".join(selection.statuses)
+        paths = self.recorded.paths
+        counts = ", ".join(f"{status}={self.recorded.counts.get(status, 0)}" for status in STATUSES)
+        if selection.provisioned and selection.implicit_provisioners:
+            return (
+                f"status {wanted} in {paths} selects only hosts that the implicit localhost provisioned "
+                f"({', '.join(selection.provisioned[:5])}; {counts}), and a --limit cannot select the implicit "
+                "localhost alone; use the relaunch.status.select role in the play instead"
             )
         unresolved = len(selection.unresolved)
         detail = (
-            f"; {counted(unresolved, 'recorded host')} {'is' if unresolved == 1 else 'are'} not in the current inventory"
+            f"; {counted(unresolved, 'recorded host')} {'is' if unresolved == 1 else 'are'} "
+            "not in the current inventory"
             if unresolved
             else ""
         )
-        raise RelaunchError(
-            f"status {wanted_text} selects 0 hosts in {paths} ({counts_text}){detail}; nothing to relaunch"
+        return f"status {wanted} selects 0 hosts in {paths} ({counts}){detail}; nothing to relaunch"
+
+
+def implicit_localhost_patterns(
+    provisioners: list[str], inventory_names: AbstractSet[str], group_names: list[str] | tuple
+) -> tuple[list[str], list[str]]:
+    """The names of the implicit localhost that provisioned hosts, for a limit beside real hosts, and warnings.
+
+    The implicit localhost matches only its literal name, and only beside a real host; ansible-core
+    would take a group of that name, or a localhost-like inventory host, instead: such a name is
+    left out with a warning.
+    """
+    local = sorted(IMPLICIT_LOCALHOST & inventory_names)
+    patterns, warnings = [], []
+    for name in provisioners:
+        if name in group_names or local:
+            stand_in = f"group {name!r}" if name in group_names else f"inventory host {local[0]!r}"
+            warnings.append(
+                f"not selecting the implicit {name!r} that provisioned hosts: ansible-core would take {stand_in} "
+                "for it; use the relaunch.status.select role"
+            )
+        else:
+            patterns.append(name)
+    return patterns, warnings
+
+
+class Finding:
+    """The current hosts a selection finds, and what it learns on the way: renames, hosts not found, warnings.
+
+    :meth:`Selector.find` takes the common case (a host current under its recorded name) itself; :meth:`add`
+    resolves the others.
+    """
+
+    def __init__(self, index: HostIndex, recorded: dict[str, tuple]) -> None:
+        self.index = index
+        self.recorded = recorded
+        # Current names in recorded order (a dict keeps it): sorting names that are mostly in order already is quick.
+        self.selected: dict[str, None] = {}
+        self.provisioned: set[str] = set()
+        self.implicit: set[str] = set()  # names of the implicit localhost that provisioned hosts
+        self.renamed: dict[str, str] = {}
+        self.unresolved: list[dict] = []
+        self.warnings: list[str] = []
+
+    def add(self, name: str, identity: str | None, provisioned_by: list[str] | None) -> None:
+        """Select the current host of one recorded host, or the provisioners of a host add_host created."""
+        if provisioned_by is not None and name not in self.index.identities:
+            # The relaunch must re-create it: select its provisioners, and name it too.
+            self.provisioned.add(name)
+            for provisioner in provisioned_by:
+                current = self.current_provisioner(provisioner)
+                if current is not None:
+                    self.selected[current] = None
+            return
+        current = self.current_name(name, identity)
+        if current is not None:
+            self.selected[current] = None
+
+    def current_name(self, name: str, identity: str | None) -> str | None:
+        """The current name of a recorded host, or None (and why, in unresolved)."""
+        identities = self.index.identities
+        if identity is None:
+            if name in identities:
+                return name
+            return self._unresolved(name, identity, "not in the current inventory")
+        holder = self.index.by_identity.get(identity)
+        if holder is not None:
+            if holder != name:
+                self.renamed[name] = holder
+            return holder
+        holders = self.index.shared_identities.get(identity)
+        if holders:
+            held = f"{counted(len(holders), 'current host')}: {', '.join(sorted(holders)[:5])}"
+            return self._unresolved(name, identity, f"identity {identity!r} is held by {held}")
+        if name in identities:
+            reason = f"current host {name!r} has identity {identities[name]!r}, not {identity!r}: a different machine"
+            self.warnings.append(f"not selecting {name!r}: {reason}")
+            return self._unresolved(name, identity, reason)
+        return self._unresolved(name, identity, f"no current host has identity {identity!r}")
+
+    def current_provisioner(self, name: str) -> str | None:
+        """The current name of a host that ran add_host; None for the implicit localhost (kept aside)."""
+        if name not in self.index.identities and name in IMPLICIT_LOCALHOST:
+            self.implicit.add(name)
+            return None
+        if name in self.recorded:
+            return self.current_name(name, self.recorded[name][0])
+        return name if name in self.index.identities else None
+
+    def _unresolved(self, name: str, identity: str | None, reason: str) -> None:
+        self.unresolved.append({"name": name, "identity": identity, "reason": reason})
+        return None
+
+    def selection(self, statuses: list[str], recorded: RecordedHosts) -> Selection:
+        """The selection of what was found, before its limit."""
+        hosts = sorted(self.selected)
+        return Selection(
+            statuses=list(statuses),
+            hosts=hosts,
+            provisioned=sorted(self.provisioned.difference(hosts)),
+            implicit_provisioners=sorted(self.implicit),
+            unresolved=self.unresolved,
+            renamed=self.renamed,
+            warnings=self.warnings,
+            retry_counts=dict(recorded.counts),
+            passwords_needed_to_start=list(recorded.passwords),
+            original_limit=recorded.original_limit,
         )
+
+
+def limit_file_texts(
+    manifest: dict | Snapshot, group_names: list[str] | tuple = (), inventory_names: AbstractSet[str] | None = None
+) -> dict[str, str]:
+    """The text of the limit file of each status of a run that has hosts a limit can select.
+
+    For the store, which writes them beside the run's manifest when the run ends: the run's own
+    hosts are the inventory then (:meth:`Selector.for_run`). A status with 0 hosts has none here (the
+    store writes a file that selects nothing and says why), nor has a status whose hosts no limit can
+    select (hosts created by add_host from the implicit localhost); "all" relaunches with the run's
+    original --limit instead.
+    """
+    selector = Selector.for_run(manifest, group_names, inventory_names)
+    texts = {}
+    for status in STATUSES:
+        if status == "all" or not selector.recorded.counts.get(status):
+            continue
+        try:
+            selection = selector.select([status])
+        except RelaunchError:
+            continue
+        texts[status] = limit_file_text(selection.patterns)
+    return texts

@@ -17,7 +17,7 @@ from ..recorder import STATUSES, Snapshot, gc_paused, manifest_parts
 from .encoding import encode_chunks
 from .files import DirectoryLock, read_chunks, refuse_foreign, remove_file, write_atomic
 from .layout import FAILED_LIMIT, LATEST, LIMIT, RUN_ID
-from .limits import limit_files
+from .limits import LimitTexts, limit_files
 
 _RUN_ID_HEAD = re.compile(rb'"run_id":\s*"([^"]+)"')
 
@@ -43,34 +43,24 @@ def promoted(manifest: dict | Snapshot) -> bool:
     return manifest_parts(manifest)[0].get("tasks_ran", True) is not False
 
 
-def publish(
-    directory: str,
-    manifest: dict | Snapshot,
-    keep: int | None,
-    group_names: list[str] | tuple = (),
-    inventory_names: set[str] | None = None,
-) -> str:
+def publish(directory: str, manifest: dict | Snapshot, keep: int | None, limit_texts: LimitTexts) -> str:
     """Write a run's manifest (and its failed hosts' limit file); make it latest.json (with limit
     files) if it is the newest run in which a host ran a task; prune to ``keep`` runs (None: never).
 
+    ``limit_texts`` makes the limit file texts of the manifest (``selection.limit_file_texts``,
+    with the run's groups and hosts); it is called only for a run that may become latest.json.
     Returns the path of the run's manifest.
     """
     with gc_paused():
-        return _publish(directory, manifest, keep, group_names, inventory_names)
+        return _publish(directory, manifest, keep, limit_texts)
 
 
-def _publish(
-    directory: str,
-    manifest: dict | Snapshot,
-    keep: int | None,
-    group_names: list[str] | tuple,
-    inventory_names: set[str] | None,
-) -> str:
+def _publish(directory: str, manifest: dict | Snapshot, keep: int | None, limit_texts: LimitTexts) -> str:
     head = manifest_parts(manifest)[0]
     run_id = head["run_id"]
     path = os.path.join(directory, run_id + ".json")
     useful = promoted(manifest)
-    files = limit_files(manifest, group_names, inventory_names) if useful else {}
+    files = limit_files(manifest, limit_texts) if useful else {}
     with DirectoryLock(directory):
         written = {run_id + ".json": encode_chunks(manifest)}
         if head["retry_counts"].get("failed") and "failed" in files:

@@ -41,15 +41,18 @@ def _written_manifest(directory: str, run_id: str) -> dict | None:
     return manifest if manifest.get("run_id") == run_id else None
 
 
-def recover(directory: str, keep: int) -> list[str]:
-    """Turn the journals of runs that died into interrupted manifests; returns their paths."""
+def recover(directory: str, keep: int, limit_texts: store.limits.LimitTexts) -> list[str]:
+    """Turn the journals of runs that died into interrupted manifests; returns their paths.
+
+    ``limit_texts`` makes the limit files of a recovered run, as for :func:`store.publishing.publish`.
+    """
     recovered = []
     for run_id, path, fd in dead_journals(directory):
         try:
             manifest = recovered_manifest(directory, run_id, path)
             if manifest is not None:
                 try:
-                    recovered.append(store.publishing.publish(directory, manifest, keep))
+                    recovered.append(store.publishing.publish(directory, manifest, keep, limit_texts))
                 except OSError:
                     continue  # a run that cannot write leaves the journal to one that can
             remove_file(path)
