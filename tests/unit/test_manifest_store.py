@@ -98,7 +98,7 @@ def test_pruning_removes_the_temporary_files_of_writers_that_died(run_dir):
         Path(run_dir, name).write_bytes(b"half")
     assert all(map(store.layout.is_temporary, left))
     assert not any(store.layout.run_id_of(name, store.layout.JOURNAL) for name in left)  # never taken for a run
-    store.publishing.publish(run_dir, manifest_of(2), keep=5)
+    store.publishing.publish(run_dir, manifest_of(2), keep=5, limit_texts=limit_file_texts)
     assert not any(store.layout.is_temporary(name) for name in names_in(run_dir))
 
 
@@ -248,8 +248,10 @@ def test_new_run_ids_are_run_ids():
 
 def test_a_valid_run_id_with_a_longer_suffix_counts_for_latest_and_pruning(run_dir):
     newer = "20260101T000009000000Z-109-abcdef12"
-    store.publishing.publish(run_dir, make_manifest([host_entry("new")], run_id=newer), keep=1)
-    store.publishing.publish(run_dir, manifest_of(1, failed=("old",)), keep=1)
+    store.publishing.publish(
+        run_dir, make_manifest([host_entry("new")], run_id=newer), keep=1, limit_texts=limit_file_texts
+    )
+    store.publishing.publish(run_dir, manifest_of(1, failed=("old",)), keep=1, limit_texts=limit_file_texts)
     assert latest_run(run_dir) == newer  # an older run never replaces it
     assert [name for name in names_in(run_dir) if name.endswith(".json")] == [newer + ".json", "latest.json"]
 
