@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from tests.ecosystem.collection import ROOT, clean_env
+from tests.ecosystem.collection import ROOT, clean_env, copy_collection
 from tests.fixtures import FAIL_WHERE_BROKEN, WEB01, WEB02_BROKEN, local_inventory, play
 from tests.runner import ANSIBLE_BIN, write_files
 
@@ -30,8 +30,16 @@ FORBIDDEN_PARTS = {
     ".hypothesis",
     ".ruff_cache",
     ".ansible",
+    "dist",
 }
-FORBIDDEN_NAMES = re.compile(r"(\.pyc|\.retry|\.tar\.gz|\.journal)$")
+FORBIDDEN_NAMES = re.compile(r"(\.pyc|\.retry|\.tar\.gz|\.journal|\.whl|\.egg-info)$")
+# What building the pip package (pyproject.toml) may leave in a checkout: none of it goes in the tarball.
+PIP_BUILD_OUTPUT = {
+    "dist/relaunch_status-1.0.0-py3-none-any.whl": "",
+    "dist/relaunch_status-1.0.0.tar.gz": "",
+    "relaunch_status.egg-info/PKG-INFO": "",
+    "build/lib/ansible_collections/relaunch/status/galaxy.yml": "",
+}
 
 FILES = {
     # The Deploy project with a third web server in place of the unreachable cache01, and no ping.
@@ -54,12 +62,9 @@ def recap_hosts(stdout: str) -> set[str]:
     return {match.group(1) for match in re.finditer(r"^(\S+)\s+:\s+ok=", recap, re.MULTILINE)}
 
 
-@pytest.fixture(scope="module")
-def tarball(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    home = tmp_path_factory.mktemp("home")
+def build_tarball(source: Path, out: Path, home: Path) -> Path:
     subprocess.run(
-        [str(ANSIBLE_BIN / "ansible-galaxy"), "collection", "build", str(ROOT), "--output-path", str(out)],
+        [str(ANSIBLE_BIN / "ansible-galaxy"), "collection", "build", str(source), "--output-path", str(out)],
         env=clean_env(home),
         capture_output=True,
         text=True,
@@ -69,13 +74,29 @@ def tarball(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
+def unwanted_names(names: list[str]) -> list[str]:
+    return [name for name in names if FORBIDDEN_PARTS & set(PurePosixPath(name).parts) or FORBIDDEN_NAMES.search(name)]
+
+
+@pytest.fixture(scope="module")
+def tarball(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tarball(ROOT, tmp_path_factory.mktemp("dist"), tmp_path_factory.mktemp("home"))
+
+
+def test_tarball_leaves_out_pip_build_output(tmp_path: Path) -> None:
+    checkout = copy_collection(tmp_path / "tree")
+    write_files(checkout, PIP_BUILD_OUTPUT)
+    with tarfile.open(build_tarball(checkout, tmp_path / "out", tmp_path / "home")) as archive:
+        names = archive.getnames()
+    assert unwanted_names(names) == []
+    assert "pyproject.toml" in names
+
+
 def test_tarball_is_clean(tarball: Path) -> None:
     with tarfile.open(tarball) as archive:
         names = archive.getnames()
         manifest = json.load(archive.extractfile("MANIFEST.json"))
-    unwanted = [
-        name for name in names if FORBIDDEN_PARTS & set(PurePosixPath(name).parts) or FORBIDDEN_NAMES.search(name)
-    ]
+    unwanted = unwanted_names(names)
     # Development only: tests, scripts, benchmarks, the performance chart, the demo's run output.
     unwanted += [name for name in names if PurePosixPath(name).parts[0] in ("tests", "scripts", "bench")]
     unwanted += [name for name in names if name == "docs/performance.png" or name.startswith("demo/deployed")]
