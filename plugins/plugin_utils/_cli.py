@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from ansible_collections.relaunch.status.plugins.plugin_utils._core import attempts, store
@@ -184,24 +185,21 @@ class Loop:
     def _attempt(self, number: int, args: list[str], targeted: list[str] | None) -> attempts.Attempt:
         """Run ansible-playbook once; its run manifest is the newest one that appeared while it ran."""
         before = set(attempts.run_manifests(self.playbook.run_directory))
-        password_args, fds = self._password_pipes()
-        command = [self.executable, *args, *password_args]
         shown = "" if targeted is None else f" on {len(targeted)} hosts: {', '.join(targeted[:10])}"
         print(f"{PROG}: attempt {number} of {self.options.attempts}{shown}", flush=True)
-        attempt = attempts.Attempt(number, command, targeted=targeted)
-        self.rollout.attempts.append(attempt)
-        try:
-            process = subprocess.Popen(command, env=self.env, pass_fds=fds)
-        finally:
-            for fd in fds:
-                os.close(fd)
-        try:
-            attempt.rc = process.wait()
-        except KeyboardInterrupt:
-            # Ctrl-C reached ansible-playbook too (the same process group): let it record the interrupted run.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            attempt.rc = process.wait()
-            attempt.interrupted = True
+        with PasswordPipes(self.passwords) as pipes:
+            command = [self.executable, *args, *pipes.options]
+            attempt = attempts.Attempt(number, command, targeted=targeted)
+            self.rollout.attempts.append(attempt)
+            process = subprocess.Popen(command, env=self.env)
+            pipes.feed()
+            try:
+                attempt.rc = process.wait()
+            except KeyboardInterrupt:
+                # Ctrl-C reached ansible-playbook too (the same process group): let it record the interrupted run.
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                attempt.rc = process.wait()
+                attempt.interrupted = True
         new = attempts.new_run_manifests(self.playbook.run_directory, before)
         if new:
             attempt.run_id = new[-1][: -len(store.layout.MANIFEST)]
@@ -209,18 +207,6 @@ class Loop:
         elif not attempt.interrupted:
             print(f"{PROG}: attempt {number} wrote no manifest (exit code {attempt.rc}); stopping", file=sys.stderr)
         return attempt
-
-    def _password_pipes(self) -> tuple[list[str], list[int]]:
-        """Options that hand each password to ansible-playbook through an inherited pipe, never a file."""
-        words: list[str] = []
-        fds: list[int] = []
-        for name, password in self.passwords.items():
-            read_end, write_end = os.pipe()
-            with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(password.encode("utf-8") + b"\n")  # far below a pipe's buffer: never blocks
-            fds.append(read_end)
-            words += attempts.password_option(name, f"/dev/fd/{read_end}")
-        return words, fds
 
     def _finish(self, interrupted: bool = False) -> int:
         self.rollout.interrupted = interrupted or any(attempt.interrupted for attempt in self.rollout.attempts)
@@ -235,6 +221,56 @@ class Loop:
                 json.dump(document, handle, indent=2)
                 handle.write("\n")
         return code
+
+
+class PasswordPipes:
+    """Named pipes (in a private directory) that hand each password to one ansible-playbook run.
+
+    ansible-playbook reads its password files once, at the start; a pipe holds the password in memory only,
+    never on disk. (An inherited ``/dev/fd/N`` does not do: ansible-core resolves the path to a name it cannot
+    open.)
+    """
+
+    def __init__(self, passwords: dict[str, str]) -> None:
+        self.passwords = passwords
+        self.directory: str | None = None
+        self.options: list[str] = []
+        self.paths: list[str] = []
+        self.threads: list[threading.Thread] = []
+
+    def __enter__(self) -> PasswordPipes:
+        if self.passwords:
+            self.directory = tempfile.mkdtemp(prefix="relaunch-")  # 0700: only this user can open the pipes
+            for index, name in enumerate(self.passwords):
+                path = os.path.join(self.directory, str(index))
+                os.mkfifo(path, 0o600)
+                self.paths.append(path)
+                self.options += attempts.password_option(name, path)
+        return self
+
+    def feed(self) -> None:
+        """Write each password as ansible-playbook opens its pipe (in threads: an open blocks until then)."""
+        for path, password in zip(self.paths, self.passwords.values()):
+            thread = threading.Thread(target=_write_pipe, args=(path, password), daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def __exit__(self, *exc_info) -> None:
+        for path, thread in zip(self.paths, self.threads):
+            if thread.is_alive():  # never read (the run stopped before): open the other end to release the writer
+                fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+                thread.join(5)
+                os.close(fd)
+        if self.directory:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _write_pipe(path: str, password: str) -> None:
+    try:
+        with open(path, "wb") as pipe:
+            pipe.write(password.encode("utf-8") + b"\n")
+    except OSError:
+        pass  # the reader went away: the run reports its own error
 
 
 if __name__ == "__main__":

@@ -29,10 +29,8 @@ class Playbook:
 
     def __init__(self, args: list[str]) -> None:
         from ansible.cli.playbook import PlaybookCLI
-        from ansible.plugins.loader import init_plugin_loader
 
         PlaybookCLI(["ansible-playbook", *args]).parse()  # sets context.CLIARGS; exits 2 on a wrong option
-        init_plugin_loader(list(context.CLIARGS.get("collections_path") or ()))
         playbooks = _selector.playbooks()
         given = [arg for arg in context.CLIARGS.get("args") or () if arg]
         if len(given) != 1:

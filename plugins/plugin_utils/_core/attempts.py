@@ -135,7 +135,7 @@ def prompt_text(name: str) -> str:
 
 
 def password_option(name: str, path: str) -> list[str]:
-    """The ansible-playbook option that reads the password ``name`` from the file ``path`` (2.16 to 2.21)."""
+    """The ansible-playbook option that reads the password ``name`` from ``path`` (a pipe; 2.16 to 2.21)."""
     if name == "ssh_password":
         return ["--connection-password-file", path]
     if name == "become_password":
@@ -238,6 +238,8 @@ class Rollout:
         not succeed (ansible-playbook's 2, 4, ...), so CI fails."""
         if self.interrupted:
             return 130
+        if self.attempts and self.attempts[-1].manifest is None:
+            return self.attempts[-1].rc or 1  # it stopped before recording anything: its own error
         if not self.pending():
             return 0
         failing = [attempt.rc for attempt in self.attempts if attempt.rc]
