@@ -24,7 +24,7 @@ import threading
 import time
 
 from ansible_collections.relaunch.status.plugins.plugin_utils._core import attempts, store
-from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError, counted
 
 COLLECTION = "ansible_collections.relaunch.status"
 PROG = "ansible-relaunch"
@@ -163,7 +163,7 @@ class Loop:
             if self.rollout.attempts:
                 wait = next(waits)
                 if wait:
-                    print(f"{PROG}: {len(names)} hosts to retry; attempt {number} in {wait:g} s", flush=True)
+                    print(f"{PROG}: {counted(len(names), 'host')} to retry; attempt {number} in {wait:g} s", flush=True)
                     try:
                         time.sleep(wait)
                     except KeyboardInterrupt:
@@ -185,7 +185,7 @@ class Loop:
     def _attempt(self, number: int, args: list[str], targeted: list[str] | None) -> attempts.Attempt:
         """Run ansible-playbook once; its run manifest is the newest one that appeared while it ran."""
         before = set(attempts.run_manifests(self.playbook.run_directory))
-        shown = "" if targeted is None else f" on {len(targeted)} hosts: {', '.join(targeted[:10])}"
+        shown = "" if targeted is None else f" on {counted(len(targeted), 'host')}: {', '.join(targeted[:10])}"
         print(f"{PROG}: attempt {number} of {self.options.attempts}{shown}", flush=True)
         with PasswordPipes(self.passwords) as pipes:
             command = [self.executable, *args, *pipes.options]
