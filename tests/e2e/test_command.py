@@ -15,6 +15,7 @@ import re
 import secrets
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -216,8 +217,12 @@ def test_ctrl_c_during_attempt_2(tmp_path):
 def test_become_password_asked_once_and_written_nowhere(tmp_path):
     secret = "pw-" + secrets.token_hex(12)  # made here: not even this file holds it
     project(tmp_path, ok1="true", flaky=FLAKY)
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
+    # The command's temporary directory, short: ansible-core puts a unix socket (at most 107 bytes) under it.
+    with tempfile.TemporaryDirectory(prefix="rl-") as scratch:
+        assert ask_once(tmp_path, secret, Path(scratch)) == 1
+
+
+def ask_once(tmp_path: Path, secret: str, scratch: Path) -> int:
     child = pexpect.spawn(
         str(ANSIBLE_BIN / "python"),
         ["-m", CLI, "run", "--attempts", "3", "--", "-i", "inventory.yml", "-K", "site.yml"],
@@ -234,6 +239,12 @@ def test_become_password_asked_once_and_written_nowhere(tmp_path):
     assert child.exitstatus == 0, child.before
     assert prompts == 1
     assert len(run_manifests(tmp_path)) == 2
+    assert_nowhere(secret, tmp_path, scratch)
+    return prompts
+
+
+def assert_nowhere(secret: str, tmp_path: Path, scratch: Path) -> None:
+    """The secret is in no file of the project, the manifest directory (in tmp_path) or the temporary directory."""
     listed = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
     )
