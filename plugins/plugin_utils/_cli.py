@@ -144,6 +144,7 @@ class Loop:
         return attempts.continue_command(self.args, words)
 
     def run(self) -> int:
+        signal.signal(signal.SIGTERM, _interrupt)  # a CI job cancelled between two attempts
         scope = None
         if not self.options.resume:
             first = self._attempt(1, self.base_args, None)
@@ -193,13 +194,17 @@ class Loop:
             self.rollout.attempts.append(attempt)
             process = subprocess.Popen(command, env=self.env)
             pipes.feed()
+            previous = signal.signal(signal.SIGTERM, _forwarding(process))
             try:
                 attempt.rc = process.wait()
             except KeyboardInterrupt:
                 # Ctrl-C reached ansible-playbook too (the same process group): let it record the interrupted run.
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
                 attempt.rc = process.wait()
                 attempt.interrupted = True
+            finally:
+                signal.signal(signal.SIGTERM, previous)
         new = attempts.new_run_manifests(self.playbook.run_directory, before)
         if new:
             attempt.run_id = new[-1][: -len(store.layout.MANIFEST)]
@@ -221,6 +226,21 @@ class Loop:
                 json.dump(document, handle, indent=2)
                 handle.write("\n")
         return code
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _forwarding(process: subprocess.Popen):
+    """A SIGTERM handler that passes the signal on to the running attempt (a CI system that cancels a job may
+    signal the command alone), then stops the loop as Ctrl-C does."""
+
+    def handler(signum, frame) -> None:
+        process.send_signal(signum)
+        raise KeyboardInterrupt
+
+    return handler
 
 
 class PasswordPipes:
