@@ -104,6 +104,7 @@ class Loop:
             self.playbook.path, self.playbook.run_directory, statuses, resumed=options.resume
         )
         self.passwords = self._ask_passwords()
+        self.playbook.use_vault_passwords(self.passwords)
         self.env = self._environment()
         self.base_args = attempts.without_prompts(args) if self.passwords else list(args)
         self.executable = shutil.which("ansible-playbook") or "ansible-playbook"

@@ -4,8 +4,8 @@
 classes, the settings of the manifest callback, and the hosts still to do, selected by the selection engine.
 
 The inventory is built here as ansible-playbook builds it from the same arguments (its sources, ansible.cfg,
-group_vars/ and host_vars/), but without vault secrets: an inventory source that is itself vault-encrypted cannot
-be read here (docs/command.md says so).
+group_vars/ and host_vars/), with the same vault secrets: its vault password files and vault ids, and the vault
+passwords the command asked for.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from ansible import constants, context
 
 from ansible_collections.relaunch.status.plugins.plugin_utils import _selector
 from ansible_collections.relaunch.status.plugins.plugin_utils._core import store
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.attempts import without_prompt_vault_ids
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.command import (
     CommandLine,
     passwords_needed_to_start,
@@ -41,6 +42,41 @@ class Playbook:
         root = store.layout.manifest_root(_selector.configured("manifest_dir"), self.path)
         self.run_directory = store.layout.run_directory(root, self.path)
         self.identity_vars = list(_selector.configured("identity_vars") or [])
+        self.vault_secrets: list = []
+
+    def use_vault_passwords(self, passwords: dict[str, str]) -> None:
+        """Decrypt what the inventory needs here as ansible-playbook does: its vault password files and vault ids,
+        and the vault passwords the command asked for (``passwords``, by name); no prompt."""
+        import inspect
+
+        from ansible.cli import CLI
+        from ansible.parsing.dataloader import DataLoader
+        from ansible.parsing.vault import VaultSecret
+
+        vault_ids = [*self.vault_identity_list(), *(context.CLIARGS.get("vault_ids") or ())]
+        # 2.19 and later would make these the process's only vault secrets; the prompted ones are added first.
+        once = {"initialize_context": False}
+        keywords = once if "initialize_context" in inspect.signature(CLI.setup_vault_secrets).parameters else {}
+        secrets = CLI.setup_vault_secrets(
+            DataLoader(),
+            vault_ids=without_prompt_vault_ids(vault_ids),
+            vault_password_files=list(context.CLIARGS.get("vault_password_files") or ()),
+            ask_vault_pass=False,
+            auto_prompt=False,
+            **keywords,
+        )
+        default = constants.config.get_config_value("DEFAULT_VAULT_IDENTITY")
+        for name, password in passwords.items():
+            if name.startswith("vault_password"):
+                label = name.partition(".")[2] or default
+                secrets.append((label, VaultSecret(password.encode("utf-8"))))
+        try:
+            from ansible.parsing.vault import VaultSecretsContext  # 2.19 and later
+        except ImportError:
+            VaultSecretsContext = None
+        if VaultSecretsContext is not None and VaultSecretsContext.current(optional=True) is None:
+            VaultSecretsContext.initialize(VaultSecretsContext(secrets))
+        self.vault_secrets = secrets
 
     @staticmethod
     def callbacks() -> list[str]:
@@ -71,6 +107,7 @@ class Playbook:
 
         loader = DataLoader()  # a new one each time: the inventory may have changed since the last attempt
         loader.set_basedir(os.path.dirname(self.path))
+        loader.set_vault_secrets(self.vault_secrets)
         inventory = InventoryManager(loader=loader, sources=list(context.CLIARGS.get("inventory") or ()))
         latest = os.path.join(self.run_directory, store.layout.LATEST)
         names = self._select(inventory, loader, latest, statuses)

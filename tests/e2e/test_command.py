@@ -218,18 +218,38 @@ def test_interrupted_during_attempt_2(tmp_path, signum, group):
     assert "continue with: ansible-relaunch run --resume -- -i inventory.yml site.yml" in stdout
 
 
-def test_become_password_asked_once_and_written_nowhere(tmp_path):
+def vaulted(text: str, password: str, label: str | None) -> str:
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    secret = VaultSecret(password.encode())
+    return VaultLib([(label or "default", secret)]).encrypt(text, secret, vault_id=label).decode()
+
+
+@pytest.mark.parametrize(
+    ("options", "prompts", "label"),
+    [
+        (("-K",), 1, None),
+        (("-k", "-K"), 2, None),
+        (("--ask-vault-pass", "-e", "@secret.yml"), 1, None),
+        (("--vault-id", "dev@prompt", "-e", "@secret.yml"), 1, "dev"),
+    ],
+    ids=["become", "ssh-and-become", "vault", "vault-id"],
+)
+def test_passwords_asked_once_and_written_nowhere(tmp_path, options, prompts, label):
     secret = "pw-" + secrets.token_hex(12)  # made here: not even this file holds it
     project(tmp_path, ok1="true", flaky=FLAKY)
+    # A vaulted extra vars file: the run fails to start unless the vault password reached every attempt.
+    (tmp_path / "secret.yml").write_text(vaulted("unlocked: true\n", secret, label))
     # The command's temporary directory, short: ansible-core puts a unix socket (at most 107 bytes) under it.
     with tempfile.TemporaryDirectory(prefix="rl-") as scratch:
-        assert ask_once(tmp_path, secret, Path(scratch)) == 1
+        assert ask_once(tmp_path, secret, Path(scratch), options) == prompts
 
 
-def ask_once(tmp_path: Path, secret: str, scratch: Path) -> int:
+def ask_once(tmp_path: Path, secret: str, scratch: Path, options: tuple[str, ...]) -> int:
+    """Run the command with password ``options`` and answer its prompts; returns how many there were."""
     child = pexpect.spawn(
         str(ANSIBLE_BIN / "python"),
-        ["-m", CLI, "run", "--attempts", "3", "--", "-i", "inventory.yml", "-K", "site.yml"],
+        ["-m", CLI, "run", "--attempts", "3", "--", "-i", "inventory.yml", *options, "site.yml"],
         cwd=str(tmp_path),
         env=command_env(tmp_path, {"TMPDIR": str(scratch)}),
         encoding="utf-8",
@@ -241,7 +261,6 @@ def ask_once(tmp_path: Path, secret: str, scratch: Path) -> int:
         child.sendline(secret)
     child.close()
     assert child.exitstatus == 0, child.before
-    assert prompts == 1
     assert len(run_manifests(tmp_path)) == 2
     assert_nowhere(secret, tmp_path, scratch)
     return prompts
