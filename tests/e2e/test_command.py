@@ -109,6 +109,17 @@ def test_flaky_host_recovers_on_attempt_2_and_json_agrees(tmp_path):
     assert [attempt["rc"] for attempt in document["attempts"]] == [2, 0]
 
 
+def test_callbacks_of_ansible_cfg_stay_enabled(tmp_path):
+    project(tmp_path, ok1="true", flaky=FLAKY)
+    (tmp_path / "ansible.cfg").write_text("[defaults]\ncallbacks_enabled = ansible.builtin.junit\n")
+    done = relaunch(
+        tmp_path, "--", "-i", "inventory.yml", "site.yml", env={"JUNIT_OUTPUT_DIR": str(tmp_path / "junit")}
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(run_manifests(tmp_path)) == 2  # the manifest callback, added for the command's runs
+    assert len(list((tmp_path / "junit").glob("*.xml"))) == 2  # and the one ansible.cfg enables
+
+
 def test_broken_host_fails_after_the_attempts_then_resume_after_a_fix(tmp_path):
     project(tmp_path, ok1="true", broken=BROKEN)
     (tmp_path / "broken.flag").touch()
