@@ -178,7 +178,7 @@ class Loop:
     def _limited_attempt(self, number: int, names: list[str], patterns: list[str]) -> attempts.Attempt:
         handle, path = tempfile.mkstemp(prefix="relaunch-", suffix=".limit", text=True)
         try:
-            with os.fdopen(handle, "w") as limit_file:
+            with os.fdopen(handle, "w", encoding="utf-8") as limit_file:
                 limit_file.write("".join(pattern + "\n" for pattern in patterns))
             return self._attempt(number, [*self.base_args, "--limit", "@" + path], names)
         finally:
@@ -193,19 +193,9 @@ class Loop:
             command = [self.executable, *args, *pipes.options]
             attempt = attempts.Attempt(number, command, targeted=targeted)
             self.rollout.attempts.append(attempt)
-            process = subprocess.Popen(command, env=self.env)
-            pipes.feed()
-            previous = signal.signal(signal.SIGTERM, _forwarding(process))
-            try:
-                attempt.rc = process.wait()
-            except KeyboardInterrupt:
-                # Ctrl-C reached ansible-playbook too (the same process group): let it record the interrupted run.
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-                signal.signal(signal.SIGTERM, signal.SIG_IGN)
-                attempt.rc = process.wait()
-                attempt.interrupted = True
-            finally:
-                signal.signal(signal.SIGTERM, previous)
+            with subprocess.Popen(command, env=self.env) as process:
+                pipes.feed()
+                self._wait(process, attempt)
         new = attempts.new_run_manifests(self.playbook.run_directory, before)
         if new:
             attempt.run_id = new[-1][: -len(store.layout.MANIFEST)]
@@ -213,6 +203,20 @@ class Loop:
         elif not attempt.interrupted:
             print(f"{PROG}: attempt {number} wrote no manifest (exit code {attempt.rc}); stopping", file=sys.stderr)
         return attempt
+
+    @staticmethod
+    def _wait(process: subprocess.Popen, attempt: attempts.Attempt) -> None:
+        previous = signal.signal(signal.SIGTERM, _forwarding(process))
+        try:
+            attempt.rc = process.wait()
+        except KeyboardInterrupt:
+            # Ctrl-C reached ansible-playbook too (the same process group): let it record the interrupted run.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            attempt.rc = process.wait()
+            attempt.interrupted = True
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
     def _finish(self, interrupted: bool = False) -> int:
         self.rollout.interrupted = interrupted or any(attempt.interrupted for attempt in self.rollout.attempts)
@@ -229,7 +233,7 @@ class Loop:
         return code
 
 
-def _interrupt(signum, frame) -> None:
+def _interrupt(_signum, _frame) -> None:
     raise KeyboardInterrupt
 
 
@@ -237,7 +241,7 @@ def _forwarding(process: subprocess.Popen):
     """A SIGTERM handler that passes the signal on to the running attempt (a CI system that cancels a job may
     signal the command alone), then stops the loop as Ctrl-C does."""
 
-    def handler(signum, frame) -> None:
+    def handler(signum, _frame) -> None:
         process.send_signal(signum)
         raise KeyboardInterrupt
 
