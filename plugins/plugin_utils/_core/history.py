@@ -1,0 +1,141 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""How each host ended across the kept runs of a playbook: its outcomes, streaks and flips; flaky and chronic hosts.
+
+Read from the run manifests (``<run id>.json``) oldest first. A host is followed by its identity when it has
+one, else by its name, so a renamed host keeps its history; it is reported under its newest name. Runs in
+check mode are left out (a dry run proves nothing), and so are runs in which no host ran a task of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterable
+
+from .errors import RelaunchError, brief
+
+# A host's outcome in one run.
+FAILED = "failed"
+UNREACHABLE = "unreachable"
+OK = "ok"  # the host ran and did not fail
+NOT_RUN = "not_run"  # targeted, but it did not run (the select role ended it, the run stopped first, ...)
+ABSENT = "absent"  # not in that run at all
+FAILURES = frozenset((FAILED, UNREACHABLE))
+RAN = FAILURES | {OK}
+
+# The defaults suit a playbook run daily: ten runs are two working weeks; three flips in them (failed, ok,
+# failed, ok) is no longer chance; three failures in a row is three days of a host that needs a person.
+FLAKY_RUNS = 10
+FLAKY_FLIPS = 3
+CHRONIC_RUNS = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class Thresholds:
+    """Flaky: at least ``flaky_flips`` flips in the last ``flaky_runs`` runs; chronic: failed in each of
+    the last ``chronic_runs`` runs that ran it."""
+
+    flaky_runs: int = FLAKY_RUNS
+    flaky_flips: int = FLAKY_FLIPS
+    chronic_runs: int = CHRONIC_RUNS
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise RelaunchError(f"option {field.name}: {brief(value)} is not a whole number of at least 1")
+
+
+@dataclasses.dataclass
+class HostHistory:
+    """One host across the runs (oldest first); ``name`` is its newest name."""
+
+    name: str
+    identity: str | None
+    outcomes: list[str]
+    last_success: dict | None = None  # {"run_id", "finished"} of the newest run it ran without failing
+    failures_in_a_row: int = 0  # counted back from the newest run that ran it
+    flips: int = 0  # between failed (or unreachable) and ok, in the last flaky_runs runs
+    flaky: bool = False
+    chronic: bool = False
+
+    def report(self) -> dict:
+        """What relaunch_info returns of it."""
+        return {
+            "outcomes": list(self.outcomes),
+            "last_success": self.last_success,
+            "failures_in_a_row": self.failures_in_a_row,
+            "flips": self.flips,
+            "flaky": self.flaky,
+            "chronic": self.chronic,
+        }
+
+
+def counts_in_history(manifest: dict) -> bool:
+    """Whether a run belongs in the history: not a dry run, and a host ran a task of its own."""
+    return manifest.get("check_mode") is not True and manifest.get("tasks_ran", True) is not False
+
+
+def outcome(entry: dict, run_id: object) -> str:
+    """A host entry's outcome in the run ``run_id``.
+
+    Schema 2 gives each entry the run whose outcome it is (null when the host did not run in this one);
+    in schema 1 every listed host ran, unless it is ``not_run``.
+    """
+    if "run_id" in entry and entry.get("run_id") != run_id:
+        return NOT_RUN
+    statuses = entry.get("statuses") or ()
+    if FAILED in statuses:
+        first_failure = entry.get("first_failure") or {}
+        return UNREACHABLE if first_failure.get("unreachable") else FAILED
+    if NOT_RUN in statuses:
+        return NOT_RUN
+    return OK
+
+
+def host_key(entry: dict) -> tuple[str, str]:
+    identity = entry.get("identity")
+    return ("identity", identity) if isinstance(identity, str) else ("name", entry["name"])
+
+
+def histories(manifests: Iterable[dict], thresholds: Thresholds | None = None) -> list[HostHistory]:
+    """The history of every host of ``manifests`` (run manifests, oldest first), sorted by name."""
+    thresholds = thresholds or Thresholds()
+    runs = [manifest for manifest in manifests if counts_in_history(manifest)]
+    found: dict[tuple[str, str], HostHistory] = {}
+    for index, manifest in enumerate(runs):
+        run_id = manifest.get("run_id")
+        for entry in manifest.get("hosts") or ():
+            key = host_key(entry)
+            history = found.get(key)
+            if history is None:
+                history = found[key] = HostHistory(entry["name"], key[1] if key[0] == "identity" else None, [])
+            if len(history.outcomes) > index:
+                continue  # two entries of one identity in one run: the first has the say, as in a selection
+            history.name = entry["name"]  # the newest name
+            history.outcomes.extend([ABSENT] * (index - len(history.outcomes)))
+            result = outcome(entry, run_id)
+            history.outcomes.append(result)
+            if result == OK:
+                finished = entry.get("finished") or manifest.get("finished")
+                history.last_success = {"run_id": run_id, "finished": finished}
+    for history in found.values():
+        history.outcomes.extend([ABSENT] * (len(runs) - len(history.outcomes)))
+        _judge(history, thresholds)
+    return sorted(found.values(), key=lambda history: (history.name, history.identity or ""))
+
+
+def _judge(history: HostHistory, thresholds: Thresholds) -> None:
+    """Streak, flips, flaky and chronic from the outcomes; runs that did not run the host are passed over."""
+    ran = [result for result in history.outcomes if result in RAN]
+    streak = 0
+    for result in reversed(ran):
+        if result not in FAILURES:
+            break
+        streak += 1
+    history.failures_in_a_row = streak
+    recent = [result in FAILURES for result in history.outcomes[-thresholds.flaky_runs :] if result in RAN]
+    history.flips = sum(1 for before, after in itertools.pairwise(recent) if before != after)
+    history.flaky = history.flips >= thresholds.flaky_flips
+    history.chronic = streak >= thresholds.chronic_runs
