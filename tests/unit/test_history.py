@@ -14,8 +14,12 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors impor
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.history import (
     HostHistory,
     Thresholds,
+    by_current_name,
     histories,
+    of_manifests,
+    run_directories,
 )
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import CurrentHost
 from tests.property.manifests import host_entry, make_manifest
 
 # What a host does in a run: F failed, U unreachable, O ok, N not_run, - absent.
@@ -196,3 +200,31 @@ def test_run_manifests_are_read_oldest_first_and_bad_ones_passed_over(tmp_path) 
 
 def test_run_manifests_of_a_missing_directory_are_none(tmp_path) -> None:
     assert list(store.runs.run_manifests(str(tmp_path / "nowhere"))) == []
+
+
+# --- the histories of the current hosts -----------------------------------------------------------------
+
+
+def test_histories_are_found_under_current_names_as_a_selection_finds_hosts() -> None:
+    manifests = [
+        make_manifest(
+            [entry("old", "F", identity="id-1"), entry("plain", "F"), entry("gone", "F"), entry("taken", "F", "id-9")],
+            run_id=run_id(0),
+        )
+    ]
+    current = [CurrentHost("renamed", "id-1"), CurrentHost("plain"), CurrentHost("taken", "id-other")]
+    found = by_current_name(histories(manifests), current)
+    assert sorted(found) == ["plain", "renamed"]  # "taken" is another machine now
+    assert found["renamed"].identity == "id-1"
+
+
+def test_the_histories_of_manifests_are_those_of_their_run_directories(tmp_path) -> None:
+    first, second = tmp_path / "one", tmp_path / "two"
+    for directory, plan in ((first, "FO"), (second, "OF")):
+        directory.mkdir()
+        for manifest in runs(**{directory.name: plan}):
+            write(str(directory), manifest["run_id"] + ".json", json.dumps(manifest))
+    paths = [str(first / "latest.json"), str(first / (run_id(1) + ".json")), str(second / "latest.json")]
+    assert run_directories(paths) == [str(first), str(second)]
+    found = {history.name: history.outcomes for history in of_manifests(paths, Thresholds())}
+    assert found == {"one": ["failed", "ok"], "two": ["ok", "failed"]}

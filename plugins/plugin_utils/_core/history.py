@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 from collections.abc import Iterable
 
+from . import store
 from .errors import RelaunchError, brief
+from .selection import CurrentHost, Finding, HostIndex
 
 # A host's outcome in one run.
 FAILED = "failed"
@@ -139,3 +142,34 @@ def _judge(history: HostHistory, thresholds: Thresholds) -> None:
     history.flips = sum(1 for before, after in itertools.pairwise(recent) if before != after)
     history.flaky = history.flips >= thresholds.flaky_flips
     history.chronic = streak >= thresholds.chronic_runs
+
+
+def run_directories(paths: Iterable[str]) -> list[str]:
+    """The run directories of manifest files (``latest.json``, ``<run id>.json``), each once, in order."""
+    directories: list[str] = []
+    for path in paths:
+        directory = os.path.dirname(os.path.abspath(path))
+        if directory not in directories:
+            directories.append(directory)
+    return directories
+
+
+def of_manifests(paths: Iterable[str], thresholds: Thresholds) -> list[HostHistory]:
+    """The histories of the playbooks whose manifests ``paths`` are: their kept runs, directory by directory."""
+    found: list[HostHistory] = []
+    for directory in run_directories(paths):
+        found.extend(histories(store.runs.run_manifests(directory), thresholds))
+    return found
+
+
+def by_current_name(found: Iterable[HostHistory], current_hosts: Iterable[CurrentHost]) -> dict[str, HostHistory]:
+    """The histories of current hosts under their current names, found as a selection finds them (by identity,
+    else by name); recorded hosts no current host is are left out. When two histories find one current host
+    (merged playbooks, or a host that gained an identity) the first has the say, those with an identity first."""
+    finding = Finding(HostIndex(current_hosts), {})
+    current: dict[str, HostHistory] = {}
+    for history in sorted(found, key=lambda history: history.identity is None):
+        name = finding.current_name(history.name, history.identity)
+        if name is not None and name not in current:
+            current[name] = history
+    return current
