@@ -31,6 +31,10 @@ OPTIONS = {
         "allow_empty",
         "allow_missing",
         "in_play",
+        "history",
+        "flaky_runs",
+        "flaky_flips",
+        "chronic_runs",
     },
     "relaunch.status.groups": {
         "plugin",
