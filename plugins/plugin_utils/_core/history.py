@@ -103,30 +103,41 @@ def host_key(entry: dict) -> tuple[str, str]:
 
 
 def histories(manifests: Iterable[dict], thresholds: Thresholds | None = None) -> list[HostHistory]:
-    """The history of every host of ``manifests`` (run manifests, oldest first), sorted by name."""
+    """The history of every host of ``manifests`` (run manifests, oldest first), sorted by name.
+
+    Each manifest is read once as it comes and not kept, so a store's twenty runs of 20,000 hosts are never
+    all in memory at once.
+    """
     thresholds = thresholds or Thresholds()
-    runs = [manifest for manifest in manifests if counts_in_history(manifest)]
     found: dict[tuple[str, str], HostHistory] = {}
-    for index, manifest in enumerate(runs):
-        run_id = manifest.get("run_id")
-        for entry in manifest.get("hosts") or ():
-            key = host_key(entry)
-            history = found.get(key)
-            if history is None:
-                history = found[key] = HostHistory(entry["name"], key[1] if key[0] == "identity" else None, [])
-            if len(history.outcomes) > index:
-                continue  # two entries of one identity in one run: the first has the say, as in a selection
-            history.name = entry["name"]  # the newest name
-            history.outcomes.extend([ABSENT] * (index - len(history.outcomes)))
-            result = outcome(entry, run_id)
-            history.outcomes.append(result)
-            if result == OK:
-                finished = entry.get("finished") or manifest.get("finished")
-                history.last_success = {"run_id": run_id, "finished": finished}
+    index = 0
+    for manifest in manifests:
+        if counts_in_history(manifest):
+            _add_run(found, manifest, index)
+            index += 1
     for history in found.values():
-        history.outcomes.extend([ABSENT] * (len(runs) - len(history.outcomes)))
+        history.outcomes.extend([ABSENT] * (index - len(history.outcomes)))
         _judge(history, thresholds)
     return sorted(found.values(), key=lambda history: (history.name, history.identity or ""))
+
+
+def _add_run(found: dict[tuple[str, str], HostHistory], manifest: dict, index: int) -> None:
+    """Add the outcome of each host of the ``index``-th run kept (counted from 0)."""
+    run_id = manifest.get("run_id")
+    for entry in manifest.get("hosts") or ():
+        key = host_key(entry)
+        history = found.get(key)
+        if history is None:
+            history = found[key] = HostHistory(entry["name"], key[1] if key[0] == "identity" else None, [])
+        elif len(history.outcomes) > index:
+            continue  # two entries of one identity in one run: the first has the say, as in a selection
+        history.name = entry["name"]  # the newest name
+        if len(history.outcomes) < index:
+            history.outcomes.extend([ABSENT] * (index - len(history.outcomes)))
+        result = outcome(entry, run_id)
+        history.outcomes.append(result)
+        if result == OK:
+            history.last_success = {"run_id": run_id, "finished": entry.get("finished") or manifest.get("finished")}
 
 
 def _judge(history: HostHistory, thresholds: Thresholds) -> None:

@@ -22,19 +22,19 @@ def run_ids(directory: str) -> list[str]:
 
 
 def run_manifests(directory: str, limit: int | None = None) -> Iterator[dict]:
-    """The valid run manifests of ``directory``, oldest first; only the newest ``limit`` of them when given.
+    """The valid run manifests of ``directory``, oldest first; of the newest ``limit`` runs only, when given.
 
-    A manifest that cannot be read or is not valid (damaged, pruned meanwhile, of a newer schema) is passed
-    over: one bad file must not hide the history of the others.
+    One at a time: a reader that does not keep them holds one manifest in memory, not twenty. A manifest that
+    cannot be read or is not valid (damaged, pruned meanwhile, of a newer schema) is passed over: one bad
+    file must not hide the history of the others.
     """
-    newest_first: list[dict] = []
-    for run_id in reversed(run_ids(directory)):
-        if limit is not None and len(newest_first) >= limit:
-            break
+    found = run_ids(directory)
+    if limit is not None:
+        found = found[-limit:] if limit > 0 else []
+    for run_id in found:
         manifest = _run_manifest(directory, run_id)
         if manifest is not None:
-            newest_first.append(manifest)
-    yield from reversed(newest_first)
+            yield manifest
 
 
 def _run_manifest(directory: str, run_id: str) -> dict | None:
