@@ -83,7 +83,8 @@ options:
   chronic_runs:
     description:
       - With O(history=true), in how many of its newest runs in a row a host must have failed to be chronic; runs
-        that did not run it are passed over. Three daily runs are three days of a host that needs a person.
+        that did not run it are passed over, and only the last O(flaky_runs) runs (O(chronic_runs) if more) are
+        looked at. Three daily runs are three days of a host that needs a person.
     type: int
     default: 3
     version_added: 1.1.0
@@ -256,8 +257,8 @@ history:
       not run) or C(absent) (not in that run) per run; C(last_success) the C(run_id) and C(finished) time of the
       newest run it ran without failing (null when none); C(failures_in_a_row) the failures counted back from its
       newest run that ran it; C(flips) how often it went from failed to ok or back in the last O(flaky_runs) runs.
-    - C(flaky) is C(flips) at least O(flaky_flips); C(chronic) is C(failures_in_a_row) at least O(chronic_runs).
-      Runs that did not run a host neither flip nor end its streak.
+    - C(flaky) is C(flips) at least O(flaky_flips); C(chronic) is at least O(chronic_runs) failures in a row in the
+      last O(flaky_runs) runs (O(chronic_runs) if more). Runs that did not run a host neither flip nor end its streak.
   returned: with O(history=true), when a manifest was found
   type: dict
   version_added: 1.1.0

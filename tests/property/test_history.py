@@ -13,6 +13,7 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._core.history impo
     RAN,
     Thresholds,
     histories,
+    newest_histories,
 )
 
 from .manifests import host_entry, make_manifest
@@ -79,3 +80,16 @@ def test_history_invariants(manifests: list[dict], limits: Thresholds) -> None:
     for index, manifest in enumerate(kept):
         listed = {host["identity"] or ("name", host["name"]) for host in manifest["hosts"]}
         assert sum(history.outcomes[index] != "absent" for history in found) == len(listed)
+
+
+@given(run_manifests(), thresholds)
+def test_reading_only_the_newest_runs_judges_every_host_alike(manifests: list[dict], limits: Thresholds) -> None:
+    """The inventory groups read only the newest runs that flaky and chronic look at: same judgement."""
+    judged = {(history.name, history.identity): history for history in histories(manifests, limits)}
+    windowed = newest_histories(reversed(manifests), limits, runs=limits.window)
+    for history in windowed:
+        full = judged.pop((history.name, history.identity))
+        assert (history.flaky, history.chronic, history.flips) == (full.flaky, full.chronic, full.flips)
+        assert history.outcomes == full.outcomes[-limits.window :]
+    # Hosts only older runs had are neither.
+    assert not any(history.flaky or history.chronic for history in judged.values())

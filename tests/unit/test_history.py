@@ -93,6 +93,12 @@ def test_chronic_needs_as_many_runs_that_ran_the_host() -> None:
     assert by_name(runs(web="FF"), Thresholds(chronic_runs=2))["web"].chronic
 
 
+def test_chronic_looks_only_at_the_newest_runs() -> None:
+    found = by_name(runs(web="FFF" + "N" * 10))
+    assert found["web"].failures_in_a_row == 3 and not found["web"].chronic  # no run of the last 10 ran it
+    assert by_name(runs(web="FFF" + "N" * 7))["web"].chronic
+
+
 def test_flips_count_only_in_the_last_flaky_runs_runs() -> None:
     manifests = runs(web="FOFOOOOOO")
     assert by_name(manifests)["web"].flips == 3
@@ -202,6 +208,15 @@ def test_run_manifests_are_read_oldest_first_and_bad_ones_passed_over(tmp_path) 
 
 def test_run_manifests_of_a_missing_directory_are_none(tmp_path) -> None:
     assert list(store.runs.run_manifests(str(tmp_path / "nowhere"))) == []
+    assert list(store.runs.newest_run_manifests(str(tmp_path / "nowhere"))) == []
+
+
+def test_newest_run_manifests_come_newest_first(tmp_path) -> None:
+    for manifest in runs(web="FOF"):
+        write(str(tmp_path), manifest["run_id"] + ".json", json.dumps(manifest))
+    write(str(tmp_path), run_id(9) + ".json", "{not json")
+    read = [manifest["run_id"] for manifest in store.runs.newest_run_manifests(str(tmp_path))]
+    assert read == [run_id(2), run_id(1), run_id(0)]
 
 
 # --- the histories of the current hosts -----------------------------------------------------------------

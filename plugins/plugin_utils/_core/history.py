@@ -37,11 +37,17 @@ CHRONIC_RUNS = 3
 @dataclasses.dataclass(frozen=True)
 class Thresholds:
     """Flaky: at least ``flaky_flips`` flips in the last ``flaky_runs`` runs; chronic: failed in each of
-    the last ``chronic_runs`` runs that ran it."""
+    the last ``chronic_runs`` runs that ran it, among the last ``window`` runs (flaky_runs, or chronic_runs if more):
+    a host no recent run ran is no longer judged chronic."""
 
     flaky_runs: int = FLAKY_RUNS
     flaky_flips: int = FLAKY_FLIPS
     chronic_runs: int = CHRONIC_RUNS
+
+    @property
+    def window(self) -> int:
+        """How many of the newest runs flaky and chronic look at."""
+        return max(self.flaky_runs, self.chronic_runs)
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -103,56 +109,75 @@ def host_key(entry: dict) -> tuple[str, str]:
 
 
 def histories(manifests: Iterable[dict], thresholds: Thresholds | None = None) -> list[HostHistory]:
-    """The history of every host of ``manifests`` (run manifests, oldest first), sorted by name.
+    """The history of every host of ``manifests`` (run manifests, oldest first), sorted by name."""
+    return newest_histories(reversed(list(manifests)), thresholds)
+
+
+def newest_histories(
+    manifests: Iterable[dict], thresholds: Thresholds | None = None, runs: int | None = None
+) -> list[HostHistory]:
+    """:func:`histories` of ``manifests`` given newest first, of the newest ``runs`` kept runs when given.
 
     Each manifest is read once as it comes and not kept, so a store's twenty runs of 20,000 hosts are never
-    all in memory at once.
+    all in memory at once, and no run older than needed is read.
     """
     thresholds = thresholds or Thresholds()
     found: dict[tuple[str, str], HostHistory] = {}
-    index = 0
+    index = 0  # runs kept so far, newest first
     for manifest in manifests:
+        if runs is not None and index >= runs:
+            break
         if counts_in_history(manifest):
             _add_run(found, manifest, index)
             index += 1
     for history in found.values():
         history.outcomes.extend([ABSENT] * (index - len(history.outcomes)))
+        history.outcomes.reverse()  # oldest first
         _judge(history, thresholds)
     return sorted(found.values(), key=lambda history: (history.name, history.identity or ""))
 
 
 def _add_run(found: dict[tuple[str, str], HostHistory], manifest: dict, index: int) -> None:
-    """Add the outcome of each host of the ``index``-th run kept (counted from 0)."""
+    """Add the outcome of each host of the ``index``-th newest run kept (counted from 0); outcomes newest first."""
     run_id = manifest.get("run_id")
     for entry in manifest.get("hosts") or ():
         key = host_key(entry)
         history = found.get(key)
         if history is None:
+            # Its newest run: the name it is reported under.
             history = found[key] = HostHistory(entry["name"], key[1] if key[0] == "identity" else None, [])
         elif len(history.outcomes) > index:
             continue  # two entries of one identity in one run: the first has the say, as in a selection
-        history.name = entry["name"]  # the newest name
         if len(history.outcomes) < index:
             history.outcomes.extend([ABSENT] * (index - len(history.outcomes)))
         result = outcome(entry, run_id)
         history.outcomes.append(result)
-        if result == OK:
+        if result == OK and history.last_success is None:
             history.last_success = {"run_id": run_id, "finished": entry.get("finished") or manifest.get("finished")}
 
 
 def _judge(history: HostHistory, thresholds: Thresholds) -> None:
-    """Streak, flips, flaky and chronic from the outcomes; runs that did not run the host are passed over."""
-    ran = [result for result in history.outcomes if result in RAN]
-    streak = 0
-    for result in reversed(ran):
-        if result not in FAILURES:
-            break
-        streak += 1
-    history.failures_in_a_row = streak
+    """Streak, flips, flaky and chronic from the outcomes; runs that did not run the host are passed over.
+
+    Flaky and chronic look at the newest ``thresholds.window`` runs only, so that a reader of just those runs
+    (the inventory groups) judges a host as a reader of every kept run does.
+    """
+    history.failures_in_a_row = _failures_in_a_row(history.outcomes)
     recent = [result in FAILURES for result in history.outcomes[-thresholds.flaky_runs :] if result in RAN]
     history.flips = sum(1 for before, after in itertools.pairwise(recent) if before != after)
     history.flaky = history.flips >= thresholds.flaky_flips
-    history.chronic = streak >= thresholds.chronic_runs
+    history.chronic = _failures_in_a_row(history.outcomes[-thresholds.window :]) >= thresholds.chronic_runs
+
+
+def _failures_in_a_row(outcomes: list[str]) -> int:
+    """The failures counted back from the newest of ``outcomes`` that ran the host."""
+    streak = 0
+    for result in reversed(outcomes):
+        if result in FAILURES:
+            streak += 1
+        elif result == OK:
+            break
+    return streak
 
 
 def run_directories(paths: Iterable[str]) -> list[str]:
@@ -165,11 +190,12 @@ def run_directories(paths: Iterable[str]) -> list[str]:
     return directories
 
 
-def of_manifests(paths: Iterable[str], thresholds: Thresholds) -> list[HostHistory]:
-    """The histories of the playbooks whose manifests ``paths`` are: their kept runs, directory by directory."""
+def of_manifests(paths: Iterable[str], thresholds: Thresholds, runs: int | None = None) -> list[HostHistory]:
+    """The histories of the playbooks whose manifests ``paths`` are: their kept runs (the newest ``runs`` of them
+    when given), directory by directory."""
     found: list[HostHistory] = []
     for directory in run_directories(paths):
-        found.extend(histories(store.runs.run_manifests(directory), thresholds))
+        found.extend(newest_histories(store.runs.newest_run_manifests(directory), thresholds, runs))
     return found
 
 

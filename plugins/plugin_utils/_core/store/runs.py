@@ -37,6 +37,14 @@ def run_manifests(directory: str, limit: int | None = None) -> Iterator[dict]:
             yield manifest
 
 
+def newest_run_manifests(directory: str) -> Iterator[dict]:
+    """:func:`run_manifests` newest first, one at a time: a reader of the newest runs stops when it has enough."""
+    for run_id in reversed(run_ids(directory)):
+        manifest = _run_manifest(directory, run_id)
+        if manifest is not None:
+            yield manifest
+
+
 def _run_manifest(directory: str, run_id: str) -> dict | None:
     try:
         manifest = read_manifest(os.path.join(directory, run_id + MANIFEST))
