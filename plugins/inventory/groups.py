@@ -215,11 +215,9 @@ class InventoryModule(BaseInventoryPlugin):
         """relaunch_flaky and relaunch_chronic, empty ones too: a limit of an empty group selects nothing."""
         # Only the runs flaky and chronic look at: each run of 20,000 hosts takes about as long to read as the
         # manifest the status groups come from.
-        found = [
-            host for host in history.of_manifests(paths, thresholds, thresholds.window) if host.flaky or host.chronic
-        ]
+        found = history.of_manifests(paths, thresholds, thresholds.window)
         current: dict[str, history.HostHistory] = {}
-        if found:  # the current hosts' identities are read again only when a group has hosts to find
+        if any(host.flaky or host.chronic for host in found):  # the identities are read again only when needed
             hosts, _groups = inventory_hosts(
                 request.inventory, request.loader, request.identity_vars, request.playbook_dir, request.extra_dirs
             )
