@@ -10,6 +10,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.relaunch.status.plugins.modules.relaunch_info import ARGUMENT_SPEC
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import history
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import parse_statuses
 from ansible_collections.relaunch.status.plugins.plugin_utils._selector import (
@@ -17,6 +18,7 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._selector import (
     SelectionRequest,
     configured,
     find_inventory,
+    inventory_hosts,
     limit_messages,
     renames,
     select_one,
@@ -37,6 +39,9 @@ class ActionModule(ActionBase):
         result["changed"] = False
         try:
             statuses = parse_statuses(args["hosts"], option="hosts")
+            thresholds = history.Thresholds(
+                flaky_runs=args["flaky_runs"], flaky_flips=args["flaky_flips"], chronic_runs=args["chronic_runs"]
+            )
             identity_vars = args["identity_vars"]
             if identity_vars is None:
                 identity_vars = configured("identity_vars")
@@ -54,6 +59,8 @@ class ActionModule(ActionBase):
                 hint=self._task.get_path(),
             )
             selection, paths = select_one(request, statuses, allow_empty=args["allow_empty"], in_play=args["in_play"])
+            if args["history"]:
+                result["history"] = host_histories(request, paths, thresholds)
         except ManifestMissing as exc:
             if args["allow_missing"]:
                 result["manifest_found"] = False
@@ -71,3 +78,12 @@ class ActionModule(ActionBase):
             display.vv(f"relaunch.status.relaunch_info: {renamed}")
         result.update(manifest_found=True, manifests=paths, **selection.report())
         return result
+
+
+def host_histories(request: SelectionRequest, paths: list[str], thresholds: history.Thresholds) -> dict[str, dict]:
+    """The history of each current host in the kept runs of the manifests read, by its current name."""
+    hosts, _groups = inventory_hosts(
+        request.inventory, request.loader, request.identity_vars, request.playbook_dir, request.extra_dirs
+    )
+    current = history.by_current_name(history.of_manifests(paths, thresholds), hosts)
+    return {name: current[name].report() for name in sorted(current)}

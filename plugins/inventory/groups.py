@@ -15,6 +15,12 @@ description:
     (C(-i inventory -i relaunch.yml)), whose hosts it sorts into groups.
   - The configuration file name must end in C(relaunch.yml) or C(relaunch.yaml)
     (C(relaunch.yml), C(site.relaunch.yml), ...).
+  - It also adds the groups C(relaunch_flaky) and C(relaunch_chronic), from the kept runs of the playbook whose
+    manifest it reads (C(<run id>.json) beside it; C(--check) runs left out), each even when it is empty.
+    C(relaunch_flaky) holds the hosts whose outcome flipped between failed and ok at least O(flaky_flips) times in
+    the last O(flaky_runs) runs; C(relaunch_chronic) the hosts that failed in each of the last O(chronic_runs) runs
+    that ran them, among the last O(flaky_runs) runs (O(chronic_runs) if more). Unreachable counts as failed; a run
+    that did not run a host neither flips nor ends its streak. Only those newest runs are read.
 version_added: 1.0.0
 author: relaunch.status contributors (@relaunch-status)
 extends_documentation_fragment:
@@ -38,13 +44,36 @@ options:
     type: list
     elements: str
     default: [all, failed, unreachable, changed, ok, skipped, rescued, ignored, not_run]
+  flaky_runs:
+    description:
+      - How many of the newest runs C(relaunch_flaky) looks at.
+      - Ten daily runs are two working weeks.
+    type: int
+    default: 10
+    version_added: 1.1.0
+  flaky_flips:
+    description:
+      - How many flips between failed and ok in the last O(flaky_runs) runs make a host flaky.
+      - Three (failed, ok, failed, ok) is no longer chance.
+    type: int
+    default: 3
+    version_added: 1.1.0
+  chronic_runs:
+    description:
+      - In how many of its newest runs in a row a host must have failed to be chronic; runs that did not run it
+        are passed over, and only the last O(flaky_runs) runs (O(chronic_runs) if more) are looked at.
+      - Three daily runs are three days of a host that needs a person.
+    type: int
+    default: 3
+    version_added: 1.1.0
 notes:
   - A current host that has the recorded name but another identity is a different machine; it is not put in
     any group, and a warning says why. Recorded hosts that cannot be found are listed in a warning.
   - For a host that add_host created during the run, the group holds the hosts that provisioned it, so that
     the relaunch re-creates it. The implicit C(localhost) is not an inventory host and cannot be put in a
     group; when it provisioned hosts, a warning points to the P(relaunch.status.select#role) role.
-  - A group C(relaunch_<status>) that the inventory already has is an error, since joining it would widen the selection.
+  - A group C(relaunch_<status>), C(relaunch_flaky) or C(relaunch_chronic) that the inventory already has is an
+    error, since joining it would widen the selection.
   - A configuration error (a missing manifest, an unknown status, a group C(relaunch_<status>) the inventory already
     has, this file given before the real inventory) is one error line naming this file, and the command stops
     there, before anything runs. Other inventory sources keep ansible-core's own handling (a source that fails to
@@ -66,6 +95,13 @@ plugin: relaunch.status.groups
 # manifest: /var/lib/relaunch/site/latest.json
 # statuses: [failed, not_run]
 # identity_vars: [serial_number, relaunch_id]
+
+# history.relaunch.yml: hosts that failed on each of the last 5 runs are in relaunch_chronic
+#   ansible-playbook -i inventory -i history.relaunch.yml site.yml --limit relaunch_chronic
+# plugin: relaunch.status.groups
+# chronic_runs: 5
+# flaky_runs: 20
+# flaky_flips: 4
 """
 
 import os
@@ -73,6 +109,7 @@ import os
 from ansible.plugins.inventory import BaseInventoryPlugin
 from ansible.utils.display import Display
 
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import history
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
     Selection,
@@ -81,6 +118,7 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection im
 )
 from ansible_collections.relaunch.status.plugins.plugin_utils._selector import (
     SelectionRequest,
+    inventory_hosts,
     messages,
     only_playbook,
     renames,
@@ -90,6 +128,8 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._selector import (
 display = Display()
 
 GROUP_PREFIX = "relaunch_"
+FLAKY_GROUP = GROUP_PREFIX + "flaky"
+CHRONIC_GROUP = GROUP_PREFIX + "chronic"
 
 
 class InventoryModule(BaseInventoryPlugin):
@@ -103,13 +143,22 @@ class InventoryModule(BaseInventoryPlugin):
         try:
             self._read_config_data(path)
             statuses = parse_statuses(self.get_option("statuses"), option="statuses")
-            self._check_inventory(statuses)
-            selections = self._select(path, statuses)
+            thresholds = history.Thresholds(
+                flaky_runs=self.get_option("flaky_runs"),
+                flaky_flips=self.get_option("flaky_flips"),
+                chronic_runs=self.get_option("chronic_runs"),
+            )
+            self._check_inventory([GROUP_PREFIX + status for status in statuses] + [FLAKY_GROUP, CHRONIC_GROUP])
+            request = self._request(path)
+            selections, paths = select_each(
+                request, [[status] for status in statuses], allow_empty=True, build_limit=False
+            )
             shown: set[str] = set()
             for status, selection in zip(statuses, selections):
                 self._warn(path, GROUP_PREFIX + status, selection, shown)
                 if selection.hosts:
                     self._add_group(GROUP_PREFIX + status, selection.hosts)
+            self._add_history_groups(path, request, paths, thresholds)
         except RelaunchError as exc:
             display.error(f"{path}: {exc}", wrap_text=False)
             # Why not AnsibleError or AnsibleParserError, the usual way for an inventory plugin: ansible-core
@@ -124,32 +173,32 @@ class InventoryModule(BaseInventoryPlugin):
             # callbacks' end of the run: the run stops with exit code 1 rather than go on with other hosts.
             raise SystemExit(1) from None
 
-    def _check_inventory(self, statuses: list[str]) -> None:
+    def _check_inventory(self, groups: list[str]) -> None:
         """Refuse an inventory where the groups would not select exactly the recorded hosts."""
         if not self.inventory.hosts:
             raise RelaunchError(
                 "the inventory has no hosts yet; give this file after the real inventory sources "
                 "(-i inventory -i relaunch.yml)"
             )
-        existing = [GROUP_PREFIX + status for status in statuses if GROUP_PREFIX + status in self.inventory.groups]
+        existing = [group for group in groups if group in self.inventory.groups]
         if existing:
             raise RelaunchError(
                 f"the inventory already has group {existing[0]!r}; adding to it would widen the selection: "
                 "rename that group"
             )
         # A limit takes an exact host name before a group of that name.
-        clashes = [GROUP_PREFIX + status for status in statuses if GROUP_PREFIX + status in self.inventory.hosts]
+        clashes = [group for group in groups if group in self.inventory.hosts]
         if clashes:
             raise RelaunchError(
                 f"the inventory has a host named {clashes[0]!r}; a limit of that group would select the host: "
                 "rename the host"
             )
 
-    def _select(self, path: str, statuses: list[str]) -> list[Selection]:
-        """One selection per status, empty ones included; a group holds names, so no limit is built."""
+    def _request(self, path: str) -> SelectionRequest:
+        """What the groups select from: the manifests of the options, set against this inventory."""
         here = os.path.dirname(os.path.abspath(path))
         playbook = only_playbook()
-        request = SelectionRequest(
+        return SelectionRequest(
             inventory=self.inventory,
             loader=self.loader,
             identity_vars=self.get_option("identity_vars"),
@@ -159,10 +208,24 @@ class InventoryModule(BaseInventoryPlugin):
             playbook_dir=os.path.dirname(playbook) if playbook else None,
             extra_dirs=[here],
         )
-        selections, _paths = select_each(
-            request, [[status] for status in statuses], allow_empty=True, build_limit=False
-        )
-        return selections
+
+    def _add_history_groups(
+        self, path: str, request: SelectionRequest, paths: list[str], thresholds: history.Thresholds
+    ) -> None:
+        """relaunch_flaky and relaunch_chronic, empty ones too: a limit of an empty group selects nothing."""
+        # Only the runs flaky and chronic look at: each run of 20,000 hosts takes about as long to read as the
+        # manifest the status groups come from.
+        found = history.of_manifests(paths, thresholds, thresholds.window)
+        current: dict[str, history.HostHistory] = {}
+        if any(host.flaky or host.chronic for host in found):  # the identities are read again only when needed
+            hosts, _groups = inventory_hosts(
+                request.inventory, request.loader, request.identity_vars, request.playbook_dir, request.extra_dirs
+            )
+            current = history.by_current_name(found, hosts)
+        for group, wanted in ((FLAKY_GROUP, "flaky"), (CHRONIC_GROUP, "chronic")):
+            names = sorted(name for name, host in current.items() if getattr(host, wanted))
+            self._add_group(group, names)
+            display.vv(f"{path}: group {group}: {len(names)} of the hosts of the kept runs of {', '.join(paths)}")
 
     def _warn(self, path: str, group: str, selection: Selection, shown: set[str]) -> None:
         """What a user should know of a group's selection; a line several groups share is shown once."""

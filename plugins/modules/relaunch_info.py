@@ -59,6 +59,35 @@ options:
         that add_host will create. For selecting inside a play, as the P(relaunch.status.select#role) role does.
     type: bool
     default: false
+  history:
+    description:
+      - Also return RV(history), how each current host ended in the kept runs of the playbooks whose manifests
+        are read (their C(<run id>.json); C(--check) runs left out).
+    type: bool
+    default: false
+    version_added: 1.1.0
+  flaky_runs:
+    description:
+      - With O(history=true), how many of the newest runs the flips of a host are counted in.
+      - Ten daily runs are two working weeks.
+    type: int
+    default: 10
+    version_added: 1.1.0
+  flaky_flips:
+    description:
+      - With O(history=true), how many flips between failed and ok in the last O(flaky_runs) runs make a host
+        flaky. Three (failed, ok, failed, ok) is no longer chance.
+    type: int
+    default: 3
+    version_added: 1.1.0
+  chronic_runs:
+    description:
+      - With O(history=true), in how many of its newest runs in a row a host must have failed to be chronic; runs
+        that did not run it are passed over, and only the last O(flaky_runs) runs (O(chronic_runs) if more) are
+        looked at. Three daily runs are three days of a host that needs a person.
+    type: int
+    default: 3
+    version_added: 1.1.0
 attributes:
   action:
     support: full
@@ -115,6 +144,20 @@ EXAMPLES = r"""
     hosts: [failed, not_run]
     allow_empty: true
   register: relaunch
+  run_once: true
+
+- name: Hosts that keep failing, and hosts that flip between failed and ok
+  relaunch.status.relaunch_info:
+    history: true
+    allow_empty: true
+  register: relaunch
+  run_once: true
+
+- name: Show them
+  ansible.builtin.debug:
+    msg: >-
+      chronic: {{ relaunch.history | dict2items | selectattr('value.chronic') | map(attribute='key') | list }},
+      flaky: {{ relaunch.history | dict2items | selectattr('value.flaky') | map(attribute='key') | list }}
   run_once: true
 """
 
@@ -206,6 +249,27 @@ statuses:
   type: list
   elements: str
   sample: [failed]
+history:
+  description:
+    - For each current host of the kept runs, under its current name (found by identity, so renamed hosts keep their
+      history), how it ended in each run, oldest first.
+    - C(outcomes) holds one of C(failed), C(unreachable), C(ok) (ran and did not fail), C(not_run) (targeted but did
+      not run) or C(absent) (not in that run) per run; C(last_success) the C(run_id) and C(finished) time of the
+      newest run it ran without failing (null when none); C(failures_in_a_row) the failures counted back from its
+      newest run that ran it; C(flips) how often it went from failed to ok or back in the last O(flaky_runs) runs.
+    - C(flaky) is C(flips) at least O(flaky_flips); C(chronic) is at least O(chronic_runs) failures in a row in the
+      last O(flaky_runs) runs (O(chronic_runs) if more). Runs that did not run a host neither flip nor end its streak.
+  returned: with O(history=true), when a manifest was found
+  type: dict
+  version_added: 1.1.0
+  sample:
+    web2:
+      outcomes: [failed, ok, failed, not_run, ok, failed]
+      last_success: {run_id: 20261127T101500123456Z-4242-9f3a, finished: "2026-11-27T10:16:02+00:00"}
+      failures_in_a_row: 1
+      flips: 4
+      flaky: true
+      chronic: false
 """
 
 
@@ -220,6 +284,10 @@ ARGUMENT_SPEC: dict = {
     "allow_empty": {"type": "bool", "default": False},
     "allow_missing": {"type": "bool", "default": False},
     "in_play": {"type": "bool", "default": False},
+    "history": {"type": "bool", "default": False},
+    "flaky_runs": {"type": "int", "default": 10},
+    "flaky_flips": {"type": "int", "default": 3},
+    "chronic_runs": {"type": "int", "default": 3},
 }
 
 

@@ -31,8 +31,21 @@ OPTIONS = {
         "allow_empty",
         "allow_missing",
         "in_play",
+        "history",
+        "flaky_runs",
+        "flaky_flips",
+        "chronic_runs",
     },
-    "relaunch.status.groups": {"plugin", "manifest", "manifest_dir", "statuses", "identity_vars"},
+    "relaunch.status.groups": {
+        "plugin",
+        "manifest",
+        "manifest_dir",
+        "statuses",
+        "identity_vars",
+        "flaky_runs",
+        "flaky_flips",
+        "chronic_runs",
+    },
     "relaunch.status.select": {
         "main": {"relaunch_hosts", "relaunch_manifest", "relaunch_identity_vars", "relaunch_allow_empty"}
     },

@@ -36,10 +36,12 @@ from typing import TYPE_CHECKING
 # Each module is loaded on first use (``store.publishing`` loads publishing then). ansible-core compiles a
 # collection's modules from source on every run and forks its workers after the callback started, so a run loads
 # before the forks only what it uses there (docs/performance.md); tests/unit/test_layout.py checks which.
-MODULES = ("encoding", "files", "journal", "layout", "limits", "publishing", "reading", "recovery", "validation")
+MODULES = (
+    "encoding", "files", "journal", "layout", "limits", "publishing", "reading", "recovery", "runs", "validation",
+)  # fmt: skip
 
 if TYPE_CHECKING:
-    from . import encoding, files, journal, layout, limits, publishing, reading, recovery, validation  # noqa: F401
+    from . import encoding, files, journal, layout, limits, publishing, reading, recovery, runs, validation  # noqa: F401
 
 
 def __getattr__(name: str):
