@@ -107,7 +107,7 @@ class Loop:
         self.playbook.use_vault_passwords(self.passwords)
         self.env = self._environment()
         self.base_args = attempts.without_prompts(args) if self.passwords else list(args)
-        self.executable = shutil.which("ansible-playbook") or "ansible-playbook"
+        self.executable = _ansible_playbook()
 
     def _ask_passwords(self) -> dict[str, str]:
         """Each password ansible-playbook would prompt for, asked once here for every attempt."""
@@ -159,6 +159,8 @@ class Loop:
         limit = None if scope else attempts.option_value(self.args, ("-l", "--limit"))
         waits = attempts.delays(self.options.delay, self.options.backoff)
         for number in range(len(self.rollout.attempts) + 1, self.options.attempts + 1):
+            if self.playbook.nothing_left(self.rollout.statuses):
+                break  # the rollout's counts say so: no inventory to build
             names, patterns = self.playbook.next_hosts(self.rollout.statuses, scope, limit)
             if not names:
                 break
@@ -231,6 +233,19 @@ class Loop:
                 json.dump(document, handle, indent=2)
                 handle.write("\n")
         return code
+
+
+def _ansible_playbook() -> str:
+    """The ansible-playbook to run: the one on PATH, else the one beside this Python (a venv not activated)."""
+    found = shutil.which("ansible-playbook")
+    beside = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    if found is None and os.access(beside, os.X_OK):
+        found = beside
+    if found is None:
+        raise RelaunchError(
+            f"ansible-playbook is neither on PATH nor beside {sys.executable}; put ansible-core's bin directory on PATH"
+        )
+    return found
 
 
 def _interrupt(_signum, _frame) -> None:

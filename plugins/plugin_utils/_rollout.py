@@ -96,6 +96,16 @@ class Playbook:
     def vault_identity_list() -> list[str]:
         return list(constants.config.get_config_value("DEFAULT_VAULT_IDENTITY_LIST") or [])
 
+    def nothing_left(self, statuses: list[str]) -> bool:
+        """Whether the rollout's latest manifest counts no host of ``statuses`` (read before building the
+        inventory, which costs as much as ansible-playbook's own start)."""
+        latest = os.path.join(self.run_directory, store.layout.LATEST)
+        try:
+            counts = store.reading.load(latest)["retry_counts"]
+        except RelaunchError:
+            return False  # let the selection say what is wrong, in its own words
+        return not any(counts.get(status) for status in statuses)
+
     def next_hosts(
         self, statuses: list[str], scope_manifest: str | None, limit: str | None
     ) -> tuple[list[str], list[str]]:
