@@ -53,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="the figures the targets are about: overhead at 30, 60, 120 hosts and selection (none, groups, lookup) at 20,000, no ARA",
+        help=(
+            "the figures the targets are about: overhead at 30, 60, 120 hosts "
+            "and selection (none, groups, lookup) at 20,000, no ARA"
+        ),
     )
     parser.add_argument("--overhead-sizes", type=_sizes, default=[30, 60, 120])
     parser.add_argument("--overhead-tasks", type=int, default=5)

@@ -160,7 +160,10 @@ def make_venv(venv: Path, requirements: list[str], check: str) -> str | None:
         subprocess.run([*pip, *requirements], check=True, capture_output=True, timeout=1800)
     except (OSError, subprocess.SubprocessError) as exc:
         stderr = getattr(exc, "stderr", b"") or b""
-        return f"{' '.join(requirements)} did not install: {stderr.decode('utf-8', 'replace').strip().splitlines()[-1:] or exc}"
+        return (
+            f"{' '.join(requirements)} did not install: "
+            f"{stderr.decode('utf-8', 'replace').strip().splitlines()[-1:] or exc}"
+        )
     if subprocess.run([str(python), "-c", check], capture_output=True, check=False).returncode != 0:
         return f"{' '.join(requirements)} installed in {venv} but does not work"
     return None

@@ -33,7 +33,8 @@ def write_project(workdir: Path, hosts: int, tasks: int) -> None:
     (workdir / "inventory.yml").write_text("\n".join(lines) + "\n")
     play = ["- name: Cheap tasks on many hosts", "  hosts: all", "  gather_facts: false", "  tasks:"]
     play += [
-        f"    - name: Debug {index}\n      ansible.builtin.debug:\n        msg: task {index} on {{{{ inventory_hostname }}}}"
+        f"    - name: Debug {index}\n      ansible.builtin.debug:\n"
+        f"        msg: task {index} on {{{{ inventory_hostname }}}}"
         for index in range(tasks)
     ]
     (workdir / "site.yml").write_text("\n".join(play) + "\n")

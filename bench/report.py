@@ -20,7 +20,8 @@ def _met(ok: bool) -> str:
 
 
 def _verdict(stats: dict, kind: str, limit: float) -> str:
-    """Met or missed as the 95% confidence interval of the median ratio says; "not resolved" when it straddles the limit."""
+    """Met or missed as the 95% confidence interval of the median ratio says; "not resolved" when it
+    straddles the limit."""
     interval = stats.get(f"{kind}_ratio_ci") or []
     if len(interval) != 2:
         return _met(stats[f"{kind}_ratio"] <= limit)
@@ -57,7 +58,8 @@ def markdown(results: dict) -> str:
     out = []
     machine = results["machine"]
     out.append(
-        f"Machine: {machine['cpus']} cores ({machine['cpu_model']}), Python {machine['python']}, ansible-core {machine['ansible_core']}."
+        f"Machine: {machine['cpus']} cores ({machine['cpu_model']}), "
+        f"Python {machine['python']}, ansible-core {machine['ansible_core']}."
     )
     out.append("")
     cores = results.get("cores") or {}
@@ -74,7 +76,8 @@ def markdown(results: dict) -> str:
         out.append("")
         lines = _lines(overhead["sizes"])
         out.append(
-            "Ratios of the `relaunch` arm to `none` of the same ansible-core and round: median (lowest-highest) [95% confidence interval of the median]."
+            "Ratios of the `relaunch` arm to `none` of the same ansible-core and round: "
+            "median (lowest-highest) [95% confidence interval of the median]."
         )
         out.append("")
         out.append(
@@ -91,7 +94,8 @@ def markdown(results: dict) -> str:
             out.append(f"| {entry['hosts']} | {entry['rounds']} | " + " | ".join(cells) + f" | {_load(entry)} |")
         out.append("")
         out.append(
-            "| hosts | ansible-core | arm | runs | wall s (median) | wall ratio | CPU s (median) | CPU ratio | ms CPU per host-task over none |"
+            "| hosts | ansible-core | arm | runs | wall s (median) | wall ratio "
+            "| CPU s (median) | CPU ratio | ms CPU per host-task over none |"
         )
         out.append("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for entry in overhead["sizes"]:
@@ -100,7 +104,8 @@ def markdown(results: dict) -> str:
                 for name, arm in per_core["arms"].items():
                     extra = (arm["cpu_s"] - base) / (entry["hosts"] * entry["tasks"]) * 1000
                     out.append(
-                        f"| {entry['hosts']} | {line} | {name} | {arm['runs']} | {arm['wall_s']:.2f} | {arm['wall_ratio']:.3f} "
+                        f"| {entry['hosts']} | {line} | {name} | {arm['runs']} "
+                        f"| {arm['wall_s']:.2f} | {arm['wall_ratio']:.3f} "
                         f"| {arm['cpu_s']:.2f} | {arm['cpu_ratio']:.3f} | {extra:+.3f} |"
                     )
         if overhead.get("ara_note"):
@@ -118,19 +123,22 @@ def markdown(results: dict) -> str:
         out.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for s in core["speed"]:
             out.append(
-                f"| {s['hosts']:,} | {s['events']:,} | {s['apply_s']:.2f} | {s['events_per_s']:,.0f} | {s['ns_per_event']:.0f} "
+                f"| {s['hosts']:,} | {s['events']:,} | {s['apply_s']:.2f} "
+                f"| {s['events_per_s']:,.0f} | {s['ns_per_event']:.0f} "
                 f"| {s['apply_vs_baseline']:.2f} | {s['manifest_write_s']:.2f} | {s['us_per_host_manifest']:.1f} "
                 f"| {s['manifest_vs_dumps']:.2f} | {s['limit_files_s']:.2f} | {s['total_write_s']:.2f} |"
             )
         if core["memory"]:
             out.append("")
             out.append(
-                "| hosts | recorder state B/host | peak while recording B/host | peak while building and writing B/host |"
+                "| hosts | recorder state B/host | peak while recording B/host "
+                "| peak while building and writing B/host |"
             )
             out.append("| ---: | ---: | ---: | ---: |")
             for m in core["memory"]:
                 out.append(
-                    f"| {m['hosts']:,} | {m['recorder_bytes_per_host']:.0f} | {m['record_peak_bytes_per_host']:.0f} | {m['write_peak_bytes_per_host']:.0f} |"
+                    f"| {m['hosts']:,} | {m['recorder_bytes_per_host']:.0f} "
+                    f"| {m['record_peak_bytes_per_host']:.0f} | {m['write_peak_bytes_per_host']:.0f} |"
                 )
         out.append("")
     selection = results.get("selection")
@@ -141,7 +149,8 @@ def markdown(results: dict) -> str:
         out.append("")
         lines = _lines(selection["sizes"])
         out.append(
-            "Ratios to `none` (no limit) of the same ansible-core and round: median (lowest-highest); `none` in seconds."
+            "Ratios to `none` (no limit) of the same ansible-core and round: "
+            "median (lowest-highest); `none` in seconds."
         )
         out.append("")
         out.append(
@@ -192,26 +201,33 @@ def targets(results: dict) -> list[str]:
             for line, per_core in entry["cores"].items():
                 arm = per_core["arms"]["relaunch"]
                 lines.append(
-                    f"callback overhead, {entry['hosts']} hosts, ansible-core {line}: CPU {_ratio(arm, 'cpu')}, wall {_ratio(arm, 'wall')} "
-                    f"(target <= {limit}): {_verdict(arm, 'cpu', limit)} on CPU, {_verdict(arm, 'wall', limit)} on wall"
+                    f"callback overhead, {entry['hosts']} hosts, ansible-core {line}: "
+                    f"CPU {_ratio(arm, 'cpu')}, wall {_ratio(arm, 'wall')} "
+                    f"(target <= {limit}): {_verdict(arm, 'cpu', limit)} on CPU, "
+                    f"{_verdict(arm, 'wall', limit)} on wall"
                 )
     core = results.get("core")
     if core and core["speed"]:
         big = max(core["speed"], key=lambda s: s["hosts"])
         two_million = 2_000_000 / big["events_per_s"]
         lines.append(
-            f"2 million events through the recorder: {two_million:.2f} s (target < 5 s): {_met(two_million < TARGETS['events_s_for_2m'])}"
+            f"2 million events through the recorder: {two_million:.2f} s (target < 5 s): "
+            f"{_met(two_million < TARGETS['events_s_for_2m'])}"
         )
         lines.append(
-            f"{big['hosts']:,}-host manifest built and written: {big['manifest_write_s']:.2f} s (target < 1 s): {_met(big['manifest_write_s'] < 1)}; "
-            f"with its {len(big['limit_files'])} limit files: {big['total_write_s']:.2f} s: {_met(big['total_write_s'] < 1)}"
+            f"{big['hosts']:,}-host manifest built and written: {big['manifest_write_s']:.2f} s (target < 1 s): "
+            f"{_met(big['manifest_write_s'] < 1)}; "
+            f"with its {len(big['limit_files'])} limit files: {big['total_write_s']:.2f} s: "
+            f"{_met(big['total_write_s'] < 1)}"
         )
     if core and core["memory"]:
         big = max(core["memory"], key=lambda m: m["hosts"])
         lines.append(
-            f"memory at {big['hosts']:,} hosts: recorder state {big['recorder_bytes_per_host']:.0f} B/host, peak while recording "
-            f"{big['record_peak_bytes_per_host']:.0f} B/host (target < 1 KiB): {_met(big['record_peak_bytes_per_host'] < 1024)}; "
-            f"peak while building and writing the manifest {big['write_peak_bytes_per_host']:.0f} B/host: {_met(big['write_peak_bytes_per_host'] < 1024)}"
+            f"memory at {big['hosts']:,} hosts: recorder state {big['recorder_bytes_per_host']:.0f} B/host, "
+            f"peak while recording {big['record_peak_bytes_per_host']:.0f} B/host (target < 1 KiB): "
+            f"{_met(big['record_peak_bytes_per_host'] < 1024)}; "
+            f"peak while building and writing the manifest {big['write_peak_bytes_per_host']:.0f} B/host: "
+            f"{_met(big['write_peak_bytes_per_host'] < 1024)}"
         )
     selection = results.get("selection")
     if selection:
@@ -222,7 +238,8 @@ def targets(results: dict) -> list[str]:
                     path = per_core["paths"].get(name)
                     if path:
                         lines.append(
-                            f"selection, {entry['hosts']:,} hosts, ansible-core {line}, {name}: wall x{path['wall_ratio']:.3f}, CPU x{path['cpu_ratio']:.3f} "
+                            f"selection, {entry['hosts']:,} hosts, ansible-core {line}, {name}: "
+                            f"wall x{path['wall_ratio']:.3f}, CPU x{path['cpu_ratio']:.3f} "
                             f"(target <= {limit} on wall): {_met(path['wall_ratio'] <= limit)}"
                         )
     return lines

@@ -62,7 +62,8 @@ PROBE_CHUNK = 500
 
 
 def _combined(name: str, layers: list[Mapping]) -> object:
-    """The value of ``name`` in combine_vars of ``layers`` (lowest first), without building the whole dict; None if unset."""
+    """The value of ``name`` in combine_vars of ``layers`` (lowest first), without building the whole
+    dict; None if unset."""
     found, value = False, None
     for layer in layers:
         if name in layer:

@@ -94,7 +94,8 @@ VENVS = Path(os.environ.get("RELAUNCH_TEST_VENVS") or ROOT / "build" / "venvs")
 
 
 def ensure_venv(name: str, requirements: list[str], python: str = sys.executable) -> Path:
-    """The bin directory of virtual environment ``name`` made by ``python`` and holding ``requirements``, created when missing."""
+    """The bin directory of virtual environment ``name`` made by ``python`` and holding
+    ``requirements``, created when missing."""
     venv = VENVS / name
     wanted = f"# python: {python}\n" + "\n".join(requirements) + "\n"
     stamp = venv / "relaunch-requirements.txt"

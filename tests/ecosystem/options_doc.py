@@ -92,7 +92,8 @@ def render() -> str:
         "# Every option",
         "",
         "Generated from the plugins' own documentation with",
-        "`.venv/bin/python -m tests.ecosystem.options_doc > docs/options.md`; `ansible-doc -t <type> <name>` shows the same.",
+        "`.venv/bin/python -m tests.ecosystem.options_doc > docs/options.md`; "
+        "`ansible-doc -t <type> <name>` shows the same.",
         "An option set in several places takes, from lowest to highest precedence: its default, `ansible.cfg` (ini),",
         "the environment (env), then what the playbook or the inventory configuration file gives.",
         "",

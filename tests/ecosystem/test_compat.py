@@ -45,7 +45,8 @@ class CallbackModule(CallbackBase):
         self.seen["tqm"] = isinstance(self.tqm, TaskQueueManager)
         self.seen["playbook_file"] = os.path.abspath(compat.playbook_file(playbook))
         self.seen["loader_files"] = sorted(compat.loader_file_cache(playbook.get_loader()))
-        self.seen["vault_secrets"] = [secret.bytes.decode() for _vault_id, secret in compat.vault_secrets(playbook.get_loader())]
+        self.seen["vault_secrets"] = [secret.bytes.decode() for _vault_id, secret in \
+compat.vault_secrets(playbook.get_loader())]
 
     def v2_playbook_on_play_start(self, play):
         inventory = compat.play_inventory(play)
@@ -170,7 +171,8 @@ def test_compat_accessors_mean_what_the_code_assumes(tmp_path: Path) -> None:
     assert str(tmp_path / "site.yml") in seen["loader_files"]
     assert seen["vault_secrets"] == ["compat-vault-secret"]
 
-    # Every batch of the serial play: the play's inventory (the TaskQueueManager's too) holds every host; the play keeps one id.
+    # Every batch of the serial play: the play's inventory (the TaskQueueManager's too) holds every host;
+    # the play keeps one id.
     assert len(seen["plays"]) == 2
     assert all(play["inventory"] and play["hosts"] == everyone for play in seen["plays"])
     assert all(play["tqm_inventory_is_the_play_inventory"] for play in seen["plays"])

@@ -105,13 +105,18 @@ def warnings(output: str) -> list[str]:
 
 
 def test_warnings_are_seen() -> None:
-    shown = """
-        [DEPRECATION WARNING]: The `CallbackTaskResult.task_fields` mapping is deprecated. This feature will be removed from ansible-core version 2.24.
-        [WARNING]: relaunch.status.limit: 1 recorded hosts are not selected because they cannot be found
-        /build/collections/ansible_collections/relaunch/status/plugins/callback/manifest.py:3: DeprecationWarning: datetime.utcnow() is deprecated
-        /venv/lib/python3.13/multiprocessing/popen_fork.py:67: DeprecationWarning: This process (pid=9402) is multi-threaded
-        ok: [web01]
-    """
+    shown = (
+        "\n"
+        "        [DEPRECATION WARNING]: The `CallbackTaskResult.task_fields` mapping is deprecated. "
+        "This feature will be removed from ansible-core version 2.24.\n"
+        "        [WARNING]: relaunch.status.limit: 1 recorded hosts are not selected because they cannot be found\n"
+        "        /build/collections/ansible_collections/relaunch/status/plugins/callback/manifest.py:3: "
+        "DeprecationWarning: datetime.utcnow() is deprecated\n"
+        "        /venv/lib/python3.13/multiprocessing/popen_fork.py:67: "
+        "DeprecationWarning: This process (pid=9402) is multi-threaded\n"
+        "        ok: [web01]\n"
+        "    "
+    )
     assert len(warnings(textwrap.dedent(shown))) == 3
 
 

@@ -24,7 +24,8 @@ def environment_versions() -> tuple[str, str]:
             [
                 str(ANSIBLE_BIN / "python"),
                 "-c",
-                "import sys; from ansible.release import __version__ as v; print('.'.join(v.split('.')[:2])); print(*sys.version_info[:2], sep='.')",
+                "import sys; from ansible.release import __version__ as v; "
+                "print('.'.join(v.split('.')[:2])); print(*sys.version_info[:2], sep='.')",
             ],
             capture_output=True,
             text=True,
@@ -83,7 +84,8 @@ def prepare_pip_bootstrap(home: Path) -> None:
 
 
 def test_ansible_test_sanity(tmp_path: Path) -> None:
-    """ansible-test sanity of the ansible-core under test, on the Python of its environment (2.21 on 3.13 in the main suite)."""
+    """ansible-test sanity of the ansible-core under test, on the Python of its environment (2.21 on
+    3.13 in the main suite)."""
     core, python = environment_versions()
     home = TEST_HOMES / f"core-{core}"
     home.mkdir(parents=True, exist_ok=True)

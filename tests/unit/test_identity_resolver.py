@@ -33,7 +33,8 @@ def _project(root: Path, host_vars: dict[str, str]) -> None:
             + bulk
             + "    web:\n      vars:\n        relaunch_id: inline-web\n"
             "      hosts:\n        web1:\n          relaunch_id: inv-web1\n        web2:\n        192.0.2.10:\n"
-            "      children:\n        canary:\n          vars:\n            relaunch_id: inline-canary\n          hosts:\n            web2:\n"
+            "      children:\n        canary:\n          vars:\n            relaunch_id: inline-canary\n"
+            "          hosts:\n            web2:\n"
             "    db:\n      hosts:\n        db1:\n        db2:\n"
         ),
         "inv/group_vars/db.yml": 'relaunch_id: "db-{{ inventory_hostname }}"\n',

@@ -78,7 +78,8 @@ def test_unresolved_hosts_message(count, expected):
     [
         (
             ["new1"],
-            "host new1 was provisioned by the implicit localhost; the limit names localhost beside the other hosts so that the relaunch re-creates it",
+            "host new1 was provisioned by the implicit localhost; "
+            "the limit names localhost beside the other hosts so that the relaunch re-creates it",
         ),
         (
             ["new1", "new2"],
