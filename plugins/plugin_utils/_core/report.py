@@ -87,9 +87,9 @@ def cell_outcome(entry: dict, run_id: object) -> str:
         return NOT_RUN
     if "changed" in statuses:
         return CHANGED
-    if any(status in statuses for status in ("ok", "rescued", "ignored")):
-        return OK
-    return SKIPPED if "skipped" in statuses else OK
+    if "skipped" in statuses and not ("ok" in statuses or "rescued" in statuses or "ignored" in statuses):
+        return SKIPPED
+    return OK
 
 
 class _Grid:
@@ -113,15 +113,21 @@ class _Grid:
         run_id = manifest.get("run_id")
         self.playbook = self.playbook or manifest.get("playbook")
         self.runs.append(Run(str(run_id), manifest.get("finished"), manifest.get("complete") is not False))
+        all_cells, names = self.cells, self.names  # local names: this loop runs once per host and run
         for entry in manifest.get("hosts") or ():
-            key = history.host_key(entry)
-            cells = self.cells.setdefault(key, {})
-            if index in cells:
+            identity = entry.get("identity")
+            key = ("identity", identity) if isinstance(identity, str) else ("name", entry["name"])  # as history's
+            cells = all_cells.get(key)
+            if cells is None:
+                cells = all_cells[key] = {}
+                names[key] = entry["name"]
+            elif index in cells:
                 continue  # two entries of one identity in one run: the first has the say
-            self.names.setdefault(key, entry["name"])
             letter = cell_outcome(entry, run_id)
-            message = (entry.get("first_failure") or {}).get("message") if letter in (FAILED, UNREACHABLE) else None
-            cells[index] = (letter, message)
+            if letter in (FAILED, UNREACHABLE):
+                cells[index] = (letter, (entry.get("first_failure") or {}).get("message"))
+            else:
+                cells[index] = (letter, None)
 
     def rows(self) -> list[HostRow]:
         """Every host, by natural name order, its outcomes oldest first."""
