@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import core, overhead, report, selection
+from . import core, overhead, report, report_size, selection
 from .common import CORES, ROOT, core_versions, ensure_cores, load_average, machine, main_core
 
 
@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        help="comma-separated parts to run (default: overhead,core,selection; with --quick: overhead,selection)",
+        help="comma-separated parts to run: overhead, core, selection, report (default: overhead,core,selection; "
+        "with --quick: overhead,selection)",
     )
     parser.add_argument(
         "--cores", type=_names, default=list(CORES), help="ansible-core lines side by side (default: %(default)s)"
@@ -53,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="the figures the targets are about: overhead at 30, 60, 120 hosts and selection (none, groups, lookup) at 20,000, no ARA",
+        help="the figures the targets are about: overhead at 30, 60, 120 hosts and selection (none, groups, lookup) "
+        "at 20,000, no ARA",
     )
     parser.add_argument("--overhead-sizes", type=_sizes, default=[30, 60, 120])
     parser.add_argument("--overhead-tasks", type=int, default=5)
@@ -124,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
             results["selection"] = selection.run(
                 args.selection_sizes, args.repeats, workroot, cores, args.selection_paths
             )
+        if "report" in parts:
+            print("ansible-relaunch report at 20,000 hosts x 20 runs", flush=True)
+            results["report"] = report_size.run(workroot)
+            _save(results, args.out)
         shutil.rmtree(workroot, ignore_errors=True)
     results["duration_s"] = round(time.perf_counter() - begin, 1)
     results["load_average_end"] = load_average()
