@@ -146,6 +146,13 @@ def write(results: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     text = report.markdown(results)
+    if results.get("report"):  # ansible-relaunch report's figures, one line (bench/report_size.py)
+        figures = results["report"]
+        text += (
+            f"\nansible-relaunch report at {figures['hosts']:,} hosts x {figures['runs']} runs: command "
+            f"{figures['command_s']} s ({figures['command_cpu_s']} s CPU), page {figures['html_mb']} MB, "
+            f"rendered in {figures['render_s']} s (targets: 5 s, 10 MB, 3 s)\n"
+        )
     (out / "results.md").write_text(text)
     plotted = report.plot(results, out / "performance.png")
     print(text)
@@ -168,7 +175,7 @@ def merge(paths: list[Path], out: Path) -> int:
         for key, value in part.items():
             if key == "cores":
                 results.setdefault("cores", {}).update(value)
-            elif key in ("overhead", "core", "selection", "machine"):
+            elif key in ("overhead", "core", "selection", "report", "machine"):
                 results[key] = value
     write(results, out)
     return 0
