@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import core, overhead, report, selection
+from . import core, overhead, report, report_size, selection
 from .common import CORES, ROOT, core_versions, ensure_cores, load_average, machine, main_core
 
 
@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        help="comma-separated parts to run (default: overhead,core,selection; with --quick: overhead,selection)",
+        help="comma-separated parts to run: overhead, core, selection, report (default: overhead,core,selection; "
+        "with --quick: overhead,selection)",
     )
     parser.add_argument(
         "--cores", type=_names, default=list(CORES), help="ansible-core lines side by side (default: %(default)s)"
@@ -127,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
             results["selection"] = selection.run(
                 args.selection_sizes, args.repeats, workroot, cores, args.selection_paths
             )
+        if "report" in parts:
+            print("ansible-relaunch report at 20,000 hosts x 20 runs", flush=True)
+            results["report"] = report_size.run(workroot)
+            _save(results, args.out)
         shutil.rmtree(workroot, ignore_errors=True)
     results["duration_s"] = round(time.perf_counter() - begin, 1)
     results["load_average_end"] = load_average()
@@ -143,6 +148,13 @@ def write(results: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     text = report.markdown(results)
+    if results.get("report"):  # ansible-relaunch report's figures, one line (bench/report_size.py)
+        figures = results["report"]
+        text += (
+            f"\nansible-relaunch report at {figures['hosts']:,} hosts x {figures['runs']} runs: command "
+            f"{figures['command_s']} s ({figures['command_cpu_s']} s CPU), page {figures['html_mb']} MB, "
+            f"rendered in {figures['render_s']} s (targets: 5 s, 10 MB, 3 s)\n"
+        )
     (out / "results.md").write_text(text)
     plotted = report.plot(results, out / "performance.png")
     print(text)
@@ -165,7 +177,7 @@ def merge(paths: list[Path], out: Path) -> int:
         for key, value in part.items():
             if key == "cores":
                 results.setdefault("cores", {}).update(value)
-            elif key in ("overhead", "core", "selection", "machine"):
+            elif key in ("overhead", "core", "selection", "report", "machine"):
                 results[key] = value
     write(results, out)
     return 0

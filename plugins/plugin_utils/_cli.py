@@ -4,8 +4,12 @@
 and end with one verdict. A thin front end: the decisions are in ``_core/attempts.py``, the inventory and the
 selection in ``_rollout.py``; each attempt is a real ``ansible-playbook`` process.
 
+``ansible-relaunch report``: which hosts keep failing, and why, as text, HTML, JUnit XML or Markdown; the report
+itself is built and rendered in ``_core/report.py``.
+
 Usage: ``ansible-relaunch run [--attempts N] [--delay S] [--backoff F] [--retry STATUSES] [--resume]
-[--json FILE] -- ANSIBLE-PLAYBOOK ARGS...`` (docs/command.md).
+[--json FILE] -- ANSIBLE-PLAYBOOK ARGS...``; ``ansible-relaunch report [--manifest-dir DIR | PATH] [PLAYBOOK]
+[--html FILE] [--junit FILE] [--markdown]`` (docs/command.md, docs/report.md).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import tempfile
 import threading
 import time
 
-from ansible_collections.relaunch.status.plugins.plugin_utils._core import attempts, store
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import attempts, history, store
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError, counted
 
 COLLECTION = "ansible_collections.relaunch.status"
@@ -50,7 +54,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="skip the full first run: continue the current rollout")
     run.add_argument("--json", metavar="FILE", help="write the summary as a JSON document")
     run.add_argument("args", nargs=argparse.REMAINDER, help="-- then ansible-playbook's own arguments")
+    add_report_parser(commands)
     return parser
+
+
+def add_report_parser(commands) -> None:
+    report = commands.add_parser(
+        "report",
+        help="which hosts keep failing, and why: text, HTML, JUnit XML or Markdown",
+        description="Report a playbook's rollout, failure groups, flaky and chronic hosts from its kept runs.",
+    )
+    report.add_argument(
+        "locations",
+        nargs="*",
+        metavar="PATH | PLAYBOOK",
+        help="a manifest file or directory, and/or the playbook (default: the manifest directory of the playbook)",
+    )
+    report.add_argument("--manifest-dir", metavar="DIR", help="the manifest directory (default: as the callback's)")
+    report.add_argument("--html", metavar="FILE", help="write a self-contained HTML page")
+    report.add_argument("--junit", metavar="FILE", help="write JUnit XML: one test case per host")
+    report.add_argument("--markdown", action="store_true", help="print Markdown (for $GITHUB_STEP_SUMMARY)")
+    report.add_argument("--flaky-runs", type=int, default=history.FLAKY_RUNS, help="runs flaky looks at (10)")
+    report.add_argument("--flaky-flips", type=int, default=history.FLAKY_FLIPS, help="flips that make flaky (3)")
+    report.add_argument("--chronic-runs", type=int, default=history.CHRONIC_RUNS, help="failures in a row (3)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_command(parser: argparse.ArgumentParser, options: argparse.Namespace) -> int:
     """The command, once this module is imported through ansible-core's collection loader."""
+    if options.command == "report":
+        return report_command(parser, options)
     args = list(options.args)
     if args[:1] == ["--"]:
         args = args[1:]
@@ -86,6 +114,61 @@ def run_command(parser: argparse.ArgumentParser, options: argparse.Namespace) ->
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted", file=sys.stderr)
         return INTERRUPTED
+
+
+def report_command(parser: argparse.ArgumentParser, options: argparse.Namespace) -> int:
+    """``ansible-relaunch report``: the report on stdout (text, or Markdown), and the files asked for."""
+    from ansible_collections.relaunch.status.plugins.plugin_utils._core import report
+
+    try:
+        thresholds = history.Thresholds(options.flaky_runs, options.flaky_flips, options.chronic_runs)
+        directory = report_directory(parser, options)
+        latest_path = store.reading.latest_manifest(directory)
+        latest = store.reading.load(latest_path) if latest_path else None
+        found = report.build(directory, latest, store.runs.newest_run_manifests(directory), thresholds)
+        if latest is None and not found.runs:
+            raise RelaunchError(
+                f"no manifest in {directory}; run the playbook with the relaunch.status.manifest callback enabled first"
+            )
+        for path, content in ((options.html, report.html(found)), (options.junit, report.junit(found))):
+            if path:
+                _write(path, content)
+                print(f"{PROG}: wrote {path}", file=sys.stderr)
+        print(report.markdown(found) if options.markdown else report.text(found), end="", flush=True)
+    except RelaunchError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def report_directory(parser: argparse.ArgumentParser, options: argparse.Namespace) -> str:
+    """The run directory to report on: that of the manifest PATH names, or the playbook's, found as the callback
+    finds it (--manifest-dir, else RELAUNCH_MANIFEST_DIR or ansible.cfg, else ``.relaunch`` beside it)."""
+    paths = [item for item in options.locations if os.path.isdir(item) or item.endswith((".json", ".journal"))]
+    playbooks = [item for item in options.locations if item not in paths]
+    if len(paths) > 1 or len(playbooks) > 1 or (paths and options.manifest_dir):
+        parser.error("give at most one manifest PATH (or --manifest-dir DIR) and one PLAYBOOK")
+    playbook = playbooks[0] if playbooks else None
+    if playbook and not os.path.isfile(playbook):
+        raise RelaunchError(f"playbook {playbook} does not exist; give an existing playbook or a manifest directory")
+    if paths:
+        return os.path.dirname(store.reading.locate(paths[0], playbook))
+    from ansible_collections.relaunch.status.plugins.plugin_utils import _selector
+
+    configured = options.manifest_dir or _selector.configured("manifest_dir")
+    if playbook:
+        root = store.layout.manifest_root(configured, playbook)
+        return store.layout.run_directory(root, os.path.abspath(playbook))
+    root = os.path.abspath(os.path.expanduser(str(configured))) if configured else os.path.abspath(".relaunch")
+    return os.path.dirname(store.reading.locate(root))
+
+
+def _write(path: str, content: str | bytes) -> None:
+    try:
+        with open(path, "wb") as handle:
+            handle.write(content.encode("utf-8") if isinstance(content, str) else content)
+    except OSError as exc:
+        raise RelaunchError(f"cannot write {path}: {exc.strerror}; give a file in a directory you can write") from exc
 
 
 class Loop:

@@ -1,0 +1,348 @@
+# Copyright (c) relaunch.status contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``ansible-relaunch report``: which hosts keep failing, and why, read from a playbook's run directory.
+
+:func:`build` reads the rollout state (latest.json) and the kept run manifests once, newest first, and gives a
+:class:`Report`; :func:`text`, :func:`markdown`, :func:`junit` and :func:`html` render it. Manifests of schema 1
+and 2 are read alike: the keys schema 2 added are read with ``.get``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterable, Iterator
+
+from . import history
+from .command import CommandLine, relaunch_command
+from .errors import counted
+from .failures import FailureGroup, failures_of, group_failures, natural_key
+
+# One letter per outcome of a host in a run: the grid of the HTML page is a string of these per host.
+FAILED = "f"
+UNREACHABLE = "u"
+CHANGED = "c"
+OK = "o"
+SKIPPED = "s"
+NOT_RUN = "n"
+ABSENT = "-"
+OUTCOMES = {
+    FAILED: "failed",
+    UNREACHABLE: "unreachable",
+    CHANGED: "changed",
+    OK: "ok",
+    SKIPPED: "skipped",
+    NOT_RUN: "not_run",
+    ABSENT: "absent",
+}
+PENDING_FROM = ("failed", "not_run")  # a host of the rollout is pending when it has one of these statuses
+GROUPS_INVENTORY = "relaunch.yml"  # the groups inventory of docs/relaunch.md: `plugin: relaunch.status.groups`
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+NAMES_SHOWN = 10
+
+
+@dataclasses.dataclass
+class Run:
+    """One kept run, as the grid shows it."""
+
+    run_id: str
+    finished: str | None
+    complete: bool
+
+
+@dataclasses.dataclass
+class HostRow:
+    """One host across the kept runs (oldest first): one outcome letter per run, and its failure messages."""
+
+    name: str
+    outcomes: str
+    messages: dict[int, str] = dataclasses.field(default_factory=dict)  # run index: first failure message
+
+
+@dataclasses.dataclass
+class Report:
+    """Everything the report shows: the rollout, the failure groups, flaky and chronic hosts, the grid."""
+
+    playbook: str
+    directory: str
+    runs: list[Run]
+    hosts: list[HostRow]
+    rollout: dict  # started_by, runs, run_ids, done, pending (host names)
+    groups: list[FailureGroup]
+    flaky: list[str]
+    chronic: list[str]
+    commands: dict[str, str]  # pending, flaky, chronic: the command that relaunches those hosts
+    latest_hosts: list[dict]  # the rollout state's host entries, for the JUnit document
+
+
+def cell_outcome(entry: dict, run_id: object) -> str:
+    """The outcome letter of a run manifest's host entry in the run ``run_id``."""
+    if "run_id" in entry and entry.get("run_id") != run_id:
+        return NOT_RUN  # schema 2: the host did not run in this run
+    statuses = entry.get("statuses") or ()
+    if "failed" in statuses:
+        return UNREACHABLE if (entry.get("first_failure") or {}).get("unreachable") else FAILED
+    if "not_run" in statuses:
+        return NOT_RUN
+    if "changed" in statuses:
+        return CHANGED
+    if "skipped" in statuses and not ("ok" in statuses or "rescued" in statuses or "ignored" in statuses):
+        return SKIPPED
+    return OK
+
+
+class _Grid:
+    """Collects the outcome of each host in each kept run as the manifests go by, newest first."""
+
+    def __init__(self) -> None:
+        self.runs: list[Run] = []  # newest first
+        self.cells: dict[tuple[str, str], dict[int, tuple[str, str | None]]] = {}
+        self.names: dict[tuple[str, str], str] = {}  # each host's newest name
+        self.playbook: str | None = None
+
+    def tap(self, manifests: Iterable[dict]) -> Iterator[dict]:
+        """``manifests`` unchanged, each one recorded on its way to the history."""
+        for manifest in manifests:
+            if history.counts_in_history(manifest):
+                self._add(manifest)
+            yield manifest
+
+    def _add(self, manifest: dict) -> None:
+        index = len(self.runs)
+        run_id = manifest.get("run_id")
+        self.playbook = self.playbook or manifest.get("playbook")
+        self.runs.append(Run(str(run_id), manifest.get("finished"), manifest.get("complete") is not False))
+        all_cells, names = self.cells, self.names  # local names: this loop runs once per host and run
+        for entry in manifest.get("hosts") or ():
+            identity = entry.get("identity")
+            key = ("identity", identity) if isinstance(identity, str) else ("name", entry["name"])  # as history's
+            cells = all_cells.get(key)
+            if cells is None:
+                cells = all_cells[key] = {}
+                names[key] = entry["name"]
+            elif index in cells:
+                continue  # two entries of one identity in one run: the first has the say
+            letter = cell_outcome(entry, run_id)
+            if letter in (FAILED, UNREACHABLE):
+                cells[index] = (letter, (entry.get("first_failure") or {}).get("message"))
+            else:
+                cells[index] = (letter, None)
+
+    def rows(self) -> list[HostRow]:
+        """Every host, by natural name order, its outcomes oldest first."""
+        count = len(self.runs)
+        rows = []
+        for key, cells in self.cells.items():
+            letters = []
+            messages = {}
+            for position in range(count):
+                letter, message = cells.get(count - 1 - position, (ABSENT, None))
+                letters.append(letter)
+                if message:
+                    messages[position] = message
+            rows.append(HostRow(self.names[key], "".join(letters), messages))
+        rows.sort(key=lambda row: natural_key(row.name))
+        return rows
+
+
+def build(
+    directory: str,
+    latest: dict | None,
+    newest_manifests: Iterable[dict],
+    thresholds: history.Thresholds | None = None,
+) -> Report:
+    """The report of the run directory ``directory``: ``latest`` is its rollout state (latest.json, None when
+    it has none), ``newest_manifests`` its kept run manifests newest first, each read once."""
+    grid = _Grid()
+    found = history.newest_histories(grid.tap(newest_manifests), thresholds)
+    runs = list(reversed(grid.runs))
+    latest = latest or {}
+    hosts = list(latest.get("hosts") or ())
+    pending = [host["name"] for host in hosts if any(status in host.get("statuses", ()) for status in PENDING_FROM)]
+    rollout = dict(latest.get("rollout") or {})
+    run_ids = sorted({str(host["run_id"]) for host in hosts if host.get("run_id")})
+    if not run_ids and latest.get("run_id"):
+        run_ids = [str(latest["run_id"])]  # schema 1: latest.json is one run
+    rollout.setdefault("started_by", latest.get("run_id"))
+    rollout.setdefault("runs", len(run_ids) or (1 if latest else 0))
+    rollout.update(
+        run_ids=run_ids,
+        done=len(hosts) - len(pending),
+        pending=sorted(pending, key=natural_key),
+    )
+    groups = _failure_groups(latest, hosts)
+    playbook = str(latest.get("playbook") or grid.playbook or "")
+    flaky = sorted((item.name for item in found if item.flaky), key=natural_key)
+    chronic = sorted((item.name for item in found if item.chronic), key=natural_key)
+    return Report(
+        playbook=playbook,
+        directory=directory,
+        runs=runs,
+        hosts=grid.rows(),
+        rollout=rollout,
+        groups=groups,
+        flaky=flaky,
+        chronic=chronic,
+        commands=_commands(directory, latest),
+        latest_hosts=hosts,
+    )
+
+
+def _failure_groups(latest: dict, hosts: list[dict]) -> list[FailureGroup]:
+    """The rollout's failure groups, largest first: schema 2 records them, schema 1 has them computed."""
+    recorded = latest.get("failure_groups")
+    if isinstance(recorded, list):
+        groups = [
+            FailureGroup(
+                group.get("task"),
+                group.get("action"),
+                group.get("message"),
+                group.get("example"),
+                bool(group.get("unreachable")),
+                list(group.get("hosts") or ()),
+            )
+            for group in recorded
+            if isinstance(group, dict)
+        ]
+    else:
+        groups = group_failures(failures_of(hosts))
+    return sorted(groups, key=lambda group: -len(group.hosts))
+
+
+def _commands(directory: str, latest: dict) -> dict[str, str]:
+    """The commands that relaunch the pending, flaky and chronic hosts, as the collection supports them."""
+    playbook = str(latest.get("playbook") or "site.yml")
+    invocation = latest.get("invocation") or {}
+    line = CommandLine(
+        inventory=tuple(str(source) for source in invocation.get("inventory") or ()),
+        tags=tuple(str(tag) for tag in invocation.get("tags") or ()),
+        skip_tags=tuple(str(tag) for tag in invocation.get("skip_tags") or ()),
+    )
+    # Schema 2 writes pending.limit (failed or not run); schema 1 only failed.limit and not_run.limit.
+    pending_file = os.path.join(directory, "pending.limit")
+    if not os.path.isfile(pending_file):
+        pending_file = os.path.join(directory, "failed.limit")
+    commands = {"pending": relaunch_command(playbook, [pending_file], line)}
+    grouped = CommandLine(inventory=(*line.inventory, GROUPS_INVENTORY), tags=line.tags, skip_tags=line.skip_tags)
+    for group in ("flaky", "chronic"):
+        limitless = relaunch_command(playbook, [], grouped).rsplit(" --limit ", 1)[0]
+        commands[group] = f"{limitless} --limit relaunch_{group}"
+    return commands
+
+
+def _names(hosts: list[str], shown: int = NAMES_SHOWN) -> str:
+    more = len(hosts) - shown
+    return ", ".join(hosts[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def _cause(group: FailureGroup) -> str:
+    where = f"TASK [{group.task}]" if group.task else "no task"
+    kind = "unreachable" if group.unreachable else "failed"
+    return f"{counted(len(group.hosts), 'host')} {kind} at {where}: {group.message or group.example or ''}".rstrip()
+
+
+def text(report: Report) -> str:
+    """The report for a terminal."""
+    rollout = report.rollout
+    lines = [
+        f"RELAUNCH REPORT: {report.playbook or report.directory} ({counted(len(report.runs), 'kept run')})",
+        f"  rollout: done={rollout['done']}  pending={len(rollout['pending'])}"
+        f"  ({counted(rollout['runs'], 'run')}, started by {rollout['started_by']})",
+    ]
+    if rollout["pending"]:
+        lines += [f"    pending: {_names(rollout['pending'])}", f"    relaunch: {report.commands['pending']}"]
+    lines.append(f"  failure groups: {len(report.groups)}")
+    for group in report.groups:
+        lines += [f"    {_cause(group)}", f"      {_names(group.hosts)}"]
+    for kind in ("flaky", "chronic"):
+        names = getattr(report, kind)
+        lines.append(f"  {kind}: {len(names)}")
+        if names:
+            lines += [f"    {_names(names)}", f"    relaunch: {report.commands[kind]}"]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(report: Report) -> str:
+    """A compact summary for ``$GITHUB_STEP_SUMMARY``."""
+    rollout = report.rollout
+    lines = [
+        f"## Relaunch report: `{report.playbook or report.directory}`",
+        "",
+        "| done | pending | runs in the rollout | kept runs | flaky | chronic |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| {rollout['done']} | {len(rollout['pending'])} | {rollout['runs']} | {len(report.runs)} "
+        f"| {len(report.flaky)} | {len(report.chronic)} |",
+    ]
+    if report.groups:
+        lines += ["", "| hosts | task | cause |", "| ---: | --- | --- |"]
+        for group in report.groups:
+            cause = ("unreachable: " if group.unreachable else "") + (group.message or group.example or "")
+            lines.append(f"| {len(group.hosts)} | {_cell(group.task or '')} | {_cell(cause)} |")
+    for title, names, command in (
+        ("Pending", rollout["pending"], report.commands["pending"]),
+        ("Flaky", report.flaky, report.commands["flaky"]),
+        ("Chronic", report.chronic, report.commands["chronic"]),
+    ):
+        if names:
+            lines += ["", f"**{title}**: {_names(names)}", "", "```sh", command, "```"]
+    return "\n".join(lines) + "\n"
+
+
+def junit(report: Report) -> bytes:
+    """A JUnit XML document: one test case per host of the rollout, unreachable counted as a failure."""
+    suite_name = report.playbook or report.directory
+    suite = ElementTree.Element("testsuite", name=suite_name)
+    failures = skipped = 0
+    for host in sorted(report.latest_hosts, key=lambda host: natural_key(host["name"])):
+        case = ElementTree.SubElement(suite, "testcase", name=host["name"], classname=suite_name)
+        statuses = host.get("statuses") or ()
+        first = host.get("first_failure") or {}
+        if "failed" in statuses:
+            failures += 1
+            kind = "unreachable" if first.get("unreachable") else "failed"
+            message = str(first.get("message") or kind)
+            failure = ElementTree.SubElement(case, "failure", message=message, type=kind)
+            failure.text = f"{kind} at TASK [{first.get('task') or ''}]: {message}"
+        elif "not_run" in statuses:
+            skipped += 1
+            ElementTree.SubElement(case, "skipped", message="not run")
+    suite.set("tests", str(len(report.latest_hosts)))
+    suite.set("failures", str(failures))
+    suite.set("errors", "0")
+    suite.set("skipped", str(skipped))
+    suites = ElementTree.Element("testsuites", name="relaunch.status", tests=suite.get("tests", "0"))
+    suites.set("failures", str(failures))
+    suites.append(suite)
+    return ElementTree.tostring(suites, encoding="utf-8", xml_declaration=True)
+
+
+def page_data(report: Report) -> dict:
+    """The grid as compact JSON for the page's script: one string of outcome letters per host, and each
+    failure message once."""
+    messages: dict[str, int] = {}
+    hosts = []
+    for row in report.hosts:
+        failures = {str(index): messages.setdefault(message, len(messages)) for index, message in row.messages.items()}
+        hosts.append([row.name, row.outcomes, failures] if failures else [row.name, row.outcomes])
+    return {
+        "runs": [[run.run_id, run.finished or "", run.complete] for run in report.runs],
+        "hosts": hosts,
+        "messages": list(messages),
+        "outcomes": OUTCOMES,
+    }
+
+
+def html(report: Report) -> str:
+    """One self-contained page (inline CSS and script, nothing from the network), from the shipped template."""
+    import jinja2  # a dependency of ansible-core; only the page needs it
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    template = environment.get_template("report.html.j2")
+    return template.render(report=report, data=page_data(report), cause=_cause, names=_names)
