@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import core, overhead, report, report_size, selection
+from . import command, core, overhead, report, report_size, selection
 from .common import CORES, ROOT, core_versions, ensure_cores, load_average, machine, main_core
 
 
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--overhead-sizes", type=_sizes, default=[30, 60, 120])
     parser.add_argument("--overhead-tasks", type=int, default=5)
+    parser.add_argument("--command-hosts", type=int, default=30, help="hosts of the ansible-relaunch run benchmark")
     parser.add_argument("--rounds", type=int, default=5, help="A/B rounds per overhead size")
     parser.add_argument("--ara-sizes", type=_sizes, default=[60], help="overhead sizes that also run ARA (it is slow)")
     parser.add_argument("--ara-rounds", type=int, default=3)
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         args.core_sizes, args.core_tasks, args.memory_sizes = [200, 400], 3, [200]
         args.selection_sizes, args.repeats = [20], 1
         args.cores = [main_core()]
+        args.command_hosts = 4
     if args.quick:
         args.overhead_sizes, args.rounds, args.no_ara = [30, 60, 120], 7, True
         args.selection_sizes, args.selection_paths, args.repeats = [20000], ["groups", "lookup"], 5
@@ -128,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
             results["selection"] = selection.run(
                 args.selection_sizes, args.repeats, workroot, cores, args.selection_paths
             )
+        if "command" in parts:
+            print("ansible-relaunch run beside the same runs typed by hand", flush=True)
+            results["command"] = command.run(args.command_hosts, args.overhead_tasks, args.rounds, workroot)
+            _save(results, args.out)
         if "report" in parts:
             print("ansible-relaunch report at 20,000 hosts x 20 runs", flush=True)
             results["report"] = report_size.run(workroot)
@@ -155,6 +161,14 @@ def write(results: dict, out: Path) -> None:
             f"{figures['command_s']} s ({figures['command_cpu_s']} s CPU), page {figures['html_mb']} MB, "
             f"rendered in {figures['render_s']} s (targets: 5 s, 10 MB, 3 s)\n"
         )
+    if results.get("command"):  # what ansible-relaunch run adds (bench/command.py)
+        for case in ("clean", "retry"):
+            entry = results["command"][case]
+            text += (
+                f"\nansible-relaunch run, {case}, {results['command']['hosts']} hosts: wall x{entry['wall_ratio']:.3f} "
+                f"{entry['wall_ratio_ci']}, CPU x{entry['cpu_ratio']:.3f} {entry['cpu_ratio_ci']} "
+                "of the same runs typed by hand\n"
+            )
     (out / "results.md").write_text(text)
     plotted = report.plot(results, out / "performance.png")
     print(text)
@@ -177,7 +191,7 @@ def merge(paths: list[Path], out: Path) -> int:
         for key, value in part.items():
             if key == "cores":
                 results.setdefault("cores", {}).update(value)
-            elif key in ("overhead", "core", "selection", "report", "machine"):
+            elif key in ("overhead", "core", "selection", "report", "command", "machine"):
                 results[key] = value
     write(results, out)
     return 0

@@ -60,3 +60,21 @@ def test_a_target_is_met_or_missed_only_when_the_interval_says_so():
     assert _verdict(arm(1.03, 1.021, 1.04), "cpu", 1.02) == "**missed**"
     assert _verdict(arm(1.01, 0.99, 1.03), "cpu", 1.02) == "not resolved (median met)"
     assert _verdict(arm(1.03, 1.01, 1.05), "cpu", 1.02) == "not resolved (median **missed**)"
+
+
+def test_the_command_benchmark_runs_both_cases(tmp_path):
+    out = tmp_path / "results"
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--only", "command", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    figures = json.loads((out / "results.json").read_text())["command"]
+    for case in ("clean", "retry"):
+        assert figures[case]["runs"] == 1 and figures[case]["wall_s"] > 0
+    assert "ansible-relaunch run, retry" in (out / "results.md").read_text()
