@@ -67,7 +67,7 @@ options:
       - A manifest that cannot be written at the end of the run (the disk filled up meanwhile) is still a warning.
     type: bool
     default: false
-    version_added: 1.1.0
+    version_added: 2.0.0
     env:
       - name: RELAUNCH_REQUIRE_MANIFEST
     ini:
