@@ -119,6 +119,7 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._playbook import (
     added_hosts,
     is_selection,
     late,
+    narrowed,
     provision_event,
 )
 
@@ -311,6 +312,9 @@ class CallbackModule(CallbackBase):
             selection = self._selection_tasks[task_id] = is_selection(task)
         if selection:
             event["selection"] = True
+            # The relaunch_info task of the select role kept a subset of the hosts: the run was narrowed.
+            if outcome == "ok" and narrowed(task, compat.result_data(result)):
+                event["narrowed"] = True
         if outcome in ("failed", "unreachable"):
             data = compat.result_data(result)
             rescued = False

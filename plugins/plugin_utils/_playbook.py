@@ -95,6 +95,16 @@ def is_selection(task) -> bool:
     return bool(path) and (os.path.realpath(path) + os.sep).startswith(SELECT_ROLE)
 
 
+def narrowed(task, data: dict) -> bool:
+    """Whether a result of the relaunch selection kept a subset of the hosts: a relaunch_info task that found its
+    manifest and limited the play (the select role with relaunch_hosts), as opposed to one that kept every host."""
+    return (
+        (task.resolved_action or task.action) == SELECTION_ACTION
+        and data.get("manifest_found") is True
+        and data.get("limited") is True
+    )
+
+
 def added_hosts(data: dict) -> Iterator[dict]:
     """The ``add_host`` entries of an add_host result, looped or not."""
     for item in [data] + [item for item in data.get("results", ()) if isinstance(item, dict)]:
