@@ -274,7 +274,8 @@ class CallbackModule(CallbackBase):
         if self._inventory_hosts is None:
             self._inventory_hosts = set(inventory.hosts)
         batch = inventory.get_hosts(play.hosts, order=play.order)
-        event = {"e": "play", "name": to_text(play.get_name()), "batch": [host.name for host in batch]}
+        # The play's name is kept for its failures, redacted there: a templated name may hold a secret.
+        event = {"e": "play", "batch": [host.name for host in batch]}
         self._see_hosts(batch)
         if compat.object_id(play) != playbook.play_uuid:
             playbook.play_uuid = compat.object_id(play)
@@ -287,7 +288,7 @@ class CallbackModule(CallbackBase):
             ]
             self._see_hosts(pending)
             event["pending"] = [host.name for host in pending]
-        playbook.play_name = event["name"]
+        playbook.play_name = to_text(play.get_name())
         playbook.play = play
         playbook.groups = list(inventory.groups)
         self._verdict()
@@ -316,26 +317,31 @@ class CallbackModule(CallbackBase):
             if outcome == "ok" and narrowed(task, compat.result_data(result)):
                 event["narrowed"] = True
         if outcome in ("failed", "unreachable"):
-            data = compat.result_data(result)
-            rescued = False
-            if self._tqm is not None and outcome == "failed" and not ignored:
-                # ansible-core counts a rescued failure before it calls back.
-                count = compat.tqm_rescued(self._tqm).get(host.name, 0)
-                rescued = count > playbook.rescued_seen.get(host.name, 0)
-                playbook.rescued_seen[host.name] = count
-            no_log = bool(task.no_log) or bool(data.get("censored"))
-            secrets = () if no_log else playbook.known_secrets().for_failure(playbook.play, host)
-            event.update(
-                {
-                    "ignored": ignored,
-                    "rescued": rescued,
-                    "play": playbook.play_name,
-                    "task": to_text(task.get_name()),
-                    "action": to_text(task.action),
-                    "msg": failure_message(data, no_log, secrets),
-                }
-            )
+            event.update(self._failure(result, host, task, outcome, ignored))
         self._emit(event)
+
+    def _failure(self, result, host, task, outcome: str, ignored: bool) -> dict:
+        """The keys of a failed or unreachable result event: every text taken from the run is free of its secrets."""
+        playbook = self._playbook
+        data = compat.result_data(result)
+        rescued = False
+        if self._tqm is not None and outcome == "failed" and not ignored:
+            # ansible-core counts a rescued failure before it calls back.
+            count = compat.tqm_rescued(self._tqm).get(host.name, 0)
+            rescued = count > playbook.rescued_seen.get(host.name, 0)
+            playbook.rescued_seen[host.name] = count
+        no_log = bool(task.no_log) or bool(data.get("censored"))
+        # A no_log task's message is not kept at all, but its name is, templated like any other.
+        secrets = playbook.known_secrets().for_failure(playbook.play, host)
+        redact = late("_secrets").redact
+        return {
+            "ignored": ignored,
+            "rescued": rescued,
+            "play": redact(playbook.play_name, secrets),
+            "task": redact(to_text(task.get_name()), secrets),
+            "action": to_text(task.action),
+            "msg": failure_message(data, no_log, secrets),
+        }
 
     def v2_runner_on_ok(self, result) -> None:
         if self._run is None:
