@@ -121,6 +121,7 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._playbook import (
     late,
     narrowed,
     provision_event,
+    relaunch_files,
 )
 
 # The action whose results carry "add_host" (the host it creates), by every name it runs under.
@@ -406,20 +407,13 @@ class CallbackModule(CallbackBase):
             self._finish(complete=False, summary=summary)
 
     def _summary(self, run: PlaybookRun, playbook: Playbook, snapshot) -> str:
-        counts = snapshot.head["retry_counts"]
-        if counts.get("not_run"):
-            # Relaunching on the failed and the not_run hosts finishes the job: latest.json's files of both.
-            statuses = [status for status in ("failed", "not_run") if counts.get(status)]
-            files = [os.path.join(run.directory, status + store.layout.LIMIT) for status in statuses]
-        else:
-            files = [store.layout.run_limit_file(run.directory, run.run_id)]  # this run's failed hosts alone
         front = command.front_end(os.environ)
+        files, rollout_pending = relaunch_files(run.directory, run.run_id, snapshot.head["retry_counts"])
         relaunch = None
-        if all(os.path.isfile(path) for path in files):
+        if not snapshot.head.get("check_mode") and all(os.path.isfile(path) for path in files):
             relaunch = command.relaunch_command(run.playbook, files, playbook.command_line, front)
-        summary = late("_core.summary")
-        return summary.relaunch_summary(
-            snapshot.head, snapshot.hosts("failed"), run.directory, relaunch, front.absolute_paths
+        return late("_core.summary").relaunch_summary(
+            snapshot.head, snapshot.hosts("failed"), run.directory, relaunch, front.absolute_paths, rollout_pending
         )
 
     def _summary_wanted(self) -> bool:

@@ -68,6 +68,7 @@ LOADED_LATE = (
     "_secrets",
     "_core.selection",
     "_core.summary",
+    "_core.failures",
     "_core.store.publishing",
     "_core.store.reading",
     "_core.store.validation",
