@@ -206,7 +206,8 @@ class CallbackModule(CallbackBase):
                 self._display.warning(f"relaunch.status.manifest: {compat.APPROXIMATE_WITHOUT_TQM}")
 
     def _refuse_a_stale_limit_file(self, given_limit: str, playbook, playbook_path: str) -> None:
-        """A limit file means the hosts of its manifest; once the inventory changed, its names may mean others."""
+        """A limit file means the hosts of its manifest; once the inventory changed, its names may mean others, and
+        a renamed host is no longer among them (a warning says so: it stays pending)."""
         inventory = compat.tqm_inventory(self._tqm) if self._tqm is not None and "@" in given_limit else None
         if inventory is None:
             return
@@ -216,6 +217,7 @@ class CallbackModule(CallbackBase):
             playbook.get_loader(),
             self.get_option("identity_vars"),
             os.path.dirname(playbook_path),
+            warn=self._warn_once,
         )
         if stale:
             self._stop_before_anything_runs(stale)
