@@ -21,7 +21,9 @@ description:
     with C(--limit @<file>); the file of a status with 0 hosts selects no host, and ansible-playbook stops
     with a warning that says so. When a run starts with such a file as its C(--limit) and the file would now select
     a host that the manifest beside it does not select for that status by identity (the inventory changed), the
-    run stops before anything runs, with one error line naming the file.
+    run stops before anything runs, with one error line naming the file. When a host the file names was renamed
+    since (its identity is now another name's), it warns in one line naming both names, as the file cannot select
+    it, so it stays pending; the C(relaunch.status.groups) inventory and the C(relaunch.status.limit) lookup follow it.
   - C(invocation.limit) records what the C(--limit) selected, each C(@file) part as the patterns the file held
     when the run started; C(invocation.limit_given) keeps it as given.
   - A run in which no host ran a task other than the relaunch selection (a refused relaunch, an error before
@@ -31,14 +33,19 @@ description:
   - Events are appended to a journal while the run goes on; a run stopped by Ctrl-C or SIGTERM writes an
     interrupted manifest (C(complete=false)), and the journal of a run killed outright is recovered by the
     next run (readers replay it in memory).
-  - At the end of each playbook, and after Ctrl-C, it prints the counts, the failed hosts grouped by failure, and
-    the command that relaunches on the failed hosts of that run (through C(<run id>.failed.limit), so runs that
-    overlap each print their own), or on the failed and C(not_run) hosts when some never finished (which finishes
-    the job); never with a JSON stdout callback.
+  - At the end of each playbook, and after Ctrl-C, it prints a summary that names only files of the run's own, so
+    runs that overlap each print their own; never with a JSON stdout callback. Its first line names the run's
+    C(<run id>.json), and C(latest.json) when the run was merged into it; then the counts, the failed hosts grouped
+    by task and message (host names, addresses and numbers masked) in at most 10 lines, and the command that
+    relaunches on what is left to do, through the run's own C(<run id>.pending.limit) when there is one, else
+    C(<run id>.failed.limit) (or the C(failed) and C(not_run) files when some hosts never finished).
+  - >-
+    A C(--check) run says so in its summary, C((dry run: --check; the rollout and its limit files are unchanged)),
+    and prints no relaunch command.
   - The hosts of plays that never started (Ctrl-C, or a play that stopped the playbook) are C(not_run), unless
     the play's C(hosts) is a template.
-  - A stored failure message never holds the run's known secrets (vault-encrypted values, password variables,
-    the passwords the run was given); a C(no_log) task's message is not stored at all.
+  - A stored failure message, task name or play name never holds the run's known secrets (vault-encrypted values,
+    password variables, the passwords the run was given); a C(no_log) task's message is not stored at all.
   - >-
     Writes nothing for C(--syntax-check) and C(--list-*) runs. A manifest directory that cannot be written
     gives one warning at the start and one line in place of the summary,
