@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -193,6 +194,16 @@ def test_a_moved_checkout_keeps_the_run_directory_beside_it(tmp_path: Path) -> N
     os.rename(tmp_path / "old", tmp_path / "new")
     moved = str(tmp_path / "new" / "site.yml")
     assert layout.run_directory(str(tmp_path / "new" / ".relaunch"), moved) == directory.replace("old", "new", 1)
+
+
+def test_a_copied_checkout_keeps_the_run_directory_beside_it(tmp_path: Path) -> None:
+    """cp -r repo copy: the copy's .playbook names the original, which still exists and uses its own."""
+    (original,) = playbooks(tmp_path / "repo", "site.yml")
+    layout.claim_run_directory(str(tmp_path / "repo" / ".relaunch"), original)
+    shutil.copytree(tmp_path / "repo", tmp_path / "copy")
+    copy = str(tmp_path / "copy" / "site.yml")
+    root = str(tmp_path / "copy" / ".relaunch")
+    assert layout.run_directory(root, copy) == layout.claim_run_directory(root, copy) == os.path.join(root, "site")
 
 
 def test_a_playbook_of_the_same_stem_beside_the_owner_gets_its_own_directory(tmp_path: Path) -> None:
