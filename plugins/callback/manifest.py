@@ -21,7 +21,9 @@ description:
     with C(--limit @<file>); the file of a status with 0 hosts selects no host, and ansible-playbook stops
     with a warning that says so. When a run starts with such a file as its C(--limit) and the file would now select
     a host that the manifest beside it does not select for that status by identity (the inventory changed), the
-    run stops before anything runs, with one error line naming the file.
+    run stops before anything runs, with one error line naming the file. When a host the file names was renamed
+    since (its identity is now another name's), it warns in one line naming both names, as the file cannot select
+    it, so it stays pending; the C(relaunch.status.groups) inventory and the C(relaunch.status.limit) lookup follow it.
   - C(invocation.limit) records what the C(--limit) selected, each C(@file) part as the patterns the file held
     when the run started; C(invocation.limit_given) keeps it as given.
   - A run in which no host ran a task other than the relaunch selection (a refused relaunch, an error before
@@ -31,14 +33,19 @@ description:
   - Events are appended to a journal while the run goes on; a run stopped by Ctrl-C or SIGTERM writes an
     interrupted manifest (C(complete=false)), and the journal of a run killed outright is recovered by the
     next run (readers replay it in memory).
-  - At the end of each playbook, and after Ctrl-C, it prints the counts, the failed hosts grouped by failure, and
-    the command that relaunches on the failed hosts of that run (through C(<run id>.failed.limit), so runs that
-    overlap each print their own), or on the failed and C(not_run) hosts when some never finished (which finishes
-    the job); never with a JSON stdout callback.
+  - At the end of each playbook, and after Ctrl-C, it prints a summary that names only files of the run's own, so
+    runs that overlap each print their own; never with a JSON stdout callback. Its first line names the run's
+    C(<run id>.json), and C(latest.json) when the run was merged into it; then the counts, the failed hosts grouped
+    by task and message (host names, addresses and numbers masked) in at most 10 lines, and the command that
+    relaunches on what is left to do, through the run's own C(<run id>.pending.limit) when there is one, else
+    C(<run id>.failed.limit) (or the C(failed) and C(not_run) files when some hosts never finished).
+  - >-
+    A C(--check) run says so in its summary, C((dry run: --check; the rollout and its limit files are unchanged)),
+    and prints no relaunch command.
   - The hosts of plays that never started (Ctrl-C, or a play that stopped the playbook) are C(not_run), unless
     the play's C(hosts) is a template.
-  - A stored failure message never holds the run's known secrets (vault-encrypted values, password variables,
-    the passwords the run was given); a C(no_log) task's message is not stored at all.
+  - A stored failure message, task name or play name never holds the run's known secrets (vault-encrypted values,
+    password variables, the passwords the run was given); a C(no_log) task's message is not stored at all.
   - >-
     Writes nothing for C(--syntax-check) and C(--list-*) runs. A manifest directory that cannot be written
     gives one warning at the start and one line in place of the summary,
@@ -67,7 +74,7 @@ options:
       - A manifest that cannot be written at the end of the run (the disk filled up meanwhile) is still a warning.
     type: bool
     default: false
-    version_added: 1.1.0
+    version_added: 2.0.0
     env:
       - name: RELAUNCH_REQUIRE_MANIFEST
     ini:
@@ -119,7 +126,9 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._playbook import (
     added_hosts,
     is_selection,
     late,
+    narrowed,
     provision_event,
+    relaunch_files,
 )
 
 # The action whose results carry "add_host" (the host it creates), by every name it runs under.
@@ -204,7 +213,8 @@ class CallbackModule(CallbackBase):
                 self._display.warning(f"relaunch.status.manifest: {compat.APPROXIMATE_WITHOUT_TQM}")
 
     def _refuse_a_stale_limit_file(self, given_limit: str, playbook, playbook_path: str) -> None:
-        """A limit file means the hosts of its manifest; once the inventory changed, its names may mean others."""
+        """A limit file means the hosts of its manifest; once the inventory changed, its names may mean others, and
+        a renamed host is no longer among them (a warning says so: it stays pending)."""
         inventory = compat.tqm_inventory(self._tqm) if self._tqm is not None and "@" in given_limit else None
         if inventory is None:
             return
@@ -214,6 +224,7 @@ class CallbackModule(CallbackBase):
             playbook.get_loader(),
             self.get_option("identity_vars"),
             os.path.dirname(playbook_path),
+            warn=self._warn_once,
         )
         if stale:
             self._stop_before_anything_runs(stale)
@@ -273,7 +284,8 @@ class CallbackModule(CallbackBase):
         if self._inventory_hosts is None:
             self._inventory_hosts = set(inventory.hosts)
         batch = inventory.get_hosts(play.hosts, order=play.order)
-        event = {"e": "play", "name": to_text(play.get_name()), "batch": [host.name for host in batch]}
+        # The play's name is kept for its failures, redacted there: a templated name may hold a secret.
+        event = {"e": "play", "batch": [host.name for host in batch]}
         self._see_hosts(batch)
         if compat.object_id(play) != playbook.play_uuid:
             playbook.play_uuid = compat.object_id(play)
@@ -286,7 +298,7 @@ class CallbackModule(CallbackBase):
             ]
             self._see_hosts(pending)
             event["pending"] = [host.name for host in pending]
-        playbook.play_name = event["name"]
+        playbook.play_name = to_text(play.get_name())
         playbook.play = play
         playbook.groups = list(inventory.groups)
         self._verdict()
@@ -311,27 +323,35 @@ class CallbackModule(CallbackBase):
             selection = self._selection_tasks[task_id] = is_selection(task)
         if selection:
             event["selection"] = True
+            # The relaunch_info task of the select role kept a subset of the hosts: the run was narrowed.
+            if outcome == "ok" and narrowed(task, compat.result_data(result)):
+                event["narrowed"] = True
         if outcome in ("failed", "unreachable"):
-            data = compat.result_data(result)
-            rescued = False
-            if self._tqm is not None and outcome == "failed" and not ignored:
-                # ansible-core counts a rescued failure before it calls back.
-                count = compat.tqm_rescued(self._tqm).get(host.name, 0)
-                rescued = count > playbook.rescued_seen.get(host.name, 0)
-                playbook.rescued_seen[host.name] = count
-            no_log = bool(task.no_log) or bool(data.get("censored"))
-            secrets = () if no_log else playbook.known_secrets().for_failure(playbook.play, host)
-            event.update(
-                {
-                    "ignored": ignored,
-                    "rescued": rescued,
-                    "play": playbook.play_name,
-                    "task": to_text(task.get_name()),
-                    "action": to_text(task.action),
-                    "msg": failure_message(data, no_log, secrets),
-                }
-            )
+            event.update(self._failure(result, host, task, outcome, ignored))
         self._emit(event)
+
+    def _failure(self, result, host, task, outcome: str, ignored: bool) -> dict:
+        """The keys of a failed or unreachable result event: every text taken from the run is free of its secrets."""
+        playbook = self._playbook
+        data = compat.result_data(result)
+        rescued = False
+        if self._tqm is not None and outcome == "failed" and not ignored:
+            # ansible-core counts a rescued failure before it calls back.
+            count = compat.tqm_rescued(self._tqm).get(host.name, 0)
+            rescued = count > playbook.rescued_seen.get(host.name, 0)
+            playbook.rescued_seen[host.name] = count
+        no_log = bool(task.no_log) or bool(data.get("censored"))
+        # A no_log task's message is not kept at all, but its name is, templated like any other.
+        secrets = playbook.known_secrets().for_failure(playbook.play, host)
+        redact = late("_secrets").redact
+        return {
+            "ignored": ignored,
+            "rescued": rescued,
+            "play": redact(playbook.play_name, secrets),
+            "task": redact(to_text(task.get_name()), secrets),
+            "action": to_text(task.action),
+            "msg": failure_message(data, no_log, secrets),
+        }
 
     def v2_runner_on_ok(self, result) -> None:
         if self._run is None:
@@ -396,20 +416,13 @@ class CallbackModule(CallbackBase):
             self._finish(complete=False, summary=summary)
 
     def _summary(self, run: PlaybookRun, playbook: Playbook, snapshot) -> str:
-        counts = snapshot.head["retry_counts"]
-        if counts.get("not_run"):
-            # Relaunching on the failed and the not_run hosts finishes the job: latest.json's files of both.
-            statuses = [status for status in ("failed", "not_run") if counts.get(status)]
-            files = [os.path.join(run.directory, status + store.layout.LIMIT) for status in statuses]
-        else:
-            files = [store.layout.run_limit_file(run.directory, run.run_id)]  # this run's failed hosts alone
         front = command.front_end(os.environ)
+        files, rollout_pending = relaunch_files(run.directory, run.run_id, snapshot.head["retry_counts"])
         relaunch = None
-        if all(os.path.isfile(path) for path in files):
+        if not snapshot.head.get("check_mode") and all(os.path.isfile(path) for path in files):
             relaunch = command.relaunch_command(run.playbook, files, playbook.command_line, front)
-        summary = late("_core.summary")
-        return summary.relaunch_summary(
-            snapshot.head, snapshot.hosts("failed"), run.directory, relaunch, front.absolute_paths
+        return late("_core.summary").relaunch_summary(
+            snapshot.head, snapshot.hosts("failed"), run.directory, relaunch, front.absolute_paths, rollout_pending
         )
 
     def _summary_wanted(self) -> bool:

@@ -38,7 +38,7 @@ options:
       - When unset, a missing manifest is an error. A manifest that exists but cannot be read, an unknown status
         and a selection of 0 hosts still fail; an empty O(default) is refused, as C(--limit '') means every host.
     type: str
-    version_added: 1.1.0
+    version_added: 2.0.0
 """
 
 EXAMPLES = r"""

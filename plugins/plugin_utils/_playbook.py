@@ -14,7 +14,7 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.relaunch.status.plugins.plugin_utils import _compat as compat
-from ansible_collections.relaunch.status.plugins.plugin_utils._core import command
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import command, store
 from ansible_collections.relaunch.status.plugins.plugin_utils._inventory import IdentityResolver
 
 # The relaunch selection itself: its results are no work of the run (the recorder's tasks_ran).
@@ -95,6 +95,16 @@ def is_selection(task) -> bool:
     return bool(path) and (os.path.realpath(path) + os.sep).startswith(SELECT_ROLE)
 
 
+def narrowed(task, data: dict) -> bool:
+    """Whether a result of the relaunch selection kept a subset of the hosts: a relaunch_info task that found its
+    manifest and limited the play (the select role with relaunch_hosts), as opposed to one that kept every host."""
+    return (
+        (task.resolved_action or task.action) == SELECTION_ACTION
+        and data.get("manifest_found") is True
+        and data.get("limited") is True
+    )
+
+
 def added_hosts(data: dict) -> Iterator[dict]:
     """The ``add_host`` entries of an add_host result, looped or not."""
     for item in [data] + [item for item in data.get("results", ()) if isinstance(item, dict)]:
@@ -113,3 +123,29 @@ def provision_event(provisioner: str, added: dict, inventory_hosts: Iterable[str
         ((to_text(host_vars[var]), var) for var in identity_vars if host_vars.get(var) is not None), (None, None)
     )
     return {"e": "provision", "host": name, "by": provisioner, "identity": identity, "identity_var": variable}
+
+
+# <run id>.pending.limit: what is left to do in the rollout right after that run was merged.
+PENDING_LIMIT = ".pending.limit"
+# How a limit file that selects no host begins (store.limits.empty_limit_text).
+_SELECTS_NO_HOST = b"~(?#relaunch.status found 0 "
+
+
+def relaunch_files(directory: str, run_id: str, counts: dict) -> tuple[list[str], bool | None]:
+    """The limit files of a run's relaunch command, and whether the rollout has pending hosts.
+
+    Only files of the run's own, so that runs that overlap in one directory each print their own
+    hosts: ``<run id>.pending.limit``, what is left in the rollout right after this run was merged
+    (None for "pending" when the store wrote none); else ``<run id>.failed.limit``, this run's failed
+    hosts, with latest.json's ``failed.limit`` and ``not_run.limit`` when hosts never finished.
+    """
+    pending = os.path.join(directory, run_id + PENDING_LIMIT)
+    try:
+        with open(pending, "rb") as handle:
+            return [pending], not handle.read(len(_SELECTS_NO_HOST)).startswith(_SELECTS_NO_HOST)
+    except OSError:
+        pass
+    if counts.get("not_run"):
+        statuses = [status for status in ("failed", "not_run") if counts.get(status)]
+        return [os.path.join(directory, status + store.layout.LIMIT) for status in statuses], None
+    return [store.layout.run_limit_file(directory, run_id)], None

@@ -19,7 +19,7 @@ values vaulted in files loaded at run time by ``include_vars``, are not known.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 try:  # ansible-core 2.19 on
     from ansible.parsing.vault import EncryptedString
@@ -30,6 +30,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.parsing.vault import is_encrypted_file
 
 from ansible_collections.relaunch.status.plugins.plugin_utils import _compat as compat
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import REDACTED
 
 # Connection and become password variables: ansible_password, ansible_ssh_pass, ansible_become_password,
 # ansible_sudo_pass, ansible_winrm_password, ansible_httpapi_pass, ansible_ssh_private_key_passphrase, ...
@@ -65,6 +66,20 @@ def collect(value: object, found: set[str], whole: bool = False, key: object = N
         elif isinstance(value, (list, tuple)):
             for item in value:
                 collect(item, found, whole, key, depth + 1)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` (a task or play name, templated by the run) with every secret replaced by ``REDACTED``.
+
+    Longest first, so that a secret that contains another is redacted whole; a secret
+    spread over several lines is also looked for with its whitespace collapsed, as the
+    recorder does for messages.
+    """
+    forms = {form for secret in secrets for form in (secret, " ".join(secret.split())) if form.strip()}
+    for form in sorted(forms, key=len, reverse=True):
+        if form in text:
+            text = text.replace(form, REDACTED)
+    return text
 
 
 def _encrypted_file(path: str) -> bool:

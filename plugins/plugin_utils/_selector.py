@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 
 from ansible import context
 
@@ -72,8 +73,33 @@ def selected_limit(given: str) -> str | None:
     return limit_string(patterns) if patterns else "all"
 
 
+def _limit_files_manifest(parts: list[str]) -> tuple[str, list[str]] | None:
+    """The manifest beside limit files the callback wrote, and their statuses; None for other files, or files of
+    several manifests."""
+    manifests, statuses = set(), []
+    for part in parts:
+        directory, name = os.path.split(os.path.abspath(part[1:]))
+        status = name[: -len(store.layout.LIMIT)] if name.endswith(store.layout.LIMIT) else ""
+        manifest_path = os.path.join(directory, store.layout.LATEST)
+        run_id = name[: -len(store.layout.FAILED_LIMIT)]
+        if name.endswith(store.layout.FAILED_LIMIT) and store.layout.RUN_ID.match(run_id):
+            # One run's own failed hosts (the summary's command).
+            status, manifest_path = "failed", os.path.join(directory, run_id + ".json")
+        manifests.add(manifest_path)
+        statuses.append(status)
+    statuses = sorted(set(statuses))
+    if len(manifests) != 1 or not set(statuses) <= set(STATUSES):
+        return None
+    return manifests.pop(), statuses
+
+
 def stale_limit_file(
-    given_limit: str, inventory, loader, identity_vars: list[str], playbook_dir: str | None
+    given_limit: str,
+    inventory,
+    loader,
+    identity_vars: list[str],
+    playbook_dir: str | None,
+    warn: Callable[[str], None] | None = None,
 ) -> str | None:
     """Why a ``--limit @<dir>/<status>.limit`` (a limit file the callback wrote) would now select hosts
     that its manifest does not select for that status in the current inventory; None when it would not.
@@ -81,31 +107,16 @@ def stale_limit_file(
     A limit file holds names, and no host pattern can tell a host from a group of the same name or one
     machine from another that took its name: once the inventory changes, only the manifest beside the
     file, resolved by identity, says which hosts the file meant. ``inventory`` has the limit applied.
+    ``warn`` is told, in one line, of the file's hosts that were renamed since: the file cannot select them.
     """
     from ansible.inventory.manager import split_host_pattern
 
     # One limit file, or several of one directory joined by commas (the summary's "failed and not_run").
     parts = split_host_pattern(given_limit)
-    if not parts or not all(part.startswith("@") for part in parts):
+    found = _limit_files_manifest(parts) if parts and all(part.startswith("@") for part in parts) else None
+    if found is None or not os.path.isfile(found[0]):
         return None
-    manifests, statuses = set(), []
-    for part in parts:
-        directory, name = os.path.split(os.path.abspath(part[1:]))
-        status = name[: -len(store.layout.LIMIT)] if name.endswith(store.layout.LIMIT) else ""
-        manifest_path = os.path.join(directory, store.layout.LATEST)
-        run_id = name[: -len(store.layout.FAILED_LIMIT)]
-        if name.endswith(store.layout.FAILED_LIMIT) and store.layout.RUN_ID.match(
-            run_id
-        ):  # one run's own failed hosts (the summary's command)
-            status, manifest_path = "failed", os.path.join(directory, run_id + ".json")
-        manifests.add(manifest_path)
-        statuses.append(status)
-    statuses = sorted(set(statuses))
-    if len(manifests) != 1 or not set(statuses) <= set(STATUSES):
-        return None
-    latest = manifests.pop()
-    if not os.path.isfile(latest):
-        return None
+    latest, statuses = found
     given = ",".join(parts)
     request = SelectionRequest(
         inventory=inventory, loader=loader, identity_vars=identity_vars, manifest=latest, playbook_dir=playbook_dir
@@ -114,15 +125,37 @@ def stale_limit_file(
         selection, _paths = select_one(request, statuses, allow_empty=True, build_limit=False)
     except RelaunchError as exc:
         return f"--limit {given} cannot be checked against its manifest: {exc}"
-    extra = sorted({host.name for host in inventory.get_hosts("all")}.difference(selection.hosts))
+    limited = {host.name for host in inventory.get_hosts("all")}
+    extra = sorted(limited.difference(selection.hosts))
     if not extra:
+        renamed = renamed_out_of_limit(given, selection, limited)
+        if renamed and warn is not None:
+            warn(renamed)
         return None
     status = " and ".join(statuses)
     return (
-        f"--limit {given} would now select {counted(len(extra), 'host')} that {'is' if len(extra) == 1 else 'are'} not its {status} hosts "
-        f"({', '.join(map(repr, extra[:5]))}): "
+        f"--limit {given} would now select {counted(len(extra), 'host')} that {'is' if len(extra) == 1 else 'are'} "
+        f"not its {status} hosts ({', '.join(map(repr, extra[:5]))}): "
         f"the inventory changed since {latest} was written (a group, or another machine, now has a recorded name); "
-        "relaunch with the relaunch.status.groups inventory or the relaunch.status.limit lookup, which follow identities"
+        "relaunch with the relaunch.status.groups inventory or the relaunch.status.limit lookup, which follow "
+        "identities"
+    )
+
+
+def renamed_out_of_limit(given: str, selection: Selection, limited: set[str]) -> str | None:
+    """The warning for the hosts of a limit file renamed since its run (their identity is now another name's):
+    the file names them by their old names, so the run cannot select them, and they stay pending."""
+    missed = {old: new for old, new in selection.renamed.items() if new not in limited}
+    if not missed:
+        return None
+    pairs = ", ".join(f"{old} is now {new}" for old, new in sorted(missed.items())[:10])
+    more = f" and {len(missed) - 10} more" if len(missed) > 10 else ""
+    one = len(missed) == 1
+    return (
+        f"--limit {given}: {pairs}{more} (renamed since the run, same identity); the limit file cannot select "
+        f"{'it' if one else 'them'}, so {'it stays' if one else 'they stay'} pending in the rollout; relaunch with "
+        "the relaunch.status.groups inventory (-i relaunch.yml --limit relaunch_failed) or the relaunch.status.limit "
+        "lookup, which follow renames"
     )
 
 
@@ -172,7 +205,8 @@ def current_playbook(hint: str | None = None) -> str:
         return candidates[0]
     if not candidates:
         raise RelaunchError(
-            "option manifest: not set, and no playbook is being run to find its latest manifest; name a manifest file or directory"
+            "option manifest: not set, and no playbook is being run to find its latest manifest; "
+            "name a manifest file or directory"
         )
     raise RelaunchError(
         f"option manifest: not set, and {len(candidates)} playbooks are on the command line "
@@ -361,7 +395,8 @@ def select_one(
     in_play: bool = False,
     build_limit: bool = True,
 ) -> tuple[Selection, list[str]]:
-    """The selection of ``statuses`` (the union of their hosts), and the manifest paths read: :func:`select_each` of one."""
+    """The selection of ``statuses`` (the union of their hosts), and the manifest paths read: :func:`select_each`
+    of one."""
     (selection,), paths = select_each(
         request, [statuses], allow_empty=allow_empty, in_play=in_play, build_limit=build_limit
     )
@@ -387,9 +422,11 @@ def limit_messages(selection: Selection) -> list[str]:
     lines = messages(selection)
     if selection.implicit_provisioners and selection.hosts and selection.limit:
         one = len(selection.provisioned) == 1
+        names = ", ".join(selection.provisioned[:5])
         lines.append(
-            f"{'host' if one else 'hosts'} {', '.join(selection.provisioned[:5])} {'was' if one else 'were'} provisioned by the implicit localhost; "
-            f"the limit names localhost beside the other hosts so that the relaunch re-creates {'it' if one else 'them'}"
+            f"{'host' if one else 'hosts'} {names} {'was' if one else 'were'} provisioned by the implicit localhost; "
+            "the limit names localhost beside the other hosts so that the relaunch re-creates "
+            f"{'it' if one else 'them'}"
         )
     return lines
 

@@ -599,7 +599,11 @@ def summary_of(stdout: str) -> str:
 def test_summary(workdir: Path) -> None:
     run = site(workdir)
     summary = summary_of(run.stdout)
-    assert summary.splitlines()[0] == "RELAUNCH SUMMARY: .relaunch/site/latest.json"
+    run_id = run.manifest()["run_id"]
+    assert (
+        summary.splitlines()[0]
+        == f"RELAUNCH SUMMARY: .relaunch/site/{run_id}.json, merged into .relaunch/site/latest.json"
+    )
     assert summary.splitlines()[1:3] == [
         "  all=6  failed=3 (1 unreachable)  not_run=0",
         "  hosts with at least one task: changed=3  ok=3  skipped=5  rescued=0  ignored=0",

@@ -386,7 +386,7 @@ def test_a_groups_error_leaves_the_other_sources_of_the_process_alone(failed_pro
 
 def test_role_runs_every_host_without_a_manifest_then_only_the_failed(project: Workdir) -> None:
     write_files(project.path, {"site.yml": ROLE_SITE})
-    first = project.run()
+    first = project.run("-e", "relaunch_hosts=failed")
     assert ran(first, ALL_HOSTS) == {"ok1", "ok2", "fail1", "fail2"}
     assert "no manifest for playbook 'site'" in first.stdout and "running on every host" in first.stdout
     again = project.run("-e", "relaunch_hosts=failed")
@@ -397,9 +397,22 @@ def test_role_runs_every_host_without_a_manifest_then_only_the_failed(project: W
     assert "3 hosts of status failed run" in checked.stdout, checked.stdout
 
 
+@pytest.mark.parametrize("off", [None, "none", ""])
+def test_role_without_relaunch_hosts_selects_nothing(project: Workdir, off: str | None) -> None:
+    """A plain run of a playbook that holds the role runs on all its hosts, even after a failed run."""
+    write_files(project.path, {"site.yml": ROLE_SITE})
+    first = project.run()
+    assert first.with_status("failed") == {"fail1", "fail2", "down"}
+    plain = project.run() if off is None else project.run("-e", f"relaunch_hosts={off}")
+    assert ran(plain, ALL_HOSTS) == {"ok1", "ok2", "fail1", "fail2"}, plain.stdout
+    assert "relaunch.status.select: no relaunch_hosts given (or none): it selects nothing" in plain.stdout
+    # It read no manifest and ended no host.
+    assert "of status" not in plain.stdout and "End the play for the hosts outside" not in plain.stdout
+
+
 def test_role_with_a_named_manifest_that_is_missing_refuses(project: Workdir) -> None:
     write_files(project.path, {"site.yml": ROLE_SITE})
-    refused = project.run("-e", "relaunch_manifest=.relaunch/nope")
+    refused = project.run("-e", "relaunch_hosts=failed", "-e", "relaunch_manifest=.relaunch/nope")
     assert_clean_error(refused, "does not exist")
 
 

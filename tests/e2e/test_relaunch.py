@@ -165,7 +165,8 @@ def project(tmp_path: Path) -> Workdir:
 
 @pytest.fixture(scope="session")
 def failed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One real run of site.yml where fail1, fail2 fail and down is unreachable, copied by the tests that start from it."""
+    """One real run of site.yml where fail1, fail2 fail and down is unreachable, copied by the tests that start from
+    it."""
     path = tmp_path_factory.mktemp("failed-template")
     first = Workdir(path).run()
     assert first.with_status("failed") == {"fail1", "fail2", "down"} == first.retry()
@@ -257,7 +258,8 @@ def test_more_names_than_one_argument_holds_fit_a_limit_file(tmp_path: Path) -> 
     write_files(
         tmp_path,
         {
-            "site.yml": "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.fail: {msg: x}\n      when: should_fail | default(false)\n"
+            "site.yml": "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.fail: {msg: x}\n"
+            "      when: should_fail | default(false)\n"
         },
     )
     first = project.run("-f", "20")
@@ -351,10 +353,46 @@ def test_a_limit_file_never_selects_a_group_or_another_machine_after_the_invento
     assert_clean_error(
         joined, "ok.limit would now select", "not its failed and ok hosts", "'sp1'", "relaunch.status.groups"
     )
-    # The ways that follow identities select the renamed machine only (their runs record elsewhere, leaving the first run latest).
+    # The ways that follow identities select the renamed machine only (their runs record elsewhere, leaving the
+    # first run latest).
     for way in ("groups", "lookup"):
         again = project.relaunch(way, env={"RELAUNCH_MANIFEST_DIR": str(tmp_path / "later")})
         assert ran(again, everyone) == {"web05"}, again.stdout + again.stderr
+
+
+RENAMED_AFTER_FAILING = """
+all:
+  vars: {ansible_connection: local}
+  hosts:
+    app01: {relaunch_id: machine-1}
+    app02-new: {relaunch_id: machine-2}
+    app05: {relaunch_id: machine-5, should_fail: true}
+"""
+
+
+def test_a_limit_file_warns_of_a_host_renamed_since_its_run(tmp_path: Path) -> None:
+    """app02 and app05 failed, then app02 was renamed app02-new: failed.limit cannot select it, and the run says so.
+
+    (Were app02 the only host of the file, ansible-playbook would stop before the playbook starts: no hosts.)
+    """
+    project = Workdir(tmp_path, RENAMED_AFTER_FAILING.replace("app02-new: {", "app02: {should_fail: true, "))
+    first = project.run()
+    assert first.with_status("failed") == {"app02", "app05"}
+    first_run = f".relaunch/site/{first.manifest()['run_id']}.json"
+    write_files(tmp_path, {"inventory.yml": RENAMED_AFTER_FAILING})
+    again = project.relaunch("limit_file")
+    output = flat(again.stdout + again.stderr)
+    assert "Traceback" not in output and ran(again, {"app01", "app02", "app02-new", "app05"}) == {"app05"}, output
+    assert (
+        "relaunch.status.manifest: --limit @.relaunch/site/failed.limit: app02 is now app02-new "
+        "(renamed since the run, same identity); the limit file cannot select it, so it stays pending in the "
+        "rollout; relaunch with the relaunch.status.groups inventory (-i relaunch.yml --limit relaunch_failed) "
+        "or the relaunch.status.limit lookup"
+    ) in output, output
+    # As the warning says: the groups follow the rename (here from the first run's own manifest).
+    write_files(tmp_path, {"first.relaunch.yml": f"plugin: relaunch.status.groups\nmanifest: {first_run}\n"})
+    follow = project.run("--limit", "relaunch_failed", inventory=(project.inventory, "first.relaunch.yml"))
+    assert ran(follow, {"app01", "app02", "app02-new", "app05"}) == {"app02-new", "app05"}, follow.stdout
 
 
 def test_renames_in_the_module_result(tmp_path: Path) -> None:
@@ -437,7 +475,8 @@ def test_all_of_a_run_without_limit_is_no_limit(project: Workdir) -> None:
 
 def test_all_after_a_limit_file_relaunch_is_what_that_relaunch_selected(failed_project: Workdir) -> None:
     project = failed_project
-    # The relaunch from failed.limit fixes fail1 and fail2; the end of the run rewrites failed.limit to hold only "down".
+    # The relaunch from failed.limit fixes fail1 and fail2; the end of the run rewrites failed.limit to hold only
+    # "down".
     again = project.relaunch("limit_file", "failed", "-e", "should_fail=false")
     assert again.with_status("failed") == {"down"}
     assert again.limit_file("failed").read_text() == "down\n"
@@ -654,7 +693,8 @@ def test_zero_hosts_is_refused_and_nothing_runs(project: Workdir, way: str) -> N
     first = project.run("-e", "should_fail=false", "--limit", "ok1,ok2")
     assert first.rc == 0 and "0 failed hosts" in first.limit_file("failed").read_text()
     refused = project.relaunch(way)
-    # The limit file selects no host and says why, the groups way fails in ansible-core (no group); the others name the counts.
+    # The limit file selects no host and says why, the groups way fails in ansible-core (no group); the others name
+    # the counts.
     fragments = {
         "limit_file": ("0 failed hosts in run", "no hosts to target"),
         "groups": ("relaunch_failed",),
@@ -671,7 +711,9 @@ def test_unknown_status_lists_the_valid_ones(failed_project: Workdir, way: str) 
         write_files(
             project.path,
             {
-                "bad.relaunch.yml": "plugin: relaunch.status.groups\nmanifest: .relaunch/site\nstatuses: [failed, broken]\n"
+                "bad.relaunch.yml": (
+                    "plugin: relaunch.status.groups\nmanifest: .relaunch/site\nstatuses: [failed, broken]\n"
+                )
             },
         )
         refused = project.run("--limit", "relaunch_failed", inventory=(project.inventory, "bad.relaunch.yml"))

@@ -73,7 +73,8 @@ def test_ansible_runner(tmp_path: Path) -> None:
     assert "RELAUNCH SUMMARY" in first.stdout
     # ansible-runner runs in private/project: the summary's paths are absolute, so they paste from anywhere.
     summary = first.stdout[first.stdout.index("RELAUNCH SUMMARY") :]
-    assert summary.splitlines()[0] == f"RELAUNCH SUMMARY: {manifests / 'site' / 'latest.json'}"
+    own = manifests / "site" / f"{manifest['run_id']}.json"
+    assert summary.splitlines()[0] == f"RELAUNCH SUMMARY: {own}, merged into {manifests / 'site' / 'latest.json'}"
     words = shlex.split(summary.split("relaunch on the failed hosts:\n", 1)[1].splitlines()[0])
     assert words[0] == "ansible-playbook"
     assert Path(words[words.index("--limit") + 1][1:]).is_file()

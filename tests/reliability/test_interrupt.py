@@ -1,6 +1,7 @@
 # Copyright (c) relaunch.status contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Ctrl-C and SIGTERM mid-run: an interrupted manifest, ansible-playbook's own exit code, and a relaunch that finishes the job."""
+"""Ctrl-C and SIGTERM mid-run: an interrupted manifest, ansible-playbook's own exit code, and a relaunch that finishes
+the job."""
 
 from __future__ import annotations
 
@@ -91,6 +92,12 @@ def test_interrupted_run_then_relaunch_on_failed_and_not_run(tmp_path, signum, g
     assert "Traceback" not in live.stderr and "relaunch.status" not in live.stderr, live.stderr
 
     run_dir = tmp_path / ".relaunch" / "site"
+    manifest = interrupted_manifest(run_dir)
+    relaunch_on_failed_and_not_run(tmp_path, run_dir, manifest)
+
+
+def interrupted_manifest(run_dir) -> dict:
+    """The manifest the interrupted run wrote, checked host by host."""
     # Written by the run itself as it stopped, not recovered later from its journal.
     assert not list(run_dir.glob("*" + store.layout.JOURNAL))
     manifest = store.reading.load(str(run_dir / "latest.json"))
@@ -100,8 +107,11 @@ def test_interrupted_run_then_relaunch_on_failed_and_not_run(tmp_path, signum, g
     for name, statuses in EXPECTED.items():
         assert hosts[name] == statuses, name
     assert {"all", "changed", "not_run", "ok"} <= set(hosts["c4"]) <= {"all", "changed", "not_run", "ok", "skipped"}
+    return manifest
 
-    # The relaunch on failed plus not_run, built by the selection engine every plugin uses.
+
+def relaunch_on_failed_and_not_run(tmp_path, run_dir, manifest: dict) -> None:
+    """The relaunch on failed plus not_run, built by the selection engine every plugin uses, finishes the job."""
     selection = select(
         [(str(run_dir / "latest.json"), manifest)],
         ["failed", "not_run"],
@@ -173,7 +183,8 @@ def test_ctrl_c_before_a_later_play_then_finish_the_job(tmp_path):
 
     # The summary of the interrupted run says how to finish the job, and its command does.
     summary = live.stdout[live.stdout.index("RELAUNCH SUMMARY") :]
-    assert summary.startswith("RELAUNCH SUMMARY: .relaunch/site/latest.json (interrupted)")
+    own = f".relaunch/site/{manifest['run_id']}.json"
+    assert summary.startswith(f"RELAUNCH SUMMARY: {own}, merged into .relaunch/site/latest.json (interrupted)")
     command = summary.split("to finish the job, relaunch on the failed and not_run hosts:\n", 1)[1].splitlines()[0]
     words = shlex.split(command)
     assert words[0] == "ansible-playbook"

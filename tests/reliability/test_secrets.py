@@ -48,7 +48,9 @@ PLAYBOOK = """
       no_log: true
     - name: fails with secrets
       ansible.builtin.fail:
-        msg: "{{{{ nolog_message }}}} {{{{ vaulted }}}} {{{{ extra_secret }}}} {{{{ lookup('env', 'PLANTED_SECRET') }}}}"
+        msg: >-
+          {{{{ nolog_message }}}} {{{{ vaulted }}}} {{{{ extra_secret }}}}
+          {{{{ lookup('env', 'PLANTED_SECRET') }}}}
       no_log: true
       when: inventory_hostname == 'h2'
     - name: keep the journal as the run wrote it
@@ -80,6 +82,9 @@ def encrypt(workdir, value: str, password_file: str) -> str:
     return completed.stdout
 
 
+H1_PASSWORDS = f"ansible_password={PLANTED['inventory_password']} ansible_become_password={PLANTED['inventory_become']}"
+
+
 def setup(workdir, vault_password: str) -> None:
     (workdir / "vault.txt").write_text(vault_password + "\n")
     write_files(
@@ -87,7 +92,7 @@ def setup(workdir, vault_password: str) -> None:
         {
             "inventory.ini": f"""
                 [web]
-                h1 ansible_connection=local ansible_password={PLANTED["inventory_password"]} ansible_become_password={PLANTED["inventory_become"]}
+                h1 ansible_connection=local {H1_PASSWORDS}
                 h2 ansible_connection=local
                 """,
             "site.yml": PLAYBOOK.format(**PLANTED),
@@ -98,24 +103,22 @@ def setup(workdir, vault_password: str) -> None:
     (workdir / "vault.txt").unlink()  # the runs get the vault password by prompt or from their own file
 
 
-@pytest.mark.parametrize("vault", ["prompt", "file"])
-def test_no_secret_reaches_a_written_file(tmp_path, vault):
-    vault_password = PLANTED["vault_prompt"] if vault == "prompt" else PLANTED["vault_file"]
-    setup(tmp_path, vault_password)
+def run_with_prompts(workdir, vault: str, vault_password: str) -> tuple[str, int]:
+    """ansible-playbook answering its password prompts as a user would; its output and exit status."""
     args = ["-i", "inventory.ini", "-k", "-K", "-e", f"extra_secret={PLANTED['extra_var']}"]
     answers = {"SSH password": PLANTED["ssh_prompt"], "BECOME password": PLANTED["become_prompt"]}
     if vault == "prompt":
         args.append("--ask-vault-pass")
         answers["Vault password"] = vault_password
     else:
-        password_file = tmp_path.parent / f"{tmp_path.name}-vault.txt"  # outside the playbook directory
+        password_file = workdir.parent / f"{workdir.name}-vault.txt"  # outside the playbook directory
         password_file.write_text(vault_password + "\n")
         args += ["--vault-password-file", str(password_file)]
     child = pexpect.spawn(
         str(ANSIBLE_BIN / "ansible-playbook"),
         [*args, "site.yml"],
-        cwd=str(tmp_path),
-        env=ansible_env(tmp_path, {"PLANTED_SECRET": PLANTED["environment"]}),
+        cwd=str(workdir),
+        env=ansible_env(workdir, {"PLANTED_SECRET": PLANTED["environment"]}),
         encoding="utf-8",
         timeout=180,
     )
@@ -127,9 +130,30 @@ def test_no_secret_reaches_a_written_file(tmp_path, vault):
     output = child.before
     child.close()
     assert sorted(prompted) == sorted(answers)
+    return output, child.exitstatus
+
+
+def assert_found_nowhere(planted: dict[str, str], workdir, output: str) -> None:
+    """No planted secret in a file the collection wrote, in the journal as the run wrote it, or in the summary."""
+    written = [path for path in (workdir / ".relaunch").rglob("*") if path.is_file()]
+    journal = (workdir / "journal.copy").read_bytes()
+    assert b'"outcome":"failed"' in journal  # the copy holds the failed result
+    summary = output[output.index("RELAUNCH SUMMARY") :]
+    for name, secret in planted.items():
+        for path in written:
+            assert secret.encode() not in path.read_bytes(), f"{name} found in {path}"
+        assert secret.encode() not in journal, f"{name} found in the journal"
+        assert secret not in summary, f"{name} found in the relaunch summary"
+
+
+@pytest.mark.parametrize("vault", ["prompt", "file"])
+def test_no_secret_reaches_a_written_file(tmp_path, vault):
+    vault_password = PLANTED["vault_prompt"] if vault == "prompt" else PLANTED["vault_file"]
+    setup(tmp_path, vault_password)
+    output, exitstatus = run_with_prompts(tmp_path, vault, vault_password)
 
     # The run happened, with every secret in play.
-    assert child.exitstatus == 2, output
+    assert exitstatus == 2, output
     assert PLANTED["vaulted_value"] in output and PLANTED["extra_var"] in output and PLANTED["environment"] in output
     run_dir = tmp_path / ".relaunch" / "site"
     manifest = json.loads((run_dir / "latest.json").read_text())
@@ -140,18 +164,11 @@ def test_no_secret_reaches_a_written_file(tmp_path, vault):
     assert "failed" in hosts["h2"]["statuses"]
     assert hosts["h2"]["first_failure"]["task"] == "fails with secrets"
     assert hosts["h2"]["first_failure"]["message"] is None  # no_log
-    journal = (tmp_path / "journal.copy").read_bytes()
-    assert b'"outcome":"failed"' in journal  # the copy holds the failed no_log result
+    written = {path.name for path in run_dir.iterdir()}
+    assert written >= {"latest.json", "failed.limit", f"{manifest['run_id']}.json"}
 
     # No file the collection wrote holds any of them: manifests, limit files, the journal.
-    written = [path for path in (tmp_path / ".relaunch").rglob("*") if path.is_file()]
-    assert {path.name for path in written} >= {"latest.json", "failed.limit", f"{manifest['run_id']}.json"}
-    summary = output[output.index("RELAUNCH SUMMARY") :]
-    for name, secret in PLANTED.items():
-        for path in written:
-            assert secret.encode() not in path.read_bytes(), f"{name} found in {path}"
-        assert secret.encode() not in journal, f"{name} found in the journal"
-        assert secret not in summary, f"{name} found in the relaunch summary"
+    assert_found_nowhere(PLANTED, tmp_path, output)
 
 
 # A failure whose message shows secrets, without no_log: vaulted values (inline and a whole encrypted
@@ -183,7 +200,8 @@ SHOWING_PLAYBOOK = """
         msg: >-
           inline={{ inline_vaulted }} vars_file={{ vars_file_vaulted }} file={{ file_vaulted }}
           inventory={{ ansible_password }} extra={{ ansible_become_password }} plain={{ plain_extra }}
-          vault={{ lookup('file', vault_file) }} conn={{ lookup('file', 'conn.txt') }} become={{ lookup('file', 'become.txt') }}
+          vault={{ lookup('file', vault_file) }} conn={{ lookup('file', 'conn.txt') }}
+          become={{ lookup('file', 'become.txt') }}
       when: inventory_hostname == 'h1'
     - name: keep the journal as the run wrote it
       ansible.builtin.shell: cat .relaunch/site/*.journal > journal.copy
@@ -276,12 +294,63 @@ def test_failure_messages_show_no_known_secret(tmp_path):
         f"inline={REDACTED} vars_file={REDACTED} file={REDACTED} inventory={REDACTED} extra={REDACTED}"
     ), message
     assert f"plain={PLAIN_EXTRA_VAR}" in message
-    written = [path for path in (tmp_path / ".relaunch").rglob("*") if path.is_file()]
-    journal = (tmp_path / "journal.copy").read_bytes()
-    assert b'"outcome":"failed"' in journal
+    assert_found_nowhere(SHOWN, tmp_path, run.stdout)
+
+
+API_URL = f"https://api-{secrets.token_hex(8)}.example"
+
+# A vaulted value in templated names: the play's, a failing task's, and a no_log task's that fails.
+NAMED_PLAYBOOK = """
+- name: "Deploy to {{ api_url }}"
+  hosts: web
+  gather_facts: false
+  vars_files:
+    - vars/api.yml
+  tasks:
+    - name: "Register with {{ api_url }}"
+      ansible.builtin.fail:
+        msg: cannot register
+      when: inventory_hostname == 'h1'
+    - name: "Quietly register with {{ api_url }}"
+      ansible.builtin.fail:
+        msg: cannot register quietly
+      no_log: true
+      when: inventory_hostname == 'h2'
+    - name: keep the journal as the run wrote it
+      ansible.builtin.shell: cat .relaunch/site/*.journal > journal.copy
+      args:
+        chdir: "{{ playbook_dir }}"
+      run_once: true
+"""
+
+
+def test_a_vaulted_value_in_a_templated_name_is_redacted(tmp_path):
+    password_file = tmp_path.parent / f"{tmp_path.name}-vault.txt"
+    password_file.write_text(SHOWN["vault_file"] + "\n")
+    write_files(
+        tmp_path,
+        {
+            "inventory.ini": """
+                [web]
+                h1 ansible_connection=local
+                h2 ansible_connection=local
+                h3 ansible_connection=local
+                """,
+            "site.yml": NAMED_PLAYBOOK,
+        },
+    )
+    (tmp_path / "vars").mkdir()
+    (tmp_path / "vars" / "api.yml").write_text(
+        vault(tmp_path, "encrypt_string", "--vault-password-file", str(password_file), API_URL, "--name", "api_url")
+    )
+    run = ansible_playbook(tmp_path, "-i", "inventory.ini", "--vault-password-file", str(password_file))
+
+    # ansible-core itself showed the value in the task headers.
+    assert run.rc == 2 and f"TASK [Register with {API_URL}]" in run.stdout, run.stdout + run.stderr
+    hosts = {host["name"]: host for host in run.manifest()["hosts"]}
+    assert hosts["h1"]["first_failure"]["task"] == f"Register with {REDACTED}"
+    assert hosts["h2"]["first_failure"]["task"] == f"Quietly register with {REDACTED}"
+    assert hosts["h2"]["first_failure"]["message"] is None  # no_log
     summary = run.stdout[run.stdout.index("RELAUNCH SUMMARY") :]
-    for name, secret in SHOWN.items():
-        for path in written:
-            assert secret.encode() not in path.read_bytes(), f"{name} found in {path}"
-        assert secret.encode() not in journal, f"{name} found in the journal"
-        assert secret not in summary, f"{name} found in the relaunch summary"
+    assert f"TASK [Register with {REDACTED}]" in summary, summary
+    assert_found_nowhere({"api_url": API_URL}, tmp_path, run.stdout)

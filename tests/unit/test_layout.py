@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import ast
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.store import layout
 from tests.conftest import COLLECTIONS
 
 PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
@@ -68,6 +71,7 @@ LOADED_LATE = (
     "_secrets",
     "_core.selection",
     "_core.summary",
+    "_core.failures",
     "_core.store.publishing",
     "_core.store.reading",
     "_core.store.validation",
@@ -156,3 +160,54 @@ def test_the_store_loads_without_the_selection_engine():
     loaded = completed.stdout.split()
     assert CORE_PACKAGE + ".store.publishing" in loaded
     assert CORE_PACKAGE + ".selection" not in loaded
+
+
+# --- the run directory of a playbook ------------------------------------------------------------------
+
+
+def playbooks(tmp_path: Path, *names: str) -> list[str]:
+    paths = []
+    for name in names:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("- hosts: all\n")
+        paths.append(str(path))
+    return paths
+
+
+@pytest.mark.parametrize("first", ["root", "teamb"])
+def test_a_manifest_dir_beside_one_of_two_playbooks_of_one_stem_keeps_them_apart(tmp_path: Path, first: str) -> None:
+    """repo/site.yml and repo/teamb/site.yml with RELAUNCH_MANIFEST_DIR=repo/relaunch: whichever runs first."""
+    root_playbook, teamb_playbook = playbooks(tmp_path / "repo", "site.yml", "teamb/site.yml")
+    manifest_dir = str(tmp_path / "repo" / "relaunch")
+    order = [root_playbook, teamb_playbook] if first == "root" else [teamb_playbook, root_playbook]
+    directories = {playbook: layout.claim_run_directory(manifest_dir, playbook) for playbook in order}
+    assert directories[order[0]] == os.path.join(manifest_dir, "site")
+    assert re.fullmatch(re.escape(os.path.join(manifest_dir, "site-")) + "[0-9a-f]{8}", directories[order[1]])
+    for playbook, directory in directories.items():
+        assert layout.run_directory(manifest_dir, playbook) == directory  # the next runs find their own
+
+
+def test_a_moved_checkout_keeps_the_run_directory_beside_it(tmp_path: Path) -> None:
+    (old,) = playbooks(tmp_path / "old", "site.yml")
+    directory = layout.claim_run_directory(str(tmp_path / "old" / ".relaunch"), old)
+    os.rename(tmp_path / "old", tmp_path / "new")
+    moved = str(tmp_path / "new" / "site.yml")
+    assert layout.run_directory(str(tmp_path / "new" / ".relaunch"), moved) == directory.replace("old", "new", 1)
+
+
+def test_a_copied_checkout_keeps_the_run_directory_beside_it(tmp_path: Path) -> None:
+    """cp -r repo copy: the copy's .playbook names the original, which still exists and uses its own."""
+    (original,) = playbooks(tmp_path / "repo", "site.yml")
+    layout.claim_run_directory(str(tmp_path / "repo" / ".relaunch"), original)
+    shutil.copytree(tmp_path / "repo", tmp_path / "copy")
+    copy = str(tmp_path / "copy" / "site.yml")
+    root = str(tmp_path / "copy" / ".relaunch")
+    assert layout.run_directory(root, copy) == layout.claim_run_directory(root, copy) == os.path.join(root, "site")
+
+
+def test_a_playbook_of_the_same_stem_beside_the_owner_gets_its_own_directory(tmp_path: Path) -> None:
+    yml, yaml = playbooks(tmp_path, "site.yml", "site.yaml")
+    root = str(tmp_path / ".relaunch")
+    assert layout.claim_run_directory(root, yml) == os.path.join(root, "site")
+    assert layout.claim_run_directory(root, yaml) != os.path.join(root, "site")

@@ -14,7 +14,11 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._selector import l
 
 
 def head(complete=True, **counts):
-    return {"complete": complete, "retry_counts": {status: counts.get(status, 0) for status in STATUSES}}
+    return {
+        "run_id": "20260101T000000000000Z-1-abcd",
+        "complete": complete,
+        "retry_counts": {status: counts.get(status, 0) for status in STATUSES},
+    }
 
 
 def failed_host(name, failure=None):

@@ -51,3 +51,75 @@ def test_a_run_that_saw_no_host_is_one_line_and_no_zeros():
     assert summary == (
         "RELAUNCH SUMMARY: no host ran (interrupted); /srv/.relaunch/site/latest.json and its limit files are unchanged"
     )
+
+
+RUN_MANIFEST = f"{DIRECTORY}/20260101T000000000000Z-1-abcd.json"
+
+
+def test_a_merged_run_names_its_own_manifest_and_the_rollout():
+    merged = dict(head(all=2, failed=1, ok=1), rollout={"started_by": "x", "runs": 2})
+    summary = relaunch_summary(merged, [failed("a")], DIRECTORY, "CMD", absolute_paths=True)
+    assert summary.splitlines()[0] == f"RELAUNCH SUMMARY: {RUN_MANIFEST}, merged into {DIRECTORY}/latest.json"
+    # A schema-1 head (no rollout key) became latest.json, as every run did before rollouts.
+    plain = relaunch_summary(head(all=2, failed=1, ok=1), [failed("a")], DIRECTORY, "CMD", absolute_paths=True)
+    assert plain.splitlines()[0] == summary.splitlines()[0]
+
+
+def test_a_run_merged_into_no_rollout_does_not_name_latest_json():
+    unmerged = dict(head(complete=False, all=2, failed=1), rollout=None)
+    first = relaunch_summary(unmerged, [failed("a")], DIRECTORY, "CMD", absolute_paths=True).splitlines()[0]
+    assert first == f"RELAUNCH SUMMARY: {RUN_MANIFEST} (interrupted)"
+
+
+def test_a_dry_run_says_so_and_offers_no_relaunch():
+    dry = dict(head(all=3, failed=2, ok=1, not_run=1), check_mode=True, rollout=None)
+    summary = relaunch_summary(dry, [failed("a"), failed("b")], DIRECTORY, "CMD", absolute_paths=True)
+    assert summary.splitlines()[0] == (
+        f"RELAUNCH SUMMARY: {RUN_MANIFEST} (dry run: --check; the rollout and its limit files are unchanged)"
+    )
+    assert "relaunch" not in summary.split("\n", 1)[1] and "CMD" not in summary
+    assert "  all=3  failed=2  not_run=1" in summary  # what the dry run found is still shown
+
+
+def test_the_command_relaunches_on_the_rollouts_pending_hosts():
+    rollout = dict(head(all=3, ok=3), rollout={"started_by": "x", "runs": 2})
+    # This run failed nowhere, but the rollout still has hosts to do: its pending.limit says so.
+    summary = relaunch_summary(rollout, [], DIRECTORY, "CMD @x.pending.limit", rollout_pending=True)
+    assert summary.endswith(
+        "  to finish the rollout, relaunch on its pending hosts (failed or not run yet):\n    CMD @x.pending.limit"
+    )
+    done = relaunch_summary(rollout, [], DIRECTORY, "CMD", rollout_pending=False)
+    assert "relaunch on" not in done
+    no_limit = relaunch_summary(rollout, [], DIRECTORY, None, rollout_pending=True)
+    assert no_limit.endswith("-e relaunch_hosts=pending")
+
+
+def test_sixty_hosts_fit_in_about_ten_lines_of_failure_groups():
+    hosts = []
+    for number in range(1, 61):
+        name, address = f"web{number:02d}", f"10.0.{number // 16}.{number}"
+        entry = {"name": name, "identity": f"id-{name}", "statuses": ["all"], "first_failure": None}
+        if number <= 20:
+            message = f"Failed to connect to the host via ssh: ssh: connect to host {address} port 22: timed out"
+            entry["first_failure"] = {"task": "Gather facts", "unreachable": True, "message": message}
+            entry["statuses"] += ["failed", "unreachable"]
+        elif number <= 32:
+            kind = ("disk full on {}", "package missing on {}", "service down on {}")[number % 3]
+            entry["first_failure"] = {"task": f"Step {number % 7}", "unreachable": False, "message": kind.format(name)}
+            entry["statuses"].append("failed")
+        else:
+            entry["statuses"].append("ok")
+        hosts.append(entry)
+    counts = {"all": 60, "failed": 32, "unreachable": 20, "ok": 28}
+    failed_hosts = [host for host in hosts if "failed" in host["statuses"]]
+    lines = relaunch_summary(head(**counts), failed_hosts, DIRECTORY, "CMD").splitlines()
+    groups = lines[3 : lines.index("  relaunch on the failed hosts:")]
+    assert 2 <= len(groups) <= 10, "\n".join(lines)
+    # The 20 unreachable hosts are one group, addresses and names masked, names sorted naturally.
+    assert (
+        groups[0] == "  20 hosts unreachable at TASK [Gather facts]: Failed to connect to the host via ssh: ssh: "
+        "connect to host <ip> port <n>: timed out"
+    )
+    assert groups[1].startswith("      web01, web02, web03, ") and groups[1].endswith(" and 10 more")
+    assert all(len(line) <= 160 for line in groups)
+    assert not any("web" in line for line in groups[::2]), "a host name left in a cause line"

@@ -9,31 +9,23 @@ from collections.abc import Iterable
 
 from .errors import counted
 
-NAMES_SHOWN = 10
 # The statuses a host has when at least one of its tasks ended so (PLAY RECAP's counters above zero).
 TASK_STATUSES = ("changed", "ok", "skipped", "rescued", "ignored")
-# Said of one host or many: "1 host failed because of ...", "2 hosts failed because of ...".
-FAILED_BECAUSE_OF_OTHERS = (
-    "failed because of other hosts (any_errors_fatal, max_fail_percentage or a failed run_once task)"
-)
+# At most this many lines of failure groups, whatever the number of failed hosts.
+FAILURE_LINES = 10
+DRY_RUN = "dry run: --check; the rollout and its limit files are unchanged"
 
 
-def failure_groups(hosts: Iterable[dict]) -> list[tuple[str, list[str]]]:
-    """Failed hosts grouped by their first failure (task and message), largest group first."""
-    groups: dict[str, list[str]] = {}
-    for host in hosts:
-        if "failed" not in host["statuses"]:
-            continue
-        failure = host.get("first_failure")
-        if failure:
-            kind = "unreachable" if failure.get("unreachable") else "failed"
-            cause = f"{kind} at TASK [{failure.get('task')}]"
-            if failure.get("message"):
-                cause += f": {failure['message']}"
-        else:
-            cause = FAILED_BECAUSE_OF_OTHERS
-        groups.setdefault(cause, []).append(host["name"])
-    return sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
+def failure_lines(hosts: Iterable[dict]) -> list[str]:
+    """The failed hosts grouped by cause, in at most FAILURE_LINES lines; a host's words (masked in the messages)
+    are its name and its identity."""
+    hosts = [host for host in hosts if "failed" in host["statuses"]]
+    if not hosts:
+        return []
+    from . import failures  # its patterns take a while to compile: only for a run that has failed hosts
+
+    words = {host["name"]: tuple(word for word in (host["name"], host.get("identity")) if word) for host in hosts}
+    return failures.summary_lines(failures.group_failures(failures.failures_of(hosts, words)), FAILURE_LINES)
 
 
 def _shown(path: str, absolute: bool) -> str:
@@ -77,47 +69,74 @@ def _no_host_ran(head: dict, directory: str, absolute_paths: bool) -> str:
     )
 
 
-def relaunch_summary(
-    head: dict, hosts: Iterable[dict], directory: str, command: str | None, absolute_paths: bool = False
-) -> str:
-    """The summary of a manifest (``head``, its keys but the hosts, and its failed hosts' entries).
+def _merged(head: dict) -> bool:
+    """Whether the run was merged into the rollout (latest.json). A head without ``rollout`` (schema 1) was, unless
+    it was a dry run: before rollouts, every run in which a host ran a task became latest.json."""
+    if "rollout" in head:
+        return head["rollout"] is not None
+    return not head.get("check_mode")
 
-    ``command`` relaunches on the failed hosts, and on the not_run ones too when
-    there are: that finishes the job. It is None when no limit file can select them.
-    A run in which no host ran a task never became latest.json: the summary says
-    so and offers no relaunch.
+
+def header(head: dict, directory: str, absolute_paths: bool = False) -> str:
+    """The first line: the run's own manifest, and what became of the rollout."""
+    line = f"RELAUNCH SUMMARY: {_shown(os.path.join(directory, head['run_id'] + '.json'), absolute_paths)}"
+    if head.get("check_mode"):
+        line += f" ({DRY_RUN})"
+    elif _merged(head):
+        line += f", merged into {_shown(os.path.join(directory, 'latest.json'), absolute_paths)}"
+    return line + ("" if head["complete"] else " (interrupted)")
+
+
+def relaunch_lines(counts: dict, command: str | None, rollout_pending: bool | None = None) -> list[str]:
+    """The command that relaunches what is left to do, under a line that says what it selects.
+
+    ``rollout_pending``: whether the rollout has pending hosts right after this run, as
+    ``<run id>.pending.limit`` tells; None without that file, and then the command
+    relaunches on this run's failed hosts, and its not_run ones too when there are.
+    """
+    if rollout_pending is None:
+        statuses = [status for status in ("failed", "not_run") if counts.get(status)]
+        if not statuses:
+            return []
+        what = "relaunch on the " + " and ".join(statuses) + " hosts"
+        if "not_run" in statuses:
+            what = "to finish the job, " + what
+    elif rollout_pending:
+        statuses = ["pending"]
+        what = "to finish the rollout, relaunch on its pending hosts (failed or not run yet)"
+    else:
+        return []
+    if command:
+        return [f"  {what}:", f"    {command}"]
+    return [
+        f"  {what}: no --limit can select them (the implicit localhost, or hosts add_host created from it);",
+        "    put the relaunch.status.select role at the top of each play and run with "
+        f"-e relaunch_hosts={','.join(statuses)}",
+    ]
+
+
+def relaunch_summary(
+    head: dict,
+    hosts: Iterable[dict],
+    directory: str,
+    command: str | None,
+    absolute_paths: bool = False,
+    rollout_pending: bool | None = None,
+) -> str:
+    """The summary of a run's manifest (``head``, its keys but the hosts, and its failed hosts' entries).
+
+    It names only files of the run's own: its manifest (and latest.json when the run was
+    merged into the rollout), and ``command``, which relaunches through the run's own limit
+    file (see :func:`relaunch_lines`); None when no limit file can select the hosts. A dry
+    run (--check) offers no relaunch. A run in which no host ran a task never became
+    latest.json: the summary says so and offers no relaunch.
     """
     if head.get("tasks_ran") is False:
         return _no_host_ran(head, directory, absolute_paths)
     counts = head["retry_counts"]
     hosts = list(hosts)
     failed_unreachable = sum(1 for host in hosts if "failed" in host["statuses"] and "unreachable" in host["statuses"])
-    lines = [
-        f"RELAUNCH SUMMARY: {_shown(os.path.join(directory, 'latest.json'), absolute_paths)}"
-        + ("" if head["complete"] else " (interrupted)"),
-        *counts_lines(counts, failed_unreachable),
-    ]
-    for cause, names in failure_groups(hosts):
-        shown = ", ".join(names[:NAMES_SHOWN]) + (
-            f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else ""
-        )
-        lines.append(f"  {counted(len(names), 'host')} {cause}")
-        lines.append(f"      {shown}")
-    statuses = [status for status in ("failed", "not_run") if counts.get(status)]
-    if not statuses:
-        return "\n".join(lines)
-    what = "relaunch on the " + " and ".join(statuses) + " hosts"
-    if "not_run" in statuses:
-        what = "to finish the job, " + what
-    if command:
-        lines.append(f"  {what}:")
-        lines.append(f"    {command}")
-    else:
-        lines.append(
-            f"  {what}: no --limit can select them (the implicit localhost, or hosts add_host created from it);"
-        )
-        lines.append(
-            "    put the relaunch.status.select role at the top of each play and run with "
-            f"-e relaunch_hosts={','.join(statuses)}"
-        )
+    lines = [header(head, directory, absolute_paths), *counts_lines(counts, failed_unreachable), *failure_lines(hosts)]
+    if not head.get("check_mode"):
+        lines += relaunch_lines(counts, command, rollout_pending)
     return "\n".join(lines)

@@ -84,21 +84,35 @@ def _owner(directory: str) -> str | None:
     return text or None
 
 
+def _owned_by(root: str, owner: str, playbook: str) -> bool:
+    """Whether a run directory whose .playbook names ``owner`` is the playbook's own.
+
+    The same playbook (:func:`same_playbook`: the same path, or a moved checkout); or, in a
+    manifest directory beside the playbook, an owner outside the directory that holds both:
+    the checkout was copied, its manifests with it, and the original uses its own. An owner
+    inside it is another playbook sharing the manifest directory (repo/teamb/site.yml beside
+    repo/site.yml), which keeps the directory.
+    """
+    if same_playbook(root, owner, playbook):
+        return True
+    tree = os.path.dirname(os.path.abspath(root)) + os.sep
+    return _beside(root, playbook) and not os.path.normpath(owner).startswith(tree)
+
+
 def run_directory(root: str, playbook: str) -> str:
     """The run directory of a playbook in a manifest directory; the one place that computes it.
 
-    ``<root>/<playbook stem>``, unless ``root`` is a shared manifest directory in
-    which another playbook of the same stem owns it (appA/site.yml and
-    appB/site.yml sharing a manifest_dir): then
-    ``<root>/<stem>-<8 hex digits of the playbook's path>``.
+    ``<root>/<playbook stem>``, unless another playbook of the same stem owns it
+    (its ``.playbook`` record): appA/site.yml and appB/site.yml sharing a
+    manifest_dir, or repo/site.yml and repo/teamb/site.yml with the manifest_dir
+    beside the first. Then ``<root>/<stem>-<8 hex digits of the playbook's path>``.
+    A moved or copied checkout keeps its directory (see :func:`_owned_by`).
     """
     playbook = os.path.abspath(playbook)
     stem = playbook_stem(playbook)
     plain = os.path.join(root, stem)
-    if _beside(root, playbook):
-        return plain  # only the playbooks beside it use it: a moved checkout keeps its manifests
     owner = _owner(plain)
-    if owner is None or os.path.normpath(owner) == playbook:
+    if owner is None or _owned_by(root, owner, playbook):
         return plain
     return os.path.join(root, f"{stem}-{hashlib.sha256(playbook.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}")
 
