@@ -12,7 +12,7 @@ import os
 import re
 
 from ..errors import RelaunchError
-from ..recorder import Snapshot
+from ..recorder import Manifest
 from .journal import dead_journals
 from .layout import JOURNAL, LATEST, RUN_ID, playbook_stem, run_directory, run_id_of, same_playbook
 from .publishing import latest_run_id, promoted
@@ -135,6 +135,6 @@ def _load_journal(path: str, run_id: str) -> dict:
         raise RelaunchError(f"manifest {path} cannot be read: {exc.strerror}") from None
     if manifest is None:
         raise not_a_manifest(path, "the journal does not start with its run")
-    manifest = manifest.manifest() if isinstance(manifest, Snapshot) else manifest
+    manifest = manifest.manifest() if isinstance(manifest, Manifest) else manifest
     validate(manifest, path)
     return manifest
