@@ -441,6 +441,30 @@ def test_readers_replay_a_dead_run_in_memory_and_write_nothing(tmp_path, run_dir
     assert latest_run(run_dir) == run_id(1)
 
 
+def test_readers_merge_a_dead_run_into_latest_in_memory(tmp_path, run_dir):
+    first = manifest_of(1, failed=("db1",), ok=("web1",))
+    first["playbook"] = "/srv/site.yml"
+    store.publishing.publish(run_dir, first, keep=20, limit_texts=limit_file_texts)
+    dead = start_writer(run_dir, run_id(2))
+    dead.kill()
+    dead.wait()
+    before = {name: Path(run_dir, name).read_bytes() for name in names_in(run_dir)}
+    located = store.reading.locate(str(tmp_path / "manifests"))
+    assert located == os.path.join(run_dir, store.layout.LATEST)
+    manifest = store.reading.load(located)
+    # The dead run's hosts join the rollout; db1, pending and never reached by it, keeps its entry.
+    assert statuses_by_host(manifest) == {
+        "db1": ["all", "failed", "pending"],
+        "web1": ["all", "changed", "not_run", "ok", "pending"],
+        "web2": ["all", "failed", "pending"],
+        "web3": ["all", "not_run", "pending"],
+    }
+    assert manifest["rollout"] == {"started_by": run_id(1), "runs": 2}
+    assert {name: Path(run_dir, name).read_bytes() for name in names_in(run_dir)} == before  # nothing written
+    store.recovery.recover(run_dir, 20, limit_file_texts)  # the next run merges it the same way
+    assert statuses_by_host(store.reading.load(located)) == statuses_by_host(manifest)
+
+
 def test_readers_never_prune_the_runs_that_keep_keeps(tmp_path, run_dir):
     for second in range(1, 31):
         store.publishing.publish(run_dir, manifest_of(second), keep=100, limit_texts=limit_file_texts)
