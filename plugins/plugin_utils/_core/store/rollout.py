@@ -71,8 +71,12 @@ def merge(state: Manifest | None, run: dict | Manifest, inventory_names: Abstrac
     run_rows = list(rows)
     run_id = run_head["run_id"]
     if starts_rollout(run_head, run_rows, state, inventory_names):
-        merged_rows = run_rows
         rollout = {"started_by": run_id, "runs": 1}
+        if isinstance(run, Manifest):
+            # The recorder counted and grouped these very rows: the state is the run itself.
+            run.head["rollout"] = rollout
+            return Manifest(run.head, run_rows)
+        merged_rows = run_rows
         head = dict(run_head)
     else:
         assert state is not None
