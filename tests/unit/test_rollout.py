@@ -120,20 +120,37 @@ def test_runs_finishing_out_of_order_never_replace_newer_entries(run_dir):
     assert state["run_id"] == run_id(3) and state["rollout"]["runs"] == 3
 
 
-def test_a_schema_1_latest_is_continued(run_dir):
-    old = run(1, [host_entry("a"), host_entry("b", ("ok",))])
-    old["schema_version"] = 1
+def schema_1(manifest: dict) -> dict:
+    """A manifest as schema 1 had it."""
+    manifest["schema_version"] = 1
     for key in ("narrowed", "rollout", "failure_groups", "tasks_ran"):
-        del old[key]
-    del old["retry_counts"]["pending"]
-    for host in old["hosts"]:
+        del manifest[key]
+    del manifest["retry_counts"]["pending"]
+    for host in manifest["hosts"]:
         del host["run_id"], host["finished"]
         host["statuses"] = [status for status in host["statuses"] if status != "pending"]
+    store.validation.validate(manifest, "schema-1")
+    return manifest
+
+
+def test_a_schema_1_latest_is_continued(run_dir):
+    old = schema_1(run(1, [host_entry("a"), host_entry("b", ("ok",))]))
     Path(run_dir, store.layout.LATEST).write_text(json.dumps(old), encoding="utf-8")
     publish(run_dir, run(2, [host_entry("a", ("ok",))], limit="a"))
     state = latest(run_dir)
     assert statuses(state) == {"a": ["all", "ok"], "b": ["all", "ok"]}
     assert state["rollout"] == {"started_by": run_id(1), "runs": 2}
+
+
+def test_a_schema_1_run_is_published_as_schema_2(run_dir):
+    # A run that died while an older version published it: its written manifest is recovered as it is.
+    old = schema_1(run(1, [host_entry("a"), host_entry("b", ("ok",))]))
+    publish(run_dir, old)
+    for path in (os.path.join(run_dir, run_id(1) + ".json"), os.path.join(run_dir, store.layout.LATEST)):
+        manifest = store.validation.read_manifest(path)
+        assert manifest["schema_version"] == 2
+        assert statuses(manifest) == {"a": ["all", "failed", "pending"], "b": ["all", "ok"]}
+        assert manifest["rollout"] == {"started_by": run_id(1), "runs": 1}
 
 
 def test_another_playbooks_latest_is_never_merged(run_dir):

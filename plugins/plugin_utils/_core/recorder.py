@@ -451,6 +451,17 @@ def manifest_parts(manifest: dict | Manifest) -> tuple[dict, Iterable[tuple]]:
     return head, (_host_row_v1(host, run_id, finished) for host in hosts)
 
 
+def current_schema(manifest: dict | Manifest) -> dict | Manifest:
+    """A manifest as the recorder writes it today: one of an older schema is read (:func:`manifest_parts`) and
+    given the keys it lacks, so that it is written again as a valid manifest of this schema."""
+    if isinstance(manifest, Manifest) or manifest.get("schema_version", SCHEMA_VERSION) >= SCHEMA_VERSION:
+        return manifest
+    head, rows = manifest_parts(manifest)
+    rows = list(rows)
+    head.update(schema_version=SCHEMA_VERSION, narrowed=False, rollout=None, failure_groups=failure_groups(rows))
+    return Manifest(head, rows)
+
+
 def failure_groups(rows: Iterable[tuple]) -> list[dict]:
     """The failure groups of the failed hosts among ``rows`` (failures.py), as a manifest keeps them."""
     entries = []

@@ -17,7 +17,7 @@ import re
 from collections.abc import Set as AbstractSet
 
 from ..errors import RelaunchError
-from ..recorder import STATUSES, Manifest, gc_paused, manifest_parts
+from ..recorder import STATUSES, Manifest, current_schema, gc_paused, manifest_parts
 from .encoding import encode_chunks
 from .files import DirectoryLock, read_chunks, refuse_foreign, remove_file, write_atomic
 from .layout import FAILED_LIMIT, LATEST, LIMIT, PENDING_LIMIT, RUN_ID
@@ -68,7 +68,8 @@ def publish(
     Returns the path of the run's manifest.
     """
     with gc_paused():
-        return _publish(directory, manifest, keep, limit_texts, inventory_names)
+        # A run that died while an older version published it is written again as this version writes it.
+        return _publish(directory, current_schema(manifest), keep, limit_texts, inventory_names)
 
 
 def _publish(
