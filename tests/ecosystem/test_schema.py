@@ -116,13 +116,18 @@ def test_real_manifests_validate(run_dir: Path) -> None:
     assert any(host["provisioned"] for host in first["hosts"])
     assert any(host["first_failure"] and host["first_failure"]["message"] is None for host in first["hosts"])
     assert first["invocation"]["limit"] == "all:!nothing"
-    assert json.loads((run_dir / "latest.json").read_text())["check_mode"] is True
+    assert first["rollout"] == {"started_by": first["run_id"], "runs": 1}
+    checked = json.loads(manifests[1].read_text())
+    assert checked["check_mode"] is True and checked["rollout"] is None  # a dry run is merged into no rollout
+    latest = json.loads((run_dir / "latest.json").read_text())
+    assert latest["check_mode"] is False and latest["run_id"] == first["run_id"]  # nor does it touch latest.json
+    assert latest["failure_groups"] and latest["retry_counts"]["pending"] >= 2
 
 
 @pytest.mark.parametrize(
     ("path", "value"),
     [
-        (("schema_version",), 2),
+        (("schema_version",), 3),
         (("hosts", 0, "statuses"), ["all", "broken"]),
         (("retry_counts", "failed"), -1),
         (("invocation", "limit"), None),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import COUNTERS, STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import COUNTERS, PENDING_FROM, STATUSES
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.store.validation import validate
 
 RUN_ID = "20260101T000000000000Z-1-abcd"
@@ -15,29 +15,36 @@ RUN_ID = "20260101T000000000000Z-1-abcd"
 def host_entry(
     name: str, statuses=("failed",), identity: str | None = None, provisioned_by: list[str] | None = None
 ) -> dict:
-    """One manifest host, as the recorder writes it."""
+    """One manifest host, as the recorder writes it (pending when failed or not_run), run in RUN_ID."""
+    statuses = {"all", *statuses}
+    if not statuses.isdisjoint(PENDING_FROM):
+        statuses.add("pending")
     return {
         "name": name,
         "identity": identity,
         "identity_var": None if identity is None else "relaunch_id",
-        "statuses": sorted({"all", *statuses}),
+        "statuses": sorted(statuses),
         "counters": dict.fromkeys(COUNTERS, 0),
         "provisioned": provisioned_by is not None,
         "provisioned_by": sorted(provisioned_by or ()),
         "first_failure": None,
+        "run_id": RUN_ID,
+        "finished": "2026-01-01T00:01:00+00:00",
     }
 
 
 def make_manifest(
     hosts: list[dict], limit: str = "", run_id: str = RUN_ID, passwords: list[str] | None = None, complete: bool = True
 ) -> dict:
-    """A valid schema-1 manifest holding ``hosts``; retry_counts are counted from them."""
+    """A valid schema-2 manifest holding ``hosts`` (those that ran, ran in it); retry_counts are counted from them."""
     counts = dict.fromkeys(STATUSES, 0)
     for host in hosts:
+        if host["run_id"] is not None:
+            host["run_id"] = run_id  # the host ran in this run
         for status in host["statuses"]:
             counts[status] += 1
     manifest = {
-        "schema_version": 1,
+        "schema_version": 2,
         "run_id": run_id,
         "playbook": "/srv/site.yml",
         "started": "2026-01-01T00:00:00+00:00",
@@ -47,7 +54,11 @@ def make_manifest(
         "passwords_needed_to_start": list(passwords or ()),
         "finished": "2026-01-01T00:01:00+00:00",
         "complete": complete,
+        "tasks_ran": True,
+        "narrowed": False,
+        "rollout": None,
         "retry_counts": counts,
+        "failure_groups": [],
         "hosts": hosts,
     }
     validate(manifest, "<built>")
@@ -78,7 +89,10 @@ def build_inventory(names, groups: dict[str, list[str]] | None = None):
 
 
 # Characters with a meaning somewhere in host patterns, limit files or str.strip().
-SPECIAL_CHARS = ",:;[]*?!&~@-^$.\\()|{}+#'\"/=% \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x00\x85\xa0\u1680\u2000\u200b\u2028\u2029\u202f\u3000\ufeff\u00e9\u00fc\u65e5\U0001f600"
+SPECIAL_CHARS = (
+    ",:;[]*?!&~@-^$.\\()|{}+#'\"/=% \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x00\x85\xa0"
+    "\u1680\u2000\u200b\u2028\u2029\u202f\u3000\ufeff\u00e9\u00fc\u65e5\U0001f600"
+)
 # Names with a meaning to ansible-core or that look like patterns.
 KEYWORDS = (
     "all",

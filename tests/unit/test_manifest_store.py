@@ -110,10 +110,15 @@ def test_publish_writes_the_run_latest_and_limit_files(run_dir):
     path = store.publishing.publish(run_dir, manifest, keep=5, limit_texts=limit_file_texts)
     assert path == os.path.join(run_dir, run_id(1) + ".json")
     assert json.loads(Path(path).read_bytes()) == manifest
-    assert Path(run_dir, store.layout.LATEST).read_bytes() == Path(path).read_bytes()
+    assert manifest["rollout"] == {"started_by": run_id(1), "runs": 1}  # the run started a rollout
+    latest = json.loads(Path(run_dir, store.layout.LATEST).read_bytes())
+    assert latest["hosts"] == manifest["hosts"]  # the rollout state of its first run: that run's hosts
+    assert {key: latest[key] for key in manifest if key != "failure_groups"} == {
+        key: value for key, value in manifest.items() if key != "failure_groups"
+    }
     assert {name for name in names_in(run_dir) if name.endswith(".limit")} == {
         f"{status}.limit" for status in STATUSES if status != "all"
-    } | {run_id(1) + ".failed.limit"}
+    } | {run_id(1) + ".failed.limit", run_id(1) + ".pending.limit"}
     current = [CurrentHost(host["name"]) for host in manifest["hosts"]]
     expected = limit_file_text(select([("", manifest)], ["failed"], current).patterns)
     assert Path(run_dir, "failed.limit").read_text(encoding="utf-8") == expected == "web 2\nweb1\n"
@@ -124,12 +129,13 @@ def test_publish_writes_the_run_latest_and_limit_files(run_dir):
     )
 
 
-def test_an_older_run_published_later_does_not_replace_latest(run_dir):
-    store.publishing.publish(run_dir, manifest_of(5, failed=("new",)), keep=5, limit_texts=limit_file_texts)
+def test_an_older_run_published_later_never_replaces_newer_entries(run_dir):
+    store.publishing.publish(run_dir, manifest_of(5, failed=("new",), ok=()), keep=5, limit_texts=limit_file_texts)
     limit_before = Path(run_dir, "failed.limit").read_bytes()
-    store.publishing.publish(run_dir, manifest_of(3, failed=("old",)), keep=5, limit_texts=limit_file_texts)
-    assert latest_run(run_dir) == run_id(5)
-    assert Path(run_dir, "failed.limit").read_bytes() == limit_before
+    older = manifest_of(3, failed=(), ok=("new",), limit="new")
+    store.publishing.publish(run_dir, older, keep=5, limit_texts=limit_file_texts)
+    assert latest_run(run_dir) == run_id(5)  # the head is the newest run's
+    assert Path(run_dir, "failed.limit").read_bytes() == limit_before  # new's entry is still run 5's
     assert Path(run_dir, run_id(3) + ".json").exists()
 
 
@@ -354,9 +360,9 @@ def test_journal_replay_recovers_every_event_and_skips_a_torn_last_line(run_dir)
     manifest = store.journal.replay(journal.path).manifest(complete=False, finished=None)
     assert manifest["run_id"] == run_id(1)
     assert statuses_by_host(manifest) == {
-        "web1": ["all", "changed", "not_run", "ok"],
-        "web2": ["all", "failed"],
-        "web3": ["all", "not_run"],
+        "web1": ["all", "changed", "not_run", "ok", "pending"],
+        "web2": ["all", "failed", "pending"],
+        "web3": ["all", "not_run", "pending"],
     }
 
 
@@ -366,7 +372,7 @@ def test_replay_skips_damaged_lines_in_the_middle(run_dir):
     lines[2:2] = ["{not json", "[1, 2]", '{"e": "result"}', '{"e": "play", "batch": 5}']
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
     manifest = store.journal.replay(path).manifest(complete=False, finished=None)
-    assert statuses_by_host(manifest)["web2"] == ["all", "failed"]
+    assert statuses_by_host(manifest)["web2"] == ["all", "failed", "pending"]
 
 
 WRITER = textwrap.dedent(
@@ -402,9 +408,9 @@ def test_recover_leaves_live_runs_alone_and_recovers_dead_ones(run_dir):
         manifest = store.reading.load(recovered[0])
         assert manifest["complete"] is False and manifest["finished"] is None
         assert statuses_by_host(manifest) == {
-            "web1": ["all", "changed", "not_run", "ok"],
-            "web2": ["all", "failed"],
-            "web3": ["all", "not_run"],
+            "web1": ["all", "changed", "not_run", "ok", "pending"],
+            "web2": ["all", "failed", "pending"],
+            "web3": ["all", "not_run", "pending"],
         }
         assert latest_run(run_dir) == run_id(2)
         assert not Path(run_dir, run_id(2) + store.layout.JOURNAL).exists()
@@ -428,11 +434,35 @@ def test_readers_replay_a_dead_run_in_memory_and_write_nothing(tmp_path, run_dir
     assert located == os.path.join(run_dir, run_id(1) + store.layout.JOURNAL)
     manifest = store.reading.load(located)
     assert manifest["run_id"] == run_id(1) and manifest["complete"] is False
-    assert statuses_by_host(manifest)["web2"] == ["all", "failed"]
+    assert statuses_by_host(manifest)["web2"] == ["all", "failed", "pending"]
     assert names_in(run_dir) == before  # nothing recovered, written or removed
     store.recovery.recover(run_dir, 20, limit_file_texts)  # the next run does
     assert store.reading.locate(run_dir) == os.path.join(run_dir, store.layout.LATEST)
     assert latest_run(run_dir) == run_id(1)
+
+
+def test_readers_merge_a_dead_run_into_latest_in_memory(tmp_path, run_dir):
+    first = manifest_of(1, failed=("db1",), ok=("web1",))
+    first["playbook"] = "/srv/site.yml"
+    store.publishing.publish(run_dir, first, keep=20, limit_texts=limit_file_texts)
+    dead = start_writer(run_dir, run_id(2))
+    dead.kill()
+    dead.wait()
+    before = {name: Path(run_dir, name).read_bytes() for name in names_in(run_dir)}
+    located = store.reading.locate(str(tmp_path / "manifests"))
+    assert located == os.path.join(run_dir, store.layout.LATEST)
+    manifest = store.reading.load(located)
+    # The dead run's hosts join the rollout; db1, pending and never reached by it, keeps its entry.
+    assert statuses_by_host(manifest) == {
+        "db1": ["all", "failed", "pending"],
+        "web1": ["all", "changed", "not_run", "ok", "pending"],
+        "web2": ["all", "failed", "pending"],
+        "web3": ["all", "not_run", "pending"],
+    }
+    assert manifest["rollout"] == {"started_by": run_id(1), "runs": 2}
+    assert {name: Path(run_dir, name).read_bytes() for name in names_in(run_dir)} == before  # nothing written
+    store.recovery.recover(run_dir, 20, limit_file_texts)  # the next run merges it the same way
+    assert statuses_by_host(store.reading.load(located)) == statuses_by_host(manifest)
 
 
 def test_readers_never_prune_the_runs_that_keep_keeps(tmp_path, run_dir):

@@ -72,11 +72,11 @@ OUTCOME_CASES = [
     ("ok", [result("h", "ok")], ["all", "ok"], {"ok": 1}),
     ("changed", [result("h", "changed")], ["all", "changed", "ok"], {"ok": 1, "changed": 1}),
     ("skipped", [result("h", "skipped")], ["all", "skipped"], {"skipped": 1}),
-    ("failed", [failure("h")], ["all", "failed"], {"failures": 1}),
+    ("failed", [failure("h")], ["all", "failed", "pending"], {"failures": 1}),
     (
         "unreachable",
         [result("h", "unreachable", ignored=False, msg="no route")],
-        ["all", "failed", "unreachable"],
+        ["all", "failed", "pending", "unreachable"],
         {"unreachable": 1},
     ),
     ("ignored failure", [failure("h", ignored=True)], ["all", "ignored", "ok"], {"ok": 1, "ignored": 1}),
@@ -90,10 +90,10 @@ OUTCOME_CASES = [
     (
         "ok then failed",
         [result("h", "changed"), result("h", "skipped"), failure("h")],
-        ["all", "changed", "failed", "ok", "skipped"],
+        ["all", "changed", "failed", "ok", "pending", "skipped"],
         {"ok": 1, "changed": 1, "skipped": 1, "failures": 1},
     ),
-    ("no result at all", [], ["all"], {}),
+    ("no result at all: did not run", [], ["all", "not_run", "pending"], {}),
 ]
 
 
@@ -119,6 +119,7 @@ def test_retry_counts_count_hosts_per_status():
         "rescued": 0,
         "ignored": 0,
         "not_run": 0,
+        "pending": 1,
     }
     assert list(manifest["retry_counts"]) == list(STATUSES)
 
@@ -218,7 +219,14 @@ def test_batches_that_ran_are_not_not_run():
 
 
 def test_a_new_play_keeps_the_previous_play_pending_hosts_not_run():
-    manifest = record([play(["a"], pending=["b"], name="one"), play(["c"], pending=[], name="two"), result("c", "ok")])
+    manifest = record(
+        [
+            play(["a"], pending=["b"], name="one"),
+            result("a", "ok"),
+            play(["c"], pending=[], name="two"),
+            result("c", "ok"),
+        ]
+    )
     assert with_status(manifest, "not_run") == {"b"}
 
 
@@ -256,7 +264,7 @@ def test_provisioned_hosts_record_their_provisioners():
     assert host["provisioned"] is True
     assert host["provisioned_by"] == ["p1", "p2"]
     assert (host["identity"], host["identity_var"]) == ("id-new", "serial")
-    assert host["statuses"] == ["all"]
+    assert host["statuses"] == ["all", "not_run", "pending"], "targeted, but it ran no task"
     assert hosts["p1"]["provisioned"] is False
 
 
@@ -282,7 +290,7 @@ def test_provisioned_host_that_fails_later():
         {"e": "verdict", "failed": ["new"]},
     ]
     host = hosts_of(record(events))["new"]
-    assert host["statuses"] == ["all", "failed"]
+    assert host["statuses"] == ["all", "failed", "pending"]
     assert host["provisioned_by"] == ["p"]
 
 
@@ -425,7 +433,7 @@ def test_unknown_event_kinds_are_ignored():
 
 def test_manifest_carries_the_start_event_and_is_json():
     manifest = record([play(["a"], pending=[])], complete=False)
-    assert manifest["schema_version"] == 1
+    assert manifest["schema_version"] == 2
     for key in (
         "run_id",
         "playbook",
@@ -498,4 +506,4 @@ def test_an_unknown_outcome_is_ignored_not_counted():
     recorder.apply({"e": "result", "host": "a", "outcome": "exploded"})
     host = recorder.manifest(complete=True, finished=None)["hosts"][0]
     assert set(host["counters"].values()) == {0}
-    assert host["statuses"] == ["all"]
+    assert host["statuses"] == ["all", "not_run", "pending"]

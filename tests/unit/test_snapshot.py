@@ -106,8 +106,8 @@ def test_the_manifest_dict_has_lists_of_its_own():
     snapshot = recorder.snapshot(True, None)
     first, second = snapshot.manifest()["hosts"]
     first["statuses"].append("changed")
-    assert second["statuses"] == ["all"]
-    assert [host["statuses"] for host in snapshot.hosts()] == [["all"], ["all"]]
+    assert second["statuses"] == ["all", "not_run", "pending"]
+    assert [host["statuses"] for host in snapshot.hosts()] == [["all", "not_run", "pending"]] * 2
 
 
 def test_published_snapshot_and_its_dict_give_the_same_files(tmp_path):
@@ -147,7 +147,8 @@ def test_published_snapshot_and_its_dict_give_the_same_files(tmp_path):
         )
         written[name] = {path.name: path.read_bytes() for path in directory.iterdir() if not path.name.startswith(".")}
     assert written["snapshot"] == written["dict"]
-    assert set(written["dict"]) == {START["run_id"] + ".json", START["run_id"] + ".failed.limit", "latest.json"} | {
+    run_files = {START["run_id"] + suffix for suffix in (".json", ".failed.limit", ".pending.limit")}
+    assert set(written["dict"]) == run_files | {"latest.json"} | {
         f"{status}.limit" for status in STATUSES if status != "all"
     }
     assert written["dict"]["failed.limit"] == b"!x\nweb 1\n"

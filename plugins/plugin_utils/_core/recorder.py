@@ -23,7 +23,9 @@ Event kinds:
     None for no_log tasks, known secrets redacted).
     ``selection``: true for a task of the relaunch selection itself (the
     relaunch_info action, the select role), which is not work of the run: a
-    run whose only results are those has ``tasks_ran`` false.
+    run whose only results are those has ``tasks_ran`` false, and a host whose
+    only results are those did not run. ``narrowed``: true on a selection
+    result when the selection narrowed the run to a subset of its hosts.
 ``provision``
     ``host``, ``by``, ``identity``, ``identity_var``: add_host created a host.
 ``verdict``
@@ -45,8 +47,12 @@ import gc
 import operator
 from collections.abc import Iterable, Iterator
 
-SCHEMA_VERSION = 1  # of the manifests the recorder builds
-STATUSES = ("all", "failed", "unreachable", "changed", "ok", "skipped", "rescued", "ignored", "not_run")
+SCHEMA_VERSION = 2  # of the manifests the recorder builds
+SCHEMA_VERSIONS = (1, 2)  # of the manifests this collection reads
+STATUSES = ("all", "failed", "unreachable", "changed", "ok", "skipped", "rescued", "ignored", "not_run", "pending")
+STATUSES_V1 = STATUSES[:-1]  # the statuses of a schema-1 manifest, which has no pending
+# A host is pending (still to do in its rollout) when it has any of these: the one definition of pending.
+PENDING_FROM = ("failed", "not_run")
 COUNTERS = ("ok", "changed", "failures", "unreachable", "skipped", "rescued", "ignored")
 OUTCOMES = ("ok", "changed", "failed", "unreachable", "skipped")
 
@@ -71,7 +77,10 @@ HOST_KEYS = (
     "provisioned",
     "provisioned_by",
     "first_failure",
+    "run_id",
+    "finished",
 )
+HOST_KEYS_V1 = HOST_KEYS[:-2]  # the keys of a host entry of a schema-1 manifest
 
 
 @contextlib.contextmanager
@@ -122,7 +131,9 @@ class Recorder:
         self._batch: set[str] = set()
         self._pending: set[str] = set()
         self._not_run: set[str] = set()
+        self._ran: set[str] = set()  # hosts with a result of a task other than the relaunch selection
         self.tasks_ran = False  # a host ran a task other than the relaunch selection
+        self.narrowed = False  # the relaunch selection narrowed the run to some of its hosts
         self._handlers = {
             "start": self._on_start,
             "host": self._on_host,
@@ -174,9 +185,12 @@ class Recorder:
         outcome = event["outcome"]
         if outcome not in OUTCOMES:
             return  # a newer journal's outcome: not ours to guess
+        name = event["host"]
         if not event.get("selection"):
             self.tasks_ran = True
-        name = event["host"]
+            self._ran.add(name)
+        elif event.get("narrowed"):
+            self.narrowed = True
         record = self.hosts.get(name) or self._host(name)
         counters = record.counters
         if outcome == "ok":
@@ -253,6 +267,7 @@ class Recorder:
 
     def _snapshot(self, complete: bool, finished: str | None) -> Snapshot:
         failed = self.failed_hosts()
+        ran = self._ran | failed  # ansible-core's verdict counts: a host it failed ran
         not_run = self._not_run | self._pending
         if not complete:
             not_run = not_run | self._batch
@@ -268,13 +283,18 @@ class Recorder:
                 # an inventory host and a host add_host created follow the same rule.
                 continue
             statuses = ["all"]
-            if name in failed:
-                statuses.append("failed")
-            for status, index in COUNTER_STATUSES:
-                if record.counters[index] > 0:
-                    statuses.append(status)
-            if name in not_run:
-                statuses.append("not_run")
+            if name not in ran:
+                statuses.extend(("not_run", "pending"))  # what the selection's own tasks did is no outcome
+            else:
+                if name in failed:
+                    statuses.append("failed")
+                for status, index in COUNTER_STATUSES:
+                    if record.counters[index] > 0:
+                        statuses.append(status)
+                if name in not_run:
+                    statuses.append("not_run")
+                if name in failed or name in not_run:
+                    statuses.append("pending")
             key = tuple(statuses)
             if key not in shared:
                 statuses.sort()
@@ -288,51 +308,31 @@ class Recorder:
         head["finished"] = finished
         head["complete"] = complete
         head["tasks_ran"] = self.tasks_ran
+        head["narrowed"] = self.narrowed
+        head["rollout"] = None  # set when the run is merged into its rollout
         head["retry_counts"] = counts
-        return Snapshot(head, names, statuses_of, self.hosts, failed)
+        snapshot = Snapshot(head, names, statuses_of, self.hosts, failed, ran)
+        head["failure_groups"] = failure_groups(snapshot.rows("failed"))
+        return snapshot
 
 
-class Snapshot:
-    """A manifest whose host entries are built one at a time, when read.
+class Manifest:
+    """A manifest as its head and its host rows (see :data:`HOST_KEYS`), which the store encodes as it is.
 
-    Held as one dict, a 100,000-host manifest takes about 700 B per host on top
-    of the recorder; the store writes it from here host by host instead
-    (docs/performance.md). It reads the recorder's own host records, so take it
-    once recording is over. Status lists are shared among hosts: read them, never change them.
+    The rollout state the store builds by merging runs is one; a run's :class:`Snapshot` is another.
     """
 
-    __slots__ = ("head", "_names", "_statuses", "_records", "_failed")
+    __slots__ = ("head", "_rows")
 
-    def __init__(
-        self, head: dict, names: list[str], statuses: list[list[str]], records: dict[str, HostRecord], failed: set[str]
-    ) -> None:
+    def __init__(self, head: dict, rows: list[tuple]) -> None:
         self.head = head  # every key of the manifest but "hosts"
-        self._names = names
-        self._statuses = statuses
-        self._records = records
-        self._failed = failed
+        self._rows = rows
 
     def rows(self, status: str | None = None) -> Iterator[tuple]:
-        """The host rows (see :data:`HOST_KEYS`) in name order; only those with ``status`` when given.
-
-        The one place where a host's record becomes its manifest entry.
-        """
-        records, failed = self._records, self._failed
-        for name, statuses in zip(self._names, self._statuses):
-            if status is not None and status not in statuses:
-                continue
-            record = records[name]
-            provisioned_by = record.provisioned_by
-            yield (
-                name,
-                record.identity,
-                record.identity_var,
-                statuses,
-                record.counters,
-                provisioned_by is not None,
-                sorted(provisioned_by) if provisioned_by else [],
-                record.first_failure if name in failed else None,
-            )
+        """The host rows in name order; only those with ``status`` when given."""
+        if status is None:
+            return iter(self._rows)
+        return (row for row in self._rows if status in row[_STATUSES_AT])
 
     def hosts(self, status: str | None = None) -> Iterator[dict]:
         """The host entries in name order; only those with ``status`` when given."""
@@ -348,6 +348,58 @@ class Snapshot:
         return manifest
 
 
+class Snapshot(Manifest):
+    """A manifest whose host entries are built one at a time, when read.
+
+    Held as one dict, a 100,000-host manifest takes about 700 B per host on top
+    of the recorder; the store writes it from here host by host instead
+    (docs/performance.md). It reads the recorder's own host records, so take it
+    once recording is over. Status lists are shared among hosts: read them, never change them.
+    """
+
+    __slots__ = ("_names", "_statuses", "_records", "_failed", "_ran")
+
+    def __init__(
+        self,
+        head: dict,
+        names: list[str],
+        statuses: list[list[str]],
+        records: dict[str, HostRecord],
+        failed: set[str],
+        ran: set[str] | None = None,
+    ) -> None:
+        super().__init__(head, [])
+        self._names = names
+        self._statuses = statuses
+        self._records = records
+        self._failed = failed
+        self._ran = set(names) if ran is None else ran
+
+    def rows(self, status: str | None = None) -> Iterator[tuple]:
+        """The host rows (see :data:`HOST_KEYS`) in name order; only those with ``status`` when given.
+
+        The one place where a host's record becomes its manifest entry.
+        """
+        records, failed, ran = self._records, self._failed, self._ran
+        run_id, finished = self.head.get("run_id"), self.head.get("finished")
+        for name, statuses in zip(self._names, self._statuses):
+            if status is not None and status not in statuses:
+                continue
+            record = records[name]
+            provisioned_by = record.provisioned_by
+            yield (
+                name,
+                record.identity,
+                record.identity_var,
+                statuses,
+                record.counters,
+                provisioned_by is not None,
+                sorted(provisioned_by) if provisioned_by else [],
+                record.first_failure if name in failed else None,
+                *((run_id, finished) if name in ran else (None, None)),
+            )
+
+
 def host_entry(row: tuple) -> dict:
     """The host entry of a row, as a manifest (dict) holds it."""
     entry = dict(zip(HOST_KEYS, row))
@@ -356,24 +408,75 @@ def host_entry(row: tuple) -> dict:
 
 
 _ENTRY_VALUES = operator.itemgetter(*HOST_KEYS)
+_ENTRY_VALUES_V1 = operator.itemgetter(*HOST_KEYS_V1)
 _COUNTER_VALUES = operator.itemgetter(*COUNTERS)
+_STATUSES_AT = HOST_KEYS.index("statuses")
+_FAILURE_AT = HOST_KEYS.index("first_failure")
 
 
 def host_row(entry: dict) -> tuple:
     """The row of a host entry: :func:`host_entry` undone."""
-    name, identity, identity_var, statuses, counters, provisioned, provisioned_by, first_failure = _ENTRY_VALUES(entry)
-    return name, identity, identity_var, statuses, _COUNTER_VALUES(counters), provisioned, provisioned_by, first_failure
+    values = _ENTRY_VALUES(entry)
+    return (*values[:4], _COUNTER_VALUES(values[4]), *values[5:])
 
 
-def manifest_parts(manifest: dict | Snapshot) -> tuple[dict, Iterable[tuple]]:
-    """A manifest's head (every key but "hosts") and its host rows, whether it is a dict or a Snapshot.
+def _host_row_v1(entry: dict, run_id: str, finished: str | None) -> tuple:
+    """The row of a schema-1 host entry: its run is the manifest's, and pending is derived."""
+    values = _ENTRY_VALUES_V1(entry)
+    statuses = values[3]
+    if "pending" not in statuses and not PENDING_SET.isdisjoint(statuses):
+        statuses = [*statuses, "pending"]
+    return (*values[:3], statuses, _COUNTER_VALUES(values[4]), *values[5:], run_id, finished)
+
+
+PENDING_SET = frozenset(PENDING_FROM)
+
+
+def manifest_parts(manifest: dict | Manifest) -> tuple[dict, Iterable[tuple]]:
+    """A manifest's head (every key but "hosts") and its host rows, whether it is a dict, a Snapshot or a Manifest.
 
     What the store and the selection read of a manifest: a Snapshot (the run being
-    published) gives its rows without building its host entries.
+    published) gives its rows without building its host entries. A schema-1 manifest is
+    read as schema 2 says: each host's run is the manifest's, pending is derived.
     """
-    if isinstance(manifest, Snapshot):
+    if isinstance(manifest, Manifest):
         return manifest.head, manifest.rows()
-    return {key: value for key, value in manifest.items() if key != "hosts"}, map(host_row, manifest["hosts"])
+    head = {key: value for key, value in manifest.items() if key != "hosts"}
+    if head.get("schema_version", SCHEMA_VERSION) >= SCHEMA_VERSION:
+        return head, map(host_row, manifest["hosts"])
+    hosts = manifest["hosts"]
+    counts = head["retry_counts"] = dict(head["retry_counts"])
+    counts["pending"] = sum(1 for host in hosts if not PENDING_SET.isdisjoint(host["statuses"]))
+    run_id, finished = head.get("run_id"), head.get("finished")
+    return head, (_host_row_v1(host, run_id, finished) for host in hosts)
+
+
+def current_schema(manifest: dict | Manifest) -> dict | Manifest:
+    """A manifest as the recorder writes it today: one of an older schema is read (:func:`manifest_parts`) and
+    given the keys it lacks, so that it is written again as a valid manifest of this schema."""
+    if isinstance(manifest, Manifest) or manifest.get("schema_version", SCHEMA_VERSION) >= SCHEMA_VERSION:
+        return manifest
+    head, rows = manifest_parts(manifest)
+    rows = list(rows)
+    head.update(schema_version=SCHEMA_VERSION, narrowed=False, rollout=None, failure_groups=failure_groups(rows))
+    return Manifest(head, rows)
+
+
+def failure_groups(rows: Iterable[tuple]) -> list[dict]:
+    """The failure groups of the failed hosts among ``rows`` (failures.py), as a manifest keeps them."""
+    entries = []
+    words_of = {}
+    for row in rows:
+        if "failed" not in row[_STATUSES_AT]:
+            continue
+        name, identity = row[0], row[1]
+        entries.append({"name": name, "statuses": row[_STATUSES_AT], "first_failure": row[_FAILURE_AT]})
+        words_of[name] = (name, identity) if identity and identity != name else (name,)
+    if not entries:
+        return []
+    from .failures import failures_of, group_failures  # loaded only when a host failed
+
+    return [group.as_dict() for group in group_failures(failures_of(entries, words_of))]
 
 
 REDACTED = "********"

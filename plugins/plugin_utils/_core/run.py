@@ -67,10 +67,11 @@ class PlaybookRun:
         """Publish the run's manifest and limit files; returns the snapshot (None when nothing could be written)
         and a warning for the user, if any."""
         snapshot = self.recorder.snapshot(complete=complete, finished=store.layout.utc_now())
+        names = None if inventory_hosts is None else frozenset(inventory_hosts)
         try:
             # The one place a run publishes.
             store.publishing.publish(
-                self.directory, snapshot, keep, lambda manifest: limit_texts(manifest, groups, inventory_hosts)
+                self.directory, snapshot, keep, lambda manifest: limit_texts(manifest, groups, names), names
             )
         except (RelaunchError, OSError) as exc:
             self.journal.close(remove=False)

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 
 from .errors import RelaunchError, brief, counted
-from .recorder import STATUSES, Snapshot, manifest_parts
+from .recorder import STATUSES, Manifest, manifest_parts
 
 # Names ansible-core treats as the implicit localhost when the inventory lacks them.
 IMPLICIT_LOCALHOST = frozenset(("localhost", "127.0.0.1", "::1"))
@@ -267,7 +267,7 @@ def merge_limits(limits: set[str]) -> str | None:
 
 
 def select(
-    manifests: list[tuple[str, dict | Snapshot]],
+    manifests: list[tuple[str, dict | Manifest]],
     statuses: list[str],
     current_hosts: Iterable[CurrentHost] | HostIndex,
     group_names: list[str] | tuple = (),
@@ -277,7 +277,7 @@ def select(
 ) -> Selection:
     """Resolve ``statuses`` of one or more manifests against the current inventory.
 
-    ``manifests`` holds (path, validated manifest or Snapshot) pairs; their hosts are merged.
+    ``manifests`` holds (path, validated manifest or Manifest) pairs; their hosts are merged.
     Raises :class:`RelaunchError` when nothing is selected (unless
     ``allow_empty``), so an empty selection never turns into "all hosts".
     ``in_play`` (the role) also counts the implicit localhost and hosts that
@@ -290,7 +290,7 @@ def select(
 class RecordedHosts:
     """The hosts of one or more manifests, merged: what selecting needs of them, read once."""
 
-    def __init__(self, manifests: list[tuple[str, dict | Snapshot]]) -> None:
+    def __init__(self, manifests: list[tuple[str, dict | Manifest]]) -> None:
         self.counts: dict[str, int] = dict.fromkeys(STATUSES, 0)  # retry_counts, summed
         passwords: set[str] = set()
         self.limits: set[str] = set()
@@ -310,7 +310,7 @@ class RecordedHosts:
 
     def _add_rows(self, rows: Iterable[tuple]) -> None:
         hosts, by_status = self.hosts, self.by_status
-        for name, identity, _identity_var, statuses, _counters, provisioned, provisioned_by, _first_failure in rows:
+        for name, identity, _identity_var, statuses, _counters, provisioned, provisioned_by, *_rest in rows:
             if name not in hosts:  # the first manifest that lists a host has the say
                 hosts[name] = (identity, statuses, provisioned_by if provisioned else None)
                 for status in statuses:
@@ -336,7 +336,7 @@ class Selector:
 
     def __init__(
         self,
-        manifests: list[tuple[str, dict | Snapshot]] | RecordedHosts,
+        manifests: list[tuple[str, dict | Manifest]] | RecordedHosts,
         current_hosts: Iterable[CurrentHost] | HostIndex,
         group_names: list[str] | tuple = (),
     ) -> None:
@@ -347,7 +347,7 @@ class Selector:
     @classmethod
     def for_run(
         cls,
-        manifest: dict | Snapshot,
+        manifest: dict | Manifest,
         group_names: list[str] | tuple = (),
         inventory_names: AbstractSet[str] | None = None,
     ) -> Selector:
@@ -549,7 +549,7 @@ class Finding:
 
 
 def limit_file_texts(
-    manifest: dict | Snapshot, group_names: list[str] | tuple = (), inventory_names: AbstractSet[str] | None = None
+    manifest: dict | Manifest, group_names: list[str] | tuple = (), inventory_names: AbstractSet[str] | None = None
 ) -> dict[str, str]:
     """The text of the limit file of each status of a run that has hosts a limit can select.
 

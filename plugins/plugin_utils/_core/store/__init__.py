@@ -6,8 +6,9 @@ Layout of a manifest directory::
 
     <dir>/<playbook stem>/<run id>.json      one manifest per run (the newest N are kept)
     <dir>/<playbook stem>/<run id>.journal   the append-only journal of a run in progress
-    <dir>/<playbook stem>/<run id>.failed.limit  the failed hosts of that run, for the command its summary prints
-    <dir>/<playbook stem>/latest.json        a copy of the newest finished or interrupted run in which a host ran a task
+    <dir>/<playbook stem>/<run id>.failed.limit   the failed hosts of that run
+    <dir>/<playbook stem>/<run id>.pending.limit  the rollout's pending hosts right after that run, for its summary
+    <dir>/<playbook stem>/latest.json        the rollout state: a first run and every relaunch made from it
     <dir>/<playbook stem>/<status>.limit     limit files of latest.json, one per status
     <dir>/<playbook stem>/.playbook          the playbook that owns the directory
     <dir>/<playbook stem>/.lock              serialises publishing among concurrent runs
@@ -23,9 +24,9 @@ Its modules, one job each: ``layout`` (file names, run ids, run directories),
 ``encoding`` (a manifest as bytes), ``files`` (atomic writes, the directory lock),
 ``journal`` (the journal of a run in progress), ``limits`` (limit files),
 ``publishing`` (a run's files, latest.json, pruning), ``recovery`` (runs that
-died), ``reading`` (locating and loading) and ``validation`` (the rules of a
-valid manifest). Callers reach them through the package: ``store.publishing.publish``,
-``store.reading.load``.
+died), ``reading`` (locating and loading), ``rollout`` (merging a run into the
+rollout state) and ``validation`` (the rules of a valid manifest). Callers
+reach them through the package: ``store.publishing.publish``, ``store.reading.load``.
 """
 
 from __future__ import annotations
@@ -37,11 +38,33 @@ from typing import TYPE_CHECKING
 # collection's modules from source on every run and forks its workers after the callback started, so a run loads
 # before the forks only what it uses there (docs/performance.md); tests/unit/test_layout.py checks which.
 MODULES = (
-    "encoding", "files", "journal", "layout", "limits", "publishing", "reading", "recovery", "runs", "validation",
-)  # fmt: skip
+    "encoding",
+    "files",
+    "journal",
+    "layout",
+    "limits",
+    "publishing",
+    "reading",
+    "recovery",
+    "rollout",
+    "runs",
+    "validation",
+)
 
 if TYPE_CHECKING:
-    from . import encoding, files, journal, layout, limits, publishing, reading, recovery, runs, validation  # noqa: F401
+    from . import (  # noqa: F401
+        encoding,
+        files,
+        journal,
+        layout,
+        limits,
+        publishing,
+        reading,
+        recovery,
+        rollout,
+        runs,
+        validation,
+    )
 
 
 def __getattr__(name: str):

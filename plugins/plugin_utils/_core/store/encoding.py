@@ -8,24 +8,33 @@ import itertools
 import json
 from collections.abc import Iterable, Iterator
 
-from ..recorder import COUNTERS, HOST_KEYS, Snapshot, manifest_parts
+from ..recorder import COUNTERS, HOST_KEYS, Manifest, manifest_parts
 
 # One encoder for every value of a host line: json.dumps() with options builds a new one per call.
 _HOST_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 _JSON_STRING = json.encoder.encode_basestring  # one str, as _HOST_JSON writes it (ensure_ascii=False)
 # The text before each value of a host line: "{" or ", ", then the key, from the same HOST_KEYS as the
 # host entry, so that the line is what _HOST_JSON writes of the entry.
-_NAME, _IDENTITY, _IDENTITY_VAR, _STATUSES, _COUNTERS, _PROVISIONED, _PROVISIONED_BY, _FIRST_FAILURE = (
-    ("{" if index == 0 else ", ") + _JSON_STRING(key) + ": " for index, key in enumerate(HOST_KEYS)
-)
+(
+    _NAME,
+    _IDENTITY,
+    _IDENTITY_VAR,
+    _STATUSES,
+    _COUNTERS,
+    _PROVISIONED,
+    _PROVISIONED_BY,
+    _FIRST_FAILURE,
+    _RUN_ID,
+    _FINISHED,
+) = (("{" if index == 0 else ", ") + _JSON_STRING(key) + ": " for index, key in enumerate(HOST_KEYS))
 
 
-def encode(manifest: dict | Snapshot) -> bytes:
+def encode(manifest: dict | Manifest) -> bytes:
     """A manifest as the bytes of its file."""
     return b"".join(encode_chunks(manifest))
 
 
-def encode_chunks(manifest: dict | Snapshot, hosts_per_chunk: int = 2000) -> Iterator[bytes]:
+def encode_chunks(manifest: dict | Manifest, hosts_per_chunk: int = 2000) -> Iterator[bytes]:
     """A manifest's file in pieces, so a large one is never held whole in memory."""
     head, rows = manifest_parts(manifest)
     lines = host_lines(rows)
@@ -50,7 +59,18 @@ def host_lines(rows: Iterable[tuple]) -> Iterator[str]:
     """
     statuses_json: dict[tuple, str] = {}
     counters_json: dict[tuple, str] = {}
-    for name, identity, identity_var, statuses, counters, provisioned, provisioned_by, first_failure in rows:
+    for (
+        name,
+        identity,
+        identity_var,
+        statuses,
+        counters,
+        provisioned,
+        provisioned_by,
+        first_failure,
+        run_id,
+        finished,
+    ) in rows:
         key = tuple(statuses)
         statuses_text = statuses_json.get(key)
         if statuses_text is None:
@@ -79,6 +99,10 @@ def host_lines(rows: Iterable[tuple]) -> Iterator[str]:
                 _HOST_JSON(provisioned_by) if provisioned_by else "[]",
                 _FIRST_FAILURE,
                 "null" if first_failure is None else _HOST_JSON(first_failure),
+                _RUN_ID,
+                "null" if run_id is None else _JSON_STRING(run_id),
+                _FINISHED,
+                "null" if finished is None else _JSON_STRING(finished),
                 "}",
             )
         )

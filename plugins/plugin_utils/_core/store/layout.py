@@ -20,6 +20,7 @@ LOCK = ".lock"
 OWNER = ".playbook"
 TEMPORARY = ".tmp"  # see temporary_name()
 FAILED_LIMIT = ".failed" + LIMIT  # <run id>.failed.limit: the failed hosts of one run
+PENDING_LIMIT = ".pending" + LIMIT  # <run id>.pending.limit: the rollout's pending hosts right after that run
 # What a run id is, stated once: the validator, pruning, latest.json and the stale-limit check all use it, and
 # docs/manifest.schema.json states the same pattern (tests/property/test_schema_agreement.py compares them).
 # [0-9], not \d, which also matches the digits of other scripts; any length of suffix, as the schema allows.
@@ -191,3 +192,8 @@ def is_temporary(name: str) -> bool:
 def run_limit_file(directory: str, run_id: str) -> str:
     """The path of ``<run id>.failed.limit``: the failed hosts of that run alone."""
     return os.path.join(directory, run_id + FAILED_LIMIT)
+
+
+def run_pending_limit_file(directory: str, run_id: str) -> str:
+    """The path of ``<run id>.pending.limit``: the pending hosts of the rollout right after that run was merged."""
+    return os.path.join(directory, run_id + PENDING_LIMIT)

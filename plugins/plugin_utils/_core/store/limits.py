@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..recorder import STATUSES, Snapshot, manifest_parts
+from ..recorder import STATUSES, Manifest, manifest_parts
 
 # A manifest -> the limit file text of each status a limit can select (see selection.limit_file_texts).
-LimitTexts = Callable[[dict | Snapshot], dict[str, str]]
+LimitTexts = Callable[[dict | Manifest], dict[str, str]]
 
 
 def empty_limit_text(status: str, run_id: str) -> str:
@@ -26,7 +26,7 @@ def empty_limit_text(status: str, run_id: str) -> str:
     return f"~(?#relaunch.status found 0 {status} hosts in run {run_id} so there is nothing to relaunch)(?!)\n"
 
 
-def limit_files(manifest: dict | Snapshot, limit_texts: LimitTexts) -> dict[str, str]:
+def limit_files(manifest: dict | Manifest, limit_texts: LimitTexts) -> dict[str, str]:
     """The limit file text of each status of a manifest (:func:`empty_limit_text` for a status with 0 hosts).
 
     A status whose hosts no limit can select (hosts created by add_host from the

@@ -12,10 +12,11 @@ import os
 import re
 
 from ..errors import RelaunchError
-from ..recorder import Snapshot
+from ..recorder import Manifest, manifest_parts
+from . import rollout
 from .journal import dead_journals
-from .layout import JOURNAL, LATEST, RUN_ID, playbook_stem, run_directory, run_id_of, same_playbook
-from .publishing import latest_run_id, promoted
+from .layout import JOURNAL, LATEST, playbook_stem, run_directory, run_id_of, same_playbook
+from .publishing import promoted
 from .recovery import recovered_manifest
 from .validation import not_a_manifest, read_manifest, validate
 
@@ -25,25 +26,22 @@ _PLAYBOOK_HEAD = re.compile(rb'"playbook":\s*("(?:[^"\\]|\\.)*")')
 def latest_manifest(directory: str) -> str | None:
     """The file that holds a run directory's latest manifest, None when there is none.
 
-    latest.json, unless a run that died since would replace it once recovered:
-    then that run's journal, which :func:`load` replays in memory. Nothing is
-    written, so a reader never removes or prunes anything.
+    latest.json, the rollout state, which :func:`load` reads merged with the runs that died since (their
+    journals replayed in memory); with no latest.json yet, the newest journal of a dead run in which a host
+    ran a task. Nothing is written, so a reader never removes or prunes anything.
     """
     latest = os.path.join(directory, LATEST)
-    latest_id = latest_run_id(directory)
+    if os.path.isfile(latest):
+        return latest
     found = None
     for run_id, path, fd in dead_journals(directory):
         try:
-            if latest_id is not None and RUN_ID.match(latest_id) and run_id <= latest_id:
-                continue
             manifest = recovered_manifest(directory, run_id, path)
             if manifest is not None and promoted(manifest):
                 found = path  # the newest such journal wins
         finally:
             os.close(fd)
-    if found is not None:
-        return found
-    return latest if os.path.isfile(latest) else None
+    return found
 
 
 def locate(location: str, playbook: str | None = None) -> str:
@@ -125,7 +123,35 @@ def load(path: str) -> dict:
     run_id = run_id_of(os.path.basename(path), JOURNAL)
     if run_id is not None:
         return _load_journal(path, run_id)
-    return read_manifest(path)
+    manifest = read_manifest(path)
+    if os.path.basename(path) == LATEST:
+        return _with_dead_runs(manifest, os.path.dirname(path), path)
+    return manifest
+
+
+def _with_dead_runs(latest: dict, directory: str, path: str) -> dict:
+    """The rollout state of latest.json with the runs that died since merged in, in memory, as the next run
+    of the playbook will merge them when it recovers them."""
+    state = None
+    for run_id, journal, fd in dead_journals(directory):
+        try:
+            try:
+                manifest = recovered_manifest(directory, run_id, journal)
+            except OSError:
+                continue
+            if manifest is None or not promoted(manifest):
+                continue
+            previous = state if state is not None else rollout.state_of(latest)
+            if previous is not None and manifest_parts(manifest)[0].get("playbook") != previous.head["playbook"]:
+                continue
+            state = rollout.merge(previous, manifest)
+        finally:
+            os.close(fd)
+    if state is None:
+        return latest
+    merged = state.manifest()
+    validate(merged, path)
+    return merged
 
 
 def _load_journal(path: str, run_id: str) -> dict:
@@ -135,6 +161,6 @@ def _load_journal(path: str, run_id: str) -> dict:
         raise RelaunchError(f"manifest {path} cannot be read: {exc.strerror}") from None
     if manifest is None:
         raise not_a_manifest(path, "the journal does not start with its run")
-    manifest = manifest.manifest() if isinstance(manifest, Snapshot) else manifest
+    manifest = manifest.manifest() if isinstance(manifest, Manifest) else manifest
     validate(manifest, path)
     return manifest

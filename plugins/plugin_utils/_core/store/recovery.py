@@ -12,7 +12,7 @@ import os
 
 from .. import store
 from ..errors import RelaunchError
-from ..recorder import Snapshot
+from ..recorder import Manifest
 from .files import remove_file
 from .journal import dead_journals, replay
 from .layout import MANIFEST
@@ -21,9 +21,9 @@ from .layout import MANIFEST
 # found: every run calls recover() at its start and almost always finds none.
 
 
-def recovered_manifest(directory: str, run_id: str, journal: str) -> dict | Snapshot | None:
+def recovered_manifest(directory: str, run_id: str, journal: str) -> dict | Manifest | None:
     """The interrupted manifest of a dead run: the one it had written, or its journal replayed."""
-    manifest: dict | Snapshot | None = _written_manifest(directory, run_id)
+    manifest: dict | Manifest | None = _written_manifest(directory, run_id)
     if manifest is None:
         recorder = replay(journal)
         if recorder.meta.get("run_id") == run_id:

@@ -9,9 +9,20 @@ import math
 import re
 from collections.abc import Callable
 from itertools import repeat
+from typing import NamedTuple
 
 from ..errors import RelaunchError, brief
-from ..recorder import COUNTERS, FAILURE_KEYS, HOST_KEYS, MESSAGE_MAX, SCHEMA_VERSION, STATUSES
+from ..recorder import (
+    COUNTERS,
+    FAILURE_KEYS,
+    HOST_KEYS,
+    HOST_KEYS_V1,
+    MESSAGE_MAX,
+    SCHEMA_VERSION,
+    SCHEMA_VERSIONS,
+    STATUSES,
+    STATUSES_V1,
+)
 from .layout import RUN_ID
 
 
@@ -43,17 +54,18 @@ def validate(manifest: object, path: str) -> None:
     """Check every rule of a manifest; raise one clear RelaunchError naming the first broken one."""
     if not isinstance(manifest, dict):
         raise not_a_manifest(path, f"top level is a {type(manifest).__name__}, not an object")
-    _check_schema_version(manifest.get("schema_version"), path)
-    problem = _keys_problem(manifest, _TOP_KEYS, _TOP_OPTIONAL) or _rules_problem(manifest, _HEAD_RULES)
+    version = _check_schema_version(manifest.get("schema_version"), path)
+    rules = _RULES[version]
+    problem = _keys_problem(manifest, rules.top_keys, _TOP_OPTIONAL) or _rules_problem(manifest, rules.head)
     if problem:
         raise not_a_manifest(path, problem)
     for index, host in enumerate(manifest["hosts"]):
-        problem = _host_problem(host)
+        problem = _host_problem(host, rules)
         if problem:
             raise not_a_manifest(path, f"hosts[{index}]{problem}")
 
 
-def _check_schema_version(version: object, path: str) -> None:
+def _check_schema_version(version: object, path: str) -> int:
     # Not math.isnan() of an int: an int too large for a float raises OverflowError.
     if (
         isinstance(version, bool)
@@ -66,21 +78,26 @@ def _check_schema_version(version: object, path: str) -> None:
             f"manifest {path} has schema version {brief(version)}, newer than this collection reads "
             f"({SCHEMA_VERSION}); upgrade relaunch.status"
         )
-    if version != SCHEMA_VERSION:
+    if version not in SCHEMA_VERSIONS:
         raise not_a_manifest(path, f"unknown schema version {brief(version)}")
+    return int(version)
 
 
 # The rules of a valid manifest, each stated once; docs/manifest.schema.json says the same
 # (tests/property/test_schema_agreement.py checks that both accept and reject the same documents).
 # Patterns are matched with re.search, as JSON Schema validators match "pattern".
 _STATUS_SET = frozenset(STATUSES)
+_STATUS_SET_V1 = frozenset(STATUSES_V1)
 _COUNTER_SET = frozenset(COUNTERS)
-_TOP_KEYS = frozenset(
+_TOP_KEYS_V1 = frozenset(
     (
         "schema_version", "run_id", "playbook", "started", "finished", "complete", "check_mode",
         "ansible_version", "invocation", "passwords_needed_to_start", "retry_counts", "hosts",
     )
 )  # fmt: skip
+_TOP_KEYS = _TOP_KEYS_V1 | {"narrowed", "rollout", "failure_groups"}
+_ROLLOUT_KEYS = frozenset(("started_by", "runs"))
+_GROUP_KEYS = frozenset(("task", "action", "message", "example", "unreachable", "hosts"))
 _TOP_OPTIONAL = frozenset(("tasks_ran",))  # absent in manifests of earlier versions
 _INVOCATION_KEYS = frozenset(("limit", "inventory", "tags", "skip_tags"))
 _INVOCATION_OPTIONAL = frozenset(("limit_given",))
@@ -160,6 +177,10 @@ def _is_run_id(value: object) -> bool:
     return RUN_ID.search(value) is not None  # the rule before checked that it is a str
 
 
+def _is_optional_run_id(value: object) -> bool:
+    return value is None or (isinstance(value, str) and RUN_ID.search(value) is not None)
+
+
 def _is_password_list(value: object) -> bool:
     return _is_str_list(value) and all(_PASSWORD.search(item) for item in value) and len(set(value)) == len(value)
 
@@ -171,10 +192,10 @@ def _invocation_problem(invocation: dict) -> str | None:
     return _rules_problem(invocation, _INVOCATION_RULES)
 
 
-def _retry_counts_problem(counts: object) -> str | None:
+def _retry_counts_problem(counts: object, statuses: frozenset = _STATUS_SET) -> str | None:
     if not isinstance(counts, dict):
         return "retry_counts is not an object"
-    problem = _keys_problem(counts, _STATUS_SET)
+    problem = _keys_problem(counts, statuses)
     if problem:
         return f"retry_counts {problem}"
     for status, count in counts.items():
@@ -191,8 +212,36 @@ _INVOCATION_RULES: tuple[Rule, ...] = (
     ("skip_tags", _is_str_list, "invocation.skip_tags is not a list of strings"),
 )
 
+
+def _is_rollout(value: object) -> bool:
+    if value is None:
+        return True
+    return (
+        isinstance(value, dict)
+        and value.keys() == _ROLLOUT_KEYS
+        and isinstance(value["started_by"], str)
+        and RUN_ID.search(value["started_by"]) is not None
+        and _is_count(value["runs"])
+        and value["runs"] >= 1
+    )
+
+
+def _is_failure_group(value: object) -> bool:
+    return (
+        isinstance(value, dict)
+        and value.keys() == _GROUP_KEYS
+        and all(_optional_str(value[key]) for key in ("task", "action", "message", "example"))
+        and isinstance(value["unreachable"], bool)
+        and _is_str_list(value["hosts"])
+    )
+
+
+def _is_failure_groups(value: object) -> bool:
+    return isinstance(value, list) and all(map(_is_failure_group, value))
+
+
 # The head of a manifest: every key but "hosts", whose entries _HOST_RULES check.
-_HEAD_RULES: tuple[Rule, ...] = (
+_HEAD_RULES_V1: tuple[Rule, ...] = (
     ("tasks_ran", _is_bool, "tasks_ran is not true or false"),
     ("run_id", _is_str, "run_id is not a str"),
     ("playbook", _is_str, "playbook is not a str"),
@@ -212,13 +261,28 @@ _HEAD_RULES: tuple[Rule, ...] = (
         "passwords_needed_to_start must list each of ssh_password, become_password, vault_password, "
         "vault_password.<id> at most once",
     ),
-    ("retry_counts", None, _retry_counts_problem),
+    ("retry_counts", None, lambda value: _retry_counts_problem(value, _STATUS_SET_V1)),
     ("hosts", lambda value: isinstance(value, list), "hosts is not a list"),
+)
+_HEAD_RULES: tuple[Rule, ...] = (
+    *(rule for rule in _HEAD_RULES_V1 if rule[0] != "retry_counts"),
+    ("retry_counts", None, _retry_counts_problem),
+    ("narrowed", _is_bool, "narrowed is not true or false"),
+    ("rollout", _is_rollout, "rollout is not null or an object of started_by (a run id) and runs (at least 1)"),
+    (
+        "failure_groups",
+        _is_failure_groups,
+        "failure_groups is not a list of objects of task, action, message, example, unreachable and hosts",
+    ),
 )
 
 
-def _is_status_list(value: object) -> bool:
-    return _is_str_list(value) and _STATUS_SET.issuperset(value) and "all" in value and len(set(value)) == len(value)
+def _is_status_list(value: object, statuses: frozenset = _STATUS_SET) -> bool:
+    return _is_str_list(value) and statuses.issuperset(value) and "all" in value and len(set(value)) == len(value)
+
+
+def _is_status_list_v1(value: object) -> bool:
+    return _is_status_list(value, _STATUS_SET_V1)
 
 
 def _is_counters(value: object) -> bool:
@@ -238,11 +302,11 @@ def _is_first_failure(value: object) -> bool:
 
 
 # A host entry, after its place in the error (e.g. "hosts[3].name is not a non-empty string").
-_HOST_RULES: tuple[tuple[str, Callable[[object], object], str], ...] = (
+_HOST_RULES_V1: tuple[tuple[str, Callable[[object], object], str], ...] = (
     ("name", lambda value: isinstance(value, str) and value, ".name is not a non-empty string"),
     ("identity", _optional_str, ".identity is not a string or null"),
     ("identity_var", _optional_str, ".identity_var is not a string or null"),
-    ("statuses", _is_status_list, f".statuses must list all and any of {', '.join(STATUSES[1:])}, each once"),
+    ("statuses", _is_status_list_v1, f".statuses must list all and any of {', '.join(STATUSES_V1[1:])}, each once"),
     ("counters", _is_counters, f".counters is not a map of {', '.join(COUNTERS)} to numbers"),
     ("provisioned", _is_bool, ".provisioned is not true or false"),
     ("provisioned_by", _is_str_list, ".provisioned_by is not a list of host names"),
@@ -255,15 +319,38 @@ _HOST_RULES: tuple[tuple[str, Callable[[object], object], str], ...] = (
 )
 
 
-def _host_problem(host: object) -> str | None:
+_HOST_RULES = (
+    *(rule for rule in _HOST_RULES_V1 if rule[0] != "statuses"),
+    ("statuses", _is_status_list, f".statuses must list all and any of {', '.join(STATUSES[1:])}, each once"),
+    ("run_id", _is_optional_run_id, ".run_id is not a run id or null"),
+    ("finished", _is_optional_timestamp, ".finished is not an ISO 8601 time or null"),
+)
+
+
+class _Rules(NamedTuple):
+    """The rules of one schema version."""
+
+    top_keys: frozenset
+    head: tuple[Rule, ...]
+    host_keys: frozenset
+    host: tuple
+
+
+_RULES = {
+    1: _Rules(_TOP_KEYS_V1, _HEAD_RULES_V1, frozenset(HOST_KEYS_V1), _HOST_RULES_V1),
+    SCHEMA_VERSION: _Rules(_TOP_KEYS, _HEAD_RULES, _HOST_KEYS, _HOST_RULES),
+}
+
+
+def _host_problem(host: object, rules: _Rules = _RULES[SCHEMA_VERSION]) -> str | None:
     """What is wrong with a host entry (after its place, e.g. ".name is empty"), or None."""
     if not isinstance(host, dict):
         return " is not an object"
-    problem = _keys_problem(host, _HOST_KEYS)
+    problem = _keys_problem(host, rules.host_keys)
     if problem:
         return f".{problem}" if "missing" in problem else f" {problem}"
     # Every host of a large manifest comes here: the rules are read inline rather than through _rules_problem.
-    for key, check, problem in _HOST_RULES:
+    for key, check, problem in rules.host:
         if not check(host[key]):
             return problem
     return None
