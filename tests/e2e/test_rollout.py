@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -387,3 +388,54 @@ def test_a_vaulted_value_in_a_task_name_stays_out_of_the_manifest(tmp_path: Path
         leaked = [name for name, text in written.items() if part in text]
         assert not leaked, (part, leaked)
         assert part not in summary(run.stdout), run.stdout
+
+
+# --- the CI recipe of docs/relaunch.md ---------------------------------------------------------------------
+
+
+def recipe_blocks() -> dict[str, str]:
+    """The code blocks of docs/relaunch.md's "Retry until done, in CI", by language."""
+    text = (ROOT / "docs" / "relaunch.md").read_text()
+    section = text.split("\n## Retry until done, in CI\n", 1)[1].split("\n## ", 1)[0]
+    return {match[1]: match[2] for match in re.finditer(r"```(\w+)\n(.*?)```", section, re.DOTALL)}
+
+
+def test_the_ci_recipe_retries_until_nothing_is_pending(tmp_path: Path) -> None:
+    blocks = recipe_blocks()
+    groups_file = blocks["yaml"].splitlines()[0].lstrip("# ").strip()
+    cache = tmp_path / "cache"
+    checkout = tmp_path / "checkout"
+    counts = []
+    # Pipelines that start from a fresh checkout at the same path, sharing only the cached manifest directory;
+    # the flaky host fails in the first pipeline and recovers in the second.
+    for number, broken in ((1, "flaky"), (2, ""), (3, "")):
+        shutil.rmtree(checkout, ignore_errors=True)
+        write_files(
+            checkout,
+            {
+                "inventory.yml": app_inventory("web01", "web02", "flaky"),
+                "site.yml": play("Deploy", "all", DEPLOY_APP),
+                groups_file: blocks["yaml"],
+                "ci.sh": blocks["sh"],
+            },
+        )
+        markers = checkout / "markers"
+        markers.mkdir()
+        env = {"RELAUNCH_MANIFEST_DIR": str(cache), "MARKER_DIR": str(markers), "BROKEN": broken}
+        pipeline = subprocess.run(
+            ["sh", "ci.sh"],
+            cwd=checkout,
+            env=ansible_env(checkout, env),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        text = pipeline.stdout + pipeline.stderr
+        assert "Traceback" not in text, text
+        assert (pipeline.returncode == 0) == (number > 1), (number, text)
+        counts.append({path.name: len(path.read_text().split()) for path in markers.iterdir()})
+    # Pipeline 1: every host, then 2 more attempts on the flaky one; pipeline 2: the flaky host only, once;
+    # pipeline 3: nothing is left to do.
+    assert counts == [{"web01": 1, "web02": 1, "flaky": 3}, {"flaky": 1}, {}]
