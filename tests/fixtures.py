@@ -20,7 +20,8 @@ def local_inventory(*hosts: str) -> str:
 
 
 def play(name: str, hosts: str, *tasks: str, serial: int | None = None, select_role: bool = False) -> str:
-    """One play without facts: ``tasks`` are task lists at the left margin; ``select_role`` starts it with relaunch.status.select."""
+    """One play without facts: ``tasks`` are task lists at the left margin; ``select_role`` starts it with
+    relaunch.status.select."""
     text = f"- name: {name}\n  hosts: {hosts}\n  gather_facts: false\n"
     if serial is not None:
         text += f"  serial: {serial}\n"
@@ -80,3 +81,47 @@ def one_breaks_two(command: str) -> str:
   ansible.builtin.debug:
     msg: two
 """
+
+
+# --- the rollout projects of tests/e2e/test_rollout.py: app hosts, one raw task that deploys --------------
+
+
+def app_inventory(*names: str) -> str:
+    """A local inventory of ``names``, each with its own relaunch_id (``id-<name>``), which a rename keeps."""
+    return local_inventory(*(f"{name}: {{relaunch_id: id-{name}}}" for name in names))
+
+
+# One raw task: it counts a run of the host in $MARKER_DIR/<host> and fails on the hosts named in $BROKEN
+# (comma-separated). raw does not run in --check mode: a dry run skips it, the failing command with it.
+DEPLOY_APP = """\
+- name: Deploy the application
+  ansible.builtin.raw: >-
+    echo x >> {{ (lookup('env', 'MARKER_DIR') ~ '/' ~ inventory_hostname) | quote }}
+    && {{ 'false' if inventory_hostname in lookup('env', 'BROKEN').split(',') else 'true' }}
+  changed_when: false
+"""
+
+# The same, but the hosts named in $WAIT_HOSTS first say so ($MARKER_DIR/<host>.waiting) and then wait for the
+# file $GATE: a run that is still going while another one runs.
+DEPLOY_APP_WAITING = """\
+- name: Deploy the application, waiting where asked
+  ansible.builtin.raw: >-
+    echo x >> {{ (lookup('env', 'MARKER_DIR') ~ '/' ~ inventory_hostname) | quote }}
+    {% if inventory_hostname in lookup('env', 'WAIT_HOSTS').split(',') %}
+    && touch {{ (lookup('env', 'MARKER_DIR') ~ '/' ~ inventory_hostname ~ '.waiting') | quote }}
+    && while [ ! -e {{ lookup('env', 'GATE') | quote }} ]; do sleep 0.1; done
+    {% endif %}
+    && {{ 'false' if inventory_hostname in lookup('env', 'BROKEN').split(',') else 'true' }}
+  changed_when: false
+"""
+
+# A failing task whose name holds a vaulted variable.
+REGISTER_WITH_API = """\
+- name: "Register with {{ api_url }}"
+  ansible.builtin.raw: "false"
+  changed_when: false
+  when: inventory_hostname in lookup('env', 'BROKEN').split(',')
+"""
+
+# The groups inventory of the rollout's pending hosts (current names, found by identity).
+PENDING_GROUPS = "plugin: relaunch.status.groups\nstatuses: [pending]\n"

@@ -40,6 +40,8 @@ E2E_TESTS = (
     "tests/ecosystem/test_schema.py",
     "tests/ecosystem/test_deprecations.py",
     "tests/ecosystem/test_compat.py",
+    # Already under tests/e2e (pytest collects it once): named for the workflows of a rollout it checks.
+    "tests/e2e/test_rollout.py",
 )
 
 # Only needed by the main suite (linters, benchmark plots, ansible-runner and changelog tests).
