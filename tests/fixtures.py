@@ -19,10 +19,17 @@ def local_inventory(*hosts: str) -> str:
     return "all:\n  vars:\n    ansible_connection: local\n  hosts:\n" + "".join(f"    {host}\n" for host in hosts)
 
 
-def play(name: str, hosts: str, *tasks: str, serial: int | None = None, select_role: bool = False) -> str:
-    """One play without facts: ``tasks`` are task lists at the left margin; ``select_role`` starts it with
-    relaunch.status.select."""
-    text = f"- name: {name}\n  hosts: {hosts}\n  gather_facts: false\n"
+def play(
+    name: str,
+    hosts: str,
+    *tasks: str,
+    serial: int | None = None,
+    select_role: bool = False,
+    gather_facts: bool = False,
+) -> str:
+    """One play, without facts unless ``gather_facts``: ``tasks`` are task lists at the left margin;
+    ``select_role`` starts it with relaunch.status.select."""
+    text = f"- name: {name}\n  hosts: {hosts}\n  gather_facts: {str(gather_facts).lower()}\n"
     if serial is not None:
         text += f"  serial: {serial}\n"
     if select_role:

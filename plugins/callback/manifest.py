@@ -124,6 +124,7 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._inventory import 
 from ansible_collections.relaunch.status.plugins.plugin_utils._playbook import (
     Playbook,
     added_hosts,
+    is_implicit_fact_gathering,
     is_selection,
     late,
     narrowed,
@@ -152,7 +153,7 @@ class CallbackModule(CallbackBase):
         self._tqm_searched = False
         self._warned: set[str] = set()  # each warning is given once, however many playbooks run
         self._adds_hosts: dict[str, bool] = {}
-        self._selection_tasks: dict[str, bool] = {}
+        self._selection_tasks: dict[str, str] = {}  # task id -> selection, facts or ''
         # Host names of the inventory before any task ran: add_host on one of them creates nothing.
         self._inventory_hosts: set[str] | None = None
         self._not_written: str | None = None  # why the playbook's manifest directory cannot be written
@@ -318,10 +319,13 @@ class CallbackModule(CallbackBase):
             self._see_hosts([host])
         event = {"e": "result", "host": host.name, "outcome": outcome}
         task_id = compat.object_id(task)
-        selection = self._selection_tasks.get(task_id)
-        if selection is None:
-            selection = self._selection_tasks[task_id] = is_selection(task)
-        if selection:
+        kind = self._selection_tasks.get(task_id)
+        if kind is None:
+            kind = self._selection_tasks[task_id] = (
+                "selection" if is_selection(task) else "facts" if is_implicit_fact_gathering(task) else ""
+            )
+        # Facts gathered are no work of the run; a host that could not gather them failed, and that is an outcome.
+        if kind == "selection" or (kind == "facts" and outcome not in ("failed", "unreachable")):
             event["selection"] = True
             # The relaunch_info task of the select role kept a subset of the hosts: the run was narrowed.
             if outcome == "ok" and narrowed(task, compat.result_data(result)):

@@ -95,6 +95,12 @@ def is_selection(task) -> bool:
     return bool(path) and (os.path.realpath(path) + os.sep).startswith(SELECT_ROLE)
 
 
+def is_implicit_fact_gathering(task) -> bool:
+    """Whether a task is the fact gathering ansible-core adds at the start of a play (``gather_facts``): no work
+    of the run, as it runs on every host of the play before the select role can end those outside the selection."""
+    return task.action == "gather_facts" and task.name == "Gathering Facts"
+
+
 def narrowed(task, data: dict) -> bool:
     """Whether a result of the relaunch selection kept a subset of the hosts: a relaunch_info task that found its
     manifest and limited the play (the select role with relaunch_hosts), as opposed to one that kept every host."""

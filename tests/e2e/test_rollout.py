@@ -17,6 +17,7 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.fixtures import (
@@ -132,12 +133,14 @@ def flat(text: str) -> str:
 APPS = ("app01", "app02", "app03", "app04", "app05", "app06", "app07")
 
 
-def test_hosts_a_relaunch_left_out_stay_pending_until_deployed(tmp_path: Path) -> None:
+# With facts too: ansible-core gathers them on every host of the play before the role can end any.
+@pytest.mark.parametrize("gather_facts", [False, True], ids=["no-facts", "facts"])
+def test_hosts_a_relaunch_left_out_stay_pending_until_deployed(tmp_path: Path, gather_facts: bool) -> None:
     project = Project(
         tmp_path,
         {
             "inventory.yml": app_inventory(*APPS),
-            "site.yml": play("Deploy", "all", DEPLOY_APP, serial=2, select_role=True),
+            "site.yml": play("Deploy", "all", DEPLOY_APP, serial=2, select_role=True, gather_facts=gather_facts),
         },
     )
     first = project.run(broken=("app01", "app02"))

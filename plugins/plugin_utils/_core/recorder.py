@@ -21,9 +21,11 @@ Event kinds:
     ``host``, ``outcome`` (one of OUTCOMES), ``ignored``, ``rescued``, and for
     failures ``play``, ``task``, ``action``, ``msg`` (from :func:`failure_message`:
     None for no_log tasks, known secrets redacted).
-    ``selection``: true for a task of the relaunch selection itself (the
-    relaunch_info action, the select role), which is not work of the run: a
-    run whose only results are those has ``tasks_ran`` false, and a host whose
+    ``selection``: true for a result that is no work of the run: a task of the
+    relaunch selection itself (the relaunch_info action, the select role), or a
+    play's implicit fact gathering that succeeded, which runs before the role
+    can end a host.
+    A run whose only results are those has ``tasks_ran`` false, and a host whose
     only results are those did not run. ``narrowed``: true on a selection
     result when the selection narrowed the run to a subset of its hosts.
 ``provision``
