@@ -9,11 +9,12 @@ type: aggregate
 short_description: Record how every host of a run ended, for an exact relaunch
 description:
   - Writes one status manifest per playbook file of an C(ansible-playbook) run to
-    C(<manifest_dir>/<playbook stem>/<run id>.json), and keeps C(latest.json) beside it as a copy of the
-    newest finished or interrupted run.
+    C(<manifest_dir>/<playbook stem>/<run id>.json), and keeps C(latest.json) beside it as the state of the
+    rollout (a first run and every relaunch made from it), with each host's entry from the latest run that ran it.
+    A C(--check) run is a dry run; it writes its own manifest and never changes C(latest.json).
   - Each host is recorded by its inventory name and identity with its statuses (C(all), C(failed),
-    C(unreachable), C(changed), C(ok), C(skipped), C(rescued), C(ignored), C(not_run)), its counters,
-    and its first failure.
+    C(unreachable), C(changed), C(ok), C(skipped), C(rescued), C(ignored), C(not_run), and C(pending),
+    everything still to do), its counters, and its first failure.
   - C(failed) holds exactly the hosts of ansible-core's own C(.retry) file, read from ansible-core's
     failed and unreachable host sets when each playbook ends. Should those sets ever be out of reach, it warns
     once that C(failed), C(unreachable) and C(rescued) are then derived from task results, so approximate.

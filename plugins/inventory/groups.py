@@ -43,7 +43,7 @@ options:
     description: The statuses to make groups for; by default every status.
     type: list
     elements: str
-    default: [all, failed, unreachable, changed, ok, skipped, rescued, ignored, not_run]
+    default: [all, failed, unreachable, changed, ok, skipped, rescued, ignored, not_run, pending]
   flaky_runs:
     description:
       - How many of the newest runs C(relaunch_flaky) looks at.

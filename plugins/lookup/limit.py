@@ -26,7 +26,8 @@ options:
   _terms:
     description:
       - Statuses to select; several statuses (or comma-separated ones) select their union.
-      - One of C(all), C(failed), C(unreachable), C(changed), C(ok), C(skipped), C(rescued), C(ignored), C(not_run).
+      - One of C(all), C(failed), C(unreachable), C(changed), C(ok), C(skipped), C(rescued), C(ignored), C(not_run),
+        C(pending) (everything still to do in the rollout, that is C(failed), unreachable included, or C(not_run)).
       - When none is given, C(failed).
     type: list
     elements: str

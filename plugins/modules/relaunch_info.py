@@ -32,7 +32,8 @@ options:
   hosts:
     description:
       - The statuses to select, a status or a list (or comma-separated statuses); several select their union.
-      - One of C(all), C(failed), C(unreachable), C(changed), C(ok), C(skipped), C(rescued), C(ignored), C(not_run).
+      - One of C(all), C(failed), C(unreachable), C(changed), C(ok), C(skipped), C(rescued), C(ignored), C(not_run),
+        C(pending) (everything still to do in the rollout, that is C(failed), unreachable included, or C(not_run)).
       - C(all) selects the original C(--limit) of the run, and no limit when the run had none (see RV(limited)).
     type: raw
     default: failed

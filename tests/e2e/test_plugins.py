@@ -511,3 +511,12 @@ def test_role_ends_hosts_without_headers_when_skipped_hosts_are_hidden(failed_pr
     hidden = failed_project.relaunch("role", "failed", env={"ANSIBLE_DISPLAY_SKIPPED_HOSTS": "false"})
     assert hidden.rc != 0 and header not in hidden.stdout, hidden.stdout
     assert ran(hidden, ALL_HOSTS) == ran(shown, ALL_HOSTS) == {"fail1", "fail2"}, hidden.stdout
+
+
+def test_inventory_plugin_makes_a_pending_group_by_default(failed_project: Workdir) -> None:
+    write_files(failed_project.path, {"relaunch.yml": "plugin: relaunch.status.groups\nmanifest: .relaunch/site\n"})
+    result = graph(failed_project, failed_project.inventory, "relaunch.yml")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    # Everything still to do: the failed hosts, the unreachable one included.
+    assert set(data["relaunch_pending"]["hosts"]) == set(data["relaunch_failed"]["hosts"]) == {"fail1", "fail2", "down"}
