@@ -81,10 +81,15 @@ def _limit_files_manifest(parts: list[str]) -> tuple[str, list[str]] | None:
         directory, name = os.path.split(os.path.abspath(part[1:]))
         status = name[: -len(store.layout.LIMIT)] if name.endswith(store.layout.LIMIT) else ""
         manifest_path = os.path.join(directory, store.layout.LATEST)
-        run_id = name[: -len(store.layout.FAILED_LIMIT)]
-        if name.endswith(store.layout.FAILED_LIMIT) and store.layout.RUN_ID.match(run_id):
+        failed_run_id = name[: -len(store.layout.FAILED_LIMIT)]
+        pending_run_id = name[: -len(store.layout.PENDING_LIMIT)]
+        if name.endswith(store.layout.FAILED_LIMIT) and store.layout.RUN_ID.match(failed_run_id):
             # One run's own failed hosts (the summary's command).
-            status, manifest_path = "failed", os.path.join(directory, run_id + ".json")
+            status, manifest_path = "failed", os.path.join(directory, failed_run_id + ".json")
+        elif name.endswith(store.layout.PENDING_LIMIT) and store.layout.RUN_ID.match(pending_run_id):
+            # The rollout's pending hosts right after one run (the summary's command): later runs of the
+            # rollout may have finished some since, but every one of them is still a host of the rollout.
+            status = "all"
         manifests.add(manifest_path)
         statuses.append(status)
     statuses = sorted(set(statuses))
@@ -133,9 +138,12 @@ def stale_limit_file(
             warn(renamed)
         return None
     status = " and ".join(statuses)
+    recorded = (
+        "the rollout's" if statuses == ["all"] and given.endswith(store.layout.PENDING_LIMIT) else "its " + status
+    )
     return (
         f"--limit {given} would now select {counted(len(extra), 'host')} that {'is' if len(extra) == 1 else 'are'} "
-        f"not its {status} hosts ({', '.join(map(repr, extra[:5]))}): "
+        f"not {recorded} hosts ({', '.join(map(repr, extra[:5]))}): "
         f"the inventory changed since {latest} was written (a group, or another machine, now has a recorded name); "
         "relaunch with the relaunch.status.groups inventory or the relaunch.status.limit lookup, which follow "
         "identities"

@@ -23,6 +23,9 @@ import pytest
 
 from tests.runner import ANSIBLE_BIN, RUN_LIMIT_FILE, Run, ansible_env, ansible_playbook, write_files
 
+# The run's own limit file of the rollout's pending hosts, which its summary names.
+RUN_PENDING_FILE = RUN_LIMIT_FILE.replace("failed", "pending")
+
 WEB = [f"web{number:02d}" for number in range(1, 11)]
 INVENTORY = "web:\n  vars:\n    ansible_connection: local\n  hosts:\n" + "".join(f"    {name}:\n" for name in WEB)
 
@@ -189,7 +192,8 @@ GATED = (
 
 def relaunch_words(run_stdout: str) -> list[str]:
     summary = run_stdout[run_stdout.index("RELAUNCH SUMMARY") :]
-    return shlex.split(summary.split("relaunch on the failed hosts:\n", 1)[1].splitlines()[0])
+    finish = "to finish the rollout, relaunch on its pending hosts (failed or not run yet):\n"
+    return shlex.split(summary.split(finish, 1)[1].splitlines()[0])
 
 
 @pytest.mark.newest_only
@@ -227,12 +231,16 @@ def test_overlapping_runs_each_print_a_command_for_their_own_failed_hosts(tmp_pa
             slow.kill()
             slow.wait()
     assert slow.returncode == 2, slow_out + slow_err
+    # Each summary names files of its own run. The fast run started last: its web01 (ok) stays in the rollout
+    # over the slow run's older failure, so both runs leave web02 alone to do; each run's failed file keeps its own.
     for stdout, failed in ((fast.stdout, "web02"), (slow_out, "web01")):
         words = relaunch_words(stdout)
         limit = words[words.index("--limit") + 1]
-        assert re.fullmatch(r"@\.relaunch/conc/" + RUN_LIMIT_FILE, limit)
-        assert (tmp_path / limit[1:]).read_text() == failed + "\n", stdout
-    # latest.json is the newest run's (the fast one started last), and so is failed.limit.
+        run_id = re.fullmatch(r"@\.relaunch/conc/(.+)\.pending\.limit", limit)[1]
+        assert stdout.count(f".relaunch/conc/{run_id}.json") == 1, stdout  # the summary's header
+        assert (tmp_path / limit[1:]).read_text() == "web02\n", stdout
+        assert (run_dir / f"{run_id}.failed.limit").read_text() == failed + "\n", stdout
+    # latest.json is the rollout the fast run started, and so is failed.limit.
     assert (run_dir / "failed.limit").read_text() == "web02\n"
 
 
@@ -253,7 +261,7 @@ def test_playbooks_of_one_name_in_a_shared_manifest_directory_stay_apart(tmp_pat
     assert len(others) == 1 and json.loads((others[0] / "latest.json").read_text())["playbook"] == str(
         tmp_path / "appB" / "site.yml"
     )
-    assert re.search(r"--limit @central/site-[0-9a-f]{8}/" + RUN_LIMIT_FILE, first_b.stdout)
+    assert re.search(r"--limit @central/site-[0-9a-f]{8}/" + RUN_PENDING_FILE, first_b.stdout)
 
     relaunch_a = project.run("-e", "relaunch_hosts=failed", playbook="appA/site.yml", env=env)
     assert ran(relaunch_a) == {"web01"}, relaunch_a.stdout
@@ -350,7 +358,8 @@ def test_readers_keep_every_run_that_keep_keeps_and_write_nothing(tmp_path: Path
     read = project.run(playbook="read.yml", env=env)
     assert read.rc == 0, read.stdout + read.stderr
     info = json.loads((read.markers.parent / "info.json").read_text())
-    assert info["changed"] is False and info["targets"] == ["web05"]  # the dead run, replayed in memory
+    # The dead run, replayed in memory, continues the rollout (it never ran web04): both are failed.
+    assert info["changed"] is False and info["targets"] == ["web04", "web05"]
     assert {path.name: path.stat().st_mtime_ns for path in run_dir.iterdir()} == before  # nothing written or removed
 
     # The next run recovers the dead one with the user's keep: all 31 runs stay.

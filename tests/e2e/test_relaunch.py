@@ -188,6 +188,8 @@ def copy_project(template: Path, tmp_path: Path) -> Workdir:
 
 
 ALL_HOSTS = {"ok1", "ok2", "fail1", "fail2", "down"}
+# The run's own limit file of the rollout's pending hosts, which its summary names.
+RUN_PENDING_FILE = RUN_LIMIT_FILE.replace("failed", "pending")
 
 
 # --- the four ways on a plain run ---------------------------------------------------------
@@ -233,17 +235,26 @@ def test_limit_files_follow_the_latest_run_and_leave_nothing_stale(project: Work
     run_dir = first.run_dir
     assert set((run_dir / "failed.limit").read_text().splitlines()) == {"fail1", "fail2", "down"}
     summary = first.stdout[first.stdout.index("RELAUNCH SUMMARY") :]
-    assert re.search(r"--limit @\.relaunch/site/" + RUN_LIMIT_FILE, summary)
+    assert re.search(r"--limit @\.relaunch/site/" + RUN_PENDING_FILE, summary)
 
     clean = project.run("-e", "should_fail=false", "--limit", "@.relaunch/site/failed.limit")
     assert ran(clean, ALL_HOSTS) == {"fail1", "fail2"}
     # down is still unreachable: failed.limit now names it alone; unreachable.limit too.
     assert (run_dir / "failed.limit").read_text() == "down\n"
+    # A run on some hosts continues the rollout: down is still to do, ok1 and ok2 join fail1 and fail2 as ok.
     fixed = project.run("-e", "should_fail=false", "--limit", "ok1,ok2")
     assert fixed.rc == 0, fixed.stdout
+    assert (run_dir / "failed.limit").read_text() == "down\n"
+    assert (run_dir / "unreachable.limit").read_text() == "down\n"
+    assert (run_dir / f"{fixed.manifest()['run_id']}.pending.limit").read_text() == "down\n"
+    assert sorted((run_dir / "ok.limit").read_text().splitlines()) == ["fail1", "fail2", "ok1", "ok2"]
+    # A run on every host starts a new rollout: once down is reachable, nothing is left of the old one.
+    done = project.run("-e", "should_fail=false", "-e", "ansible_connection=local")
+    assert done.rc == 0, done.stdout
     assert "0 failed hosts" in (run_dir / "failed.limit").read_text()
     assert "0 unreachable hosts" in (run_dir / "unreachable.limit").read_text()
-    assert (run_dir / "ok.limit").read_text().splitlines() == ["ok1", "ok2"]
+    assert "0 pending hosts" in (run_dir / "pending.limit").read_text()
+    assert sorted((run_dir / "ok.limit").read_text().splitlines()) == sorted(ALL_HOSTS)
 
 
 @pytest.mark.newest_only
@@ -343,9 +354,14 @@ def test_a_limit_file_never_selects_a_group_or_another_machine_after_the_invento
     everyone = {"sp", "sp1", "sp2", "sp3", "web03", "web05", "steady"}
     refused = project.relaunch("limit_file")
     assert_clean_error(refused, "failed.limit would now select 4 hosts", "'sp1'", "'web03'", "relaunch.status.groups")
-    # So does the run's own limit file, the one its summary names.
-    own = f".relaunch/site/{first.manifest()['run_id']}.failed.limit"
-    assert re.search(re.escape(f"--limit @{own}"), first.stdout)
+    # So does the run's own limit file of the rollout's pending hosts, the one its summary names,
+    run_id = first.manifest()["run_id"]
+    pending = f".relaunch/site/{run_id}.pending.limit"
+    assert re.search(re.escape(f"--limit @{pending}"), first.stdout)
+    assert set((tmp_path / pending).read_text().split()) == {"sp", "web03"}
+    assert_clean_error(project.run("--limit", f"@{pending}"), f"{pending} would now select 4 hosts", "'sp1'", "'web03'")
+    # and the run's own failed hosts.
+    own = f".relaunch/site/{run_id}.failed.limit"
     assert_clean_error(project.run("--limit", f"@{own}"), f"{own} would now select 4 hosts", "'sp1'", "'web03'")
     # So is the summary's form for several statuses: their limit files joined by commas.
     assert first.limit_file("ok").exists()
@@ -544,7 +560,7 @@ def test_become_password_prompt_with_a_status_limit(project: Workdir) -> None:
     assert "not-a-real-password" not in (project.path / ".relaunch/site/latest.json").read_text()
     # The printed relaunch command asks for the same password again.
     summary = output[output.index("RELAUNCH SUMMARY") :]
-    assert "-K" in summary and re.search(r"--limit @\.relaunch/site/" + RUN_LIMIT_FILE, summary)
+    assert "-K" in summary and re.search(r"--limit @\.relaunch/site/" + RUN_PENDING_FILE, summary)
     write_files(project.path, {"info.yml": INFO_PLAYBOOK})
     assert module_result(project)["passwords_needed_to_start"] == ["become_password"]
 

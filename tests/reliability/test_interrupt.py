@@ -56,13 +56,13 @@ FILES = {
 # the second ended, the second batch was cut short (c4 skipped "slow", unless it was in flight).
 EXPECTED = {
     "a1": ["all", "skipped"],
-    "a2": ["all", "failed"],
+    "a2": ["all", "failed", "pending"],
     "a3": ["all", "skipped"],
     "c1": ["all", "changed", "ok", "skipped"],
     "c2": ["all", "changed", "ok", "skipped"],
-    "c3": ["all", "changed", "not_run", "ok"],
-    "c5": ["all", "not_run"],
-    "c6": ["all", "not_run"],
+    "c3": ["all", "changed", "not_run", "ok", "pending"],
+    "c5": ["all", "not_run", "pending"],
+    "c6": ["all", "not_run", "pending"],
 }
 
 
@@ -106,7 +106,11 @@ def interrupted_manifest(run_dir) -> dict:
     assert sorted(hosts) == HOSTS
     for name, statuses in EXPECTED.items():
         assert hosts[name] == statuses, name
-    assert {"all", "changed", "not_run", "ok"} <= set(hosts["c4"]) <= {"all", "changed", "not_run", "ok", "skipped"}
+    assert (
+        {"all", "changed", "not_run", "ok", "pending"}
+        <= set(hosts["c4"])
+        <= {"all", "changed", "not_run", "ok", "pending", "skipped"}
+    )
     return manifest
 
 
@@ -124,13 +128,24 @@ def relaunch_on_failed_and_not_run(tmp_path, run_dir, manifest: dict) -> None:
     assert relaunch.wait() == 0, relaunch.stdout + relaunch.stderr
     # Every host that had not finished ran; none that had finished OK ran again.
     assert set(outcomes_printed(relaunch.stdout)) == {"a2", "c3", "c4", "c5", "c6"}
+    own = newest_run_manifest(run_dir)
+    assert own["complete"] is True
+    assert own["invocation"]["limit_given"] == "@relaunch.limit"
+    assert own["invocation"]["limit"] == "a2,c3,c4,c5,c6"  # what the file selected
+    assert {host["name"] for host in own["hosts"]} == {"a2", "c3", "c4", "c5", "c6"}
+    # The rollout holds every host: those of the relaunch, and those the interrupted run had finished.
     finished = json.loads((run_dir / "latest.json").read_text())
     assert finished["complete"] is True
-    assert finished["invocation"]["limit_given"] == "@relaunch.limit"
-    assert finished["invocation"]["limit"] == "a2,c3,c4,c5,c6"  # what the file selected
-    assert {host["name"] for host in finished["hosts"]} == {"a2", "c3", "c4", "c5", "c6"}
+    assert sorted(host["name"] for host in finished["hosts"]) == HOSTS
+    assert finished["retry_counts"]["pending"] == 0
     for host in finished["hosts"]:
-        assert "failed" not in host["statuses"] and "not_run" not in host["statuses"], host
+        assert not {"failed", "not_run", "pending"} & set(host["statuses"]), host
+
+
+def newest_run_manifest(run_dir) -> dict:
+    """The manifest of the newest run, ``<run id>.json`` (run ids sort by start time)."""
+    runs = sorted(path for path in run_dir.glob("*.json") if store.layout.RUN_ID.match(path.stem))
+    return json.loads(runs[-1].read_text())
 
 
 # Play 1 runs on web in batches of 2 (web1 fails in the first); play 2 on db never starts when Ctrl-C stops play 1.
@@ -185,7 +200,9 @@ def test_ctrl_c_before_a_later_play_then_finish_the_job(tmp_path):
     summary = live.stdout[live.stdout.index("RELAUNCH SUMMARY") :]
     own = f".relaunch/site/{manifest['run_id']}.json"
     assert summary.startswith(f"RELAUNCH SUMMARY: {own}, merged into .relaunch/site/latest.json (interrupted)")
-    command = summary.split("to finish the job, relaunch on the failed and not_run hosts:\n", 1)[1].splitlines()[0]
+    finish = "to finish the rollout, relaunch on its pending hosts (failed or not run yet):\n"
+    command = summary.split(finish, 1)[1].splitlines()[0]
+    assert f"--limit @.relaunch/site/{manifest['run_id']}.pending.limit" in command, command
     words = shlex.split(command)
     assert words[0] == "ansible-playbook"
     # ansible-playbook <options> site.yml --limit <files>: Live puts the playbook last.
@@ -193,7 +210,10 @@ def test_ctrl_c_before_a_later_play_then_finish_the_job(tmp_path):
     relaunch = Live(tmp_path, *words[1:-3], *words[-2:], name="finish")
     assert relaunch.wait() == 0, relaunch.stdout + relaunch.stderr
     assert set(outcomes_printed(relaunch.stdout)) == not_run | {"web1"}
+    assert {host["name"] for host in newest_run_manifest(run_dir)["hosts"]} == not_run | {"web1"}
+    # The rollout holds all 7 hosts: the relaunch's, and web2 that the interrupted run finished.
     finished = json.loads((run_dir / "latest.json").read_text())
     assert finished["complete"] is True
-    assert {host["name"] for host in finished["hosts"]} == not_run | {"web1"}
-    assert finished["retry_counts"]["failed"] == finished["retry_counts"]["not_run"] == 0
+    assert {host["name"] for host in finished["hosts"]} == not_run | {"web1", "web2"}
+    counts = finished["retry_counts"]
+    assert counts["all"] == 7 and counts["failed"] == counts["not_run"] == counts["pending"] == 0
