@@ -239,6 +239,10 @@ class Loop:
             raise RelaunchError(
                 f"--resume: no rollout to continue in {self.playbook.run_directory}; run without --resume first"
             )
+        if self.playbook.check_mode:
+            # A dry run changes no rollout: a second one would run the same hosts again.
+            print(f"{PROG}: a --check run is a dry run; it changes nothing to retry, so it is made once", flush=True)
+            return self._finish()
         limit = None if scope else attempts.option_value(self.args, ("-l", "--limit"))
         waits = attempts.delays(self.options.delay, self.options.backoff)
         for number in range(len(self.rollout.attempts) + 1, self.options.attempts + 1):

@@ -39,6 +39,7 @@ class Playbook:
         if not playbooks:
             raise RelaunchError(f"playbook {given[0]} does not exist")
         self.path = playbooks[0]
+        self.check_mode = bool(context.CLIARGS.get("check"))
         root = store.layout.manifest_root(_selector.configured("manifest_dir"), self.path)
         self.run_directory = store.layout.run_directory(root, self.path)
         self.identity_vars = list(_selector.configured("identity_vars") or [])

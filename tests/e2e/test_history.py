@@ -74,7 +74,7 @@ def history_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert run.rc == 2, run.stdout + run.stderr  # a host failed
     # A dry run in which every host passes: left out of the history.
     dry = ansible_playbook(path, "-i", "inventory.yml", "--check", "-e", "run_number=2", "-e", f"marker_dir={path}")
-    assert dry.rc == 2 and dry.manifest()["check_mode"], dry.stdout + dry.stderr
+    assert dry.rc == 2 and dry.run_manifest()["check_mode"], dry.stdout + dry.stderr
     return path
 
 
