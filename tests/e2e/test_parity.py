@@ -170,15 +170,18 @@ def test_manifest_matches_ansible_core(tmp_path: Path, scenario: Scenario) -> No
     assert went_wrong or any(run.retry() for run in runs.values()), "the scenario must make something fail"
 
     for index, (stem, run) in enumerate((stem, runs[stem]) for stem in started):
-        manifest = run.manifest()
+        # The run's own manifest (<run id>.json): latest.json is the rollout, and a --check run leaves it unwritten.
+        manifest = run.run_manifest()
         hosts = {host["name"]: host for host in manifest["hosts"]}
-        failed = run.with_status("failed")
+        failed = run.ran_with_status("failed")
         # The heart of it: ansible-core's .retry file and the manifest agree.
         assert failed == run.retry(), (
             f"{stem}: manifest failed {sorted(failed)} != .retry {sorted(run.retry())}\n{run.stdout}"
         )
         assert manifest["complete"] is True
-        assert manifest["retry_counts"] == {status: len(run.with_status(status)) for status in manifest["retry_counts"]}
+        assert manifest["retry_counts"] == {
+            status: len(run.ran_with_status(status)) for status in manifest["retry_counts"]
+        }
 
         # Counter statuses follow ansible-core's own recap (AWX's meaning: counter above zero).
         recap = recaps[index]
@@ -195,7 +198,7 @@ def test_manifest_matches_ansible_core(tmp_path: Path, scenario: Scenario) -> No
             assert set(recap) <= set(hosts), f"{stem}: hosts in the recap missing from the manifest"
 
         for status, names in scenario.expect.get(stem, {}).items():
-            assert run.with_status(status) == names, f"{stem}: {status}\n{run.stdout}"
+            assert run.ran_with_status(status) == names, f"{stem}: {status}\n{run.stdout}"
 
     for stem in scenario.never_started:
         assert not runs[stem].run_dir.exists(), f"{stem} never started, yet has a manifest"
