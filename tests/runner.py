@@ -84,8 +84,8 @@ class Run:
         return self.run_dir / f"{status}.limit"
 
 
-# The limit file of one run's failed hosts, as the summary of that run names it.
-RUN_LIMIT_FILE = r"\d{8}T\d{12}Z-\d+-[0-9a-f]{4}\.failed\.limit"
+# The limit file of the rollout's pending hosts right after one run, as the summary of that run names it.
+RUN_LIMIT_FILE = r"\d{8}T\d{12}Z-\d+-[0-9a-f]{4}\.pending\.limit"
 
 
 def write_files(workdir: Path, files: dict[str, str]) -> None:

@@ -634,6 +634,15 @@ def summary_of(stdout: str) -> str:
     return stdout[stdout.index("RELAUNCH SUMMARY") :]
 
 
+# The summary's relaunch command follows this line when the rollout has pending hosts.
+PENDING_COMMAND = "  to finish the rollout, relaunch on its pending hosts (failed or not run yet):\n"
+
+
+def command_of(summary: str) -> str:
+    assert PENDING_COMMAND in summary, summary
+    return summary.split(PENDING_COMMAND, 1)[1].splitlines()[0].strip()
+
+
 def test_summary(workdir: Path) -> None:
     run = site(workdir)
     summary = summary_of(run.stdout)
@@ -648,17 +657,19 @@ def test_summary(workdir: Path) -> None:
     ]
     assert "  2 hosts failed at TASK [Check disk]: disk full\n      db1, web2\n" in summary
     assert re.search(r"  1 host unreachable at TASK \[Reach\]: .*\n      dead\n", summary)
-    words = shlex.split(summary.split("relaunch on the failed hosts:\n", 1)[1].splitlines()[0])
+    words = shlex.split(command_of(summary))
     assert words[0] == "ansible-playbook"
     assert words[1] == "-i" and (workdir / words[2]).resolve() == workdir / "inventory.yml"
     assert words[3:5] == ["site.yml", "--limit"]
     assert re.fullmatch(r"@\.relaunch/site/" + RUN_LIMIT_FILE, words[5])
-    assert words[5][1:] == os.path.relpath(run.run_dir / (run.manifest()["run_id"] + ".failed.limit"), workdir)
+    assert words[5][1:] == os.path.relpath(run.run_dir / (run_id + ".pending.limit"), workdir)
+    # Right after the first run of a rollout, its pending hosts are its failed hosts.
+    assert set((run.run_dir / (run_id + ".pending.limit")).read_text().split()) == run.with_status("pending") == FAILED
 
 
 def test_relaunch_command_targets_exactly_the_failed_hosts(workdir: Path) -> None:
     first = site(workdir, "--limit", "web,db,dead", "--tags", "all")
-    command = summary_of(first.stdout).split("relaunch on the failed hosts:\n", 1)[1].splitlines()[0].strip()
+    command = command_of(summary_of(first.stdout))
     words = shlex.split(command)
     assert words[0] == "ansible-playbook"
     relaunch = subprocess.run(
@@ -691,7 +702,7 @@ def test_relaunch_command_keeps_password_files(workdir: Path) -> None:
         *("--become-password-file", "secrets/become.txt"),
     )
     first = site(workdir, *args)
-    command = summary_of(first.stdout).split("relaunch on the failed hosts:\n", 1)[1].splitlines()[0].strip()
+    command = command_of(summary_of(first.stdout))
     assert "secret-7" not in command
     words = shlex.split(command)
     for option, name in (
