@@ -57,7 +57,10 @@ class Run:
         return self.workdir / ".relaunch" / self.stem
 
     def manifest(self) -> dict:
-        return json.loads((self.run_dir / "latest.json").read_text())
+        """The rollout as this run left it: latest.json, or for a dry run (``--check``), which leaves latest.json
+        unchanged, the run's own manifest."""
+        own = self.run_manifest()
+        return own if own["check_mode"] else json.loads((self.run_dir / "latest.json").read_text())
 
     def run_manifest(self) -> dict:
         """The newest run's own manifest (``<run id>.json``), also when it did not become latest.json."""
@@ -70,14 +73,19 @@ class Run:
         return set(path.read_text().split("\n")) - {""} if path.exists() else set()
 
     def with_status(self, status: str) -> set[str]:
+        """The hosts of the rollout (see :meth:`manifest`) in ``status``."""
         return {host["name"] for host in self.manifest()["hosts"] if status in host["statuses"]}
+
+    def ran_with_status(self, status: str) -> set[str]:
+        """The hosts in ``status`` in this run's own manifest, which is what ansible-core's .retry file is about."""
+        return {host["name"] for host in self.run_manifest()["hosts"] if status in host["statuses"]}
 
     def limit_file(self, status: str) -> Path:
         return self.run_dir / f"{status}.limit"
 
 
-# The limit file of one run's failed hosts, as the summary of that run names it.
-RUN_LIMIT_FILE = r"\d{8}T\d{12}Z-\d+-[0-9a-f]{4}\.failed\.limit"
+# The limit file of the rollout's pending hosts right after one run, as the summary of that run names it.
+RUN_LIMIT_FILE = r"\d{8}T\d{12}Z-\d+-[0-9a-f]{4}\.pending\.limit"
 
 
 def write_files(workdir: Path, files: dict[str, str]) -> None:

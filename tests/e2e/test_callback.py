@@ -82,6 +82,8 @@ HOST_KEYS = {
     "provisioned",
     "provisioned_by",
     "first_failure",
+    "run_id",
+    "finished",
 }
 
 
@@ -114,12 +116,12 @@ def test_manifest_shape(workdir: Path) -> None:
     assert run.rc == 4  # ansible-playbook's code for "some host unreachable"
     manifest = run.manifest()
     check_run_keys(run, manifest, workdir)
-    check_host_entries({host["name"]: host for host in manifest["hosts"]})
+    check_host_entries({host["name"]: host for host in manifest["hosts"]}, manifest)
     assert run.with_status("failed") == run.retry() == FAILED
 
 
 def check_run_keys(run, manifest: dict, workdir: Path) -> None:
-    assert manifest["schema_version"] == 1
+    assert manifest["schema_version"] == 2
     assert RUN_ID.match(manifest["run_id"])
     assert json.loads((run.run_dir / f"{manifest['run_id']}.json").read_text()) == manifest
     assert manifest["playbook"] == str(workdir / "site.yml")
@@ -129,6 +131,13 @@ def check_run_keys(run, manifest: dict, workdir: Path) -> None:
     assert started <= finished
     assert manifest["complete"] is True
     assert manifest["check_mode"] is False
+    assert manifest["narrowed"] is False
+    # The first run of a playbook starts its rollout.
+    assert manifest["rollout"] == {"started_by": manifest["run_id"], "runs": 1}
+    assert [(group["task"], group["hosts"]) for group in manifest["failure_groups"]] == [
+        ("Check disk", ["db1", "web2"]),
+        ("Reach", ["dead"]),
+    ]
     assert manifest["ansible_version"] == core_version()
     assert manifest["invocation"] == {
         "limit": "",
@@ -148,12 +157,17 @@ def check_run_keys(run, manifest: dict, workdir: Path) -> None:
         "rescued": 0,
         "ignored": 0,
         "not_run": 0,
+        "pending": 3,
     }
 
 
-def check_host_entries(hosts: dict) -> None:
+def check_host_entries(hosts: dict, manifest: dict) -> None:
     assert set(hosts) == ALL
     assert all(set(host) == HOST_KEYS for host in hosts.values())
+    # Every host ran in this run: each entry is this run's outcome.
+    assert all(
+        (host["run_id"], host["finished"]) == (manifest["run_id"], manifest["finished"]) for host in hosts.values()
+    )
     assert hosts["web1"]["statuses"] == ["all", "changed", "ok", "skipped"]
     assert hosts["web1"]["counters"] == {
         "ok": 1,
@@ -167,7 +181,7 @@ def check_host_entries(hosts: dict) -> None:
     assert hosts["web1"]["first_failure"] is None
     assert hosts["web1"]["provisioned"] is False
     assert hosts["web1"]["provisioned_by"] == []
-    assert hosts["web2"]["statuses"] == ["all", "failed", "skipped"]
+    assert hosts["web2"]["statuses"] == ["all", "failed", "pending", "skipped"]
     assert hosts["web2"]["first_failure"] == {
         "play": "Site",
         "task": "Check disk",
@@ -175,7 +189,7 @@ def check_host_entries(hosts: dict) -> None:
         "unreachable": False,
         "message": "disk full",
     }
-    assert hosts["dead"]["statuses"] == ["all", "failed", "unreachable"]
+    assert hosts["dead"]["statuses"] == ["all", "failed", "pending", "unreachable"]
     failure = hosts["dead"]["first_failure"]
     assert (failure["task"], failure["unreachable"]) == ("Reach", True)
     assert failure["message"]
@@ -212,8 +226,30 @@ def test_invocation_is_recorded_as_given(workdir: Path, args: tuple, expected: d
     assert {host["name"] for host in manifest["hosts"] if "all" in host["statuses"]} == hosts
 
 
-def test_check_mode_is_recorded(workdir: Path) -> None:
-    assert site(workdir, "--check").manifest()["check_mode"] is True
+def test_check_mode_is_a_dry_run(workdir: Path) -> None:
+    first = site(workdir)
+    files = ["latest.json", *sorted(path.name for path in first.run_dir.glob("*.limit"))]
+    before = {name: (first.run_dir / name).read_bytes() for name in files}
+    first_run_id = first.run_manifest()["run_id"]
+
+    run = site(workdir, "--check")
+    manifest = run.run_manifest()
+    assert manifest["check_mode"] is True
+    assert manifest["rollout"] is None, "a dry run is merged into no rollout"
+    assert run.manifest() == manifest
+    # The dry run writes its own manifest and nothing else: the rollout and every limit file are unchanged.
+    assert sorted(path.name for path in run.run_dir.glob("[!.]*")) == sorted(
+        [*files, f"{first_run_id}.json", f"{manifest['run_id']}.json"]
+    )
+    assert {name: (run.run_dir / name).read_bytes() for name in files} == before
+    # Its own manifest still agrees with ansible-core's .retry file.
+    assert run.ran_with_status("failed") == run.retry() == FAILED
+    summary = summary_of(run.stdout)
+    assert summary.splitlines()[0] == (
+        f"RELAUNCH SUMMARY: .relaunch/site/{manifest['run_id']}.json"
+        " (dry run: --check; the rollout and its limit files are unchanged)"
+    )
+    assert "relaunch on" not in summary and "ansible-playbook" not in summary, "a dry run prints no command"
 
 
 # --- passwords ---------------------------------------------------------------------------------
@@ -557,13 +593,15 @@ def test_limit_files_select_each_status_and_nothing_for_an_empty_one(workdir: Pa
     run = site(workdir)
     counts = run.manifest()["retry_counts"]
     non_empty = {status for status, count in counts.items() if count and status != "all"}
-    assert non_empty == {"failed", "unreachable", "changed", "ok", "skipped"}
+    assert non_empty == {"failed", "unreachable", "changed", "ok", "skipped", "pending"}
     assert {path.stem for path in run.run_dir.glob("*.limit") if "." not in path.stem} == set(STATUSES) - {"all"}
     for status in non_empty:
         assert set(run.limit_file(status).read_text().split()) == run.with_status(status)
 
-    # All good now: the files of statuses that have no host any more select none, and say so.
-    write_files(workdir, {"site.yml": CLEAN})
+    # All good now: the files of statuses that have no host any more select none, and say so. The unreachable host
+    # is gone from the inventory, so the clean run leaves no pending host behind and starts a new rollout.
+    inventory = INVENTORY[: INVENTORY.index("        broken:")]
+    write_files(workdir, {"site.yml": CLEAN, "inventory.yml": inventory})
     again = site(workdir)
     assert again.rc == 0
     assert set(again.limit_file("ok").read_text().split()) == ALL - {"dead"}
@@ -596,6 +634,15 @@ def summary_of(stdout: str) -> str:
     return stdout[stdout.index("RELAUNCH SUMMARY") :]
 
 
+# The summary's relaunch command follows this line when the rollout has pending hosts.
+PENDING_COMMAND = "  to finish the rollout, relaunch on its pending hosts (failed or not run yet):\n"
+
+
+def command_of(summary: str) -> str:
+    assert PENDING_COMMAND in summary, summary
+    return summary.split(PENDING_COMMAND, 1)[1].splitlines()[0].strip()
+
+
 def test_summary(workdir: Path) -> None:
     run = site(workdir)
     summary = summary_of(run.stdout)
@@ -610,17 +657,19 @@ def test_summary(workdir: Path) -> None:
     ]
     assert "  2 hosts failed at TASK [Check disk]: disk full\n      db1, web2\n" in summary
     assert re.search(r"  1 host unreachable at TASK \[Reach\]: .*\n      dead\n", summary)
-    words = shlex.split(summary.split("relaunch on the failed hosts:\n", 1)[1].splitlines()[0])
+    words = shlex.split(command_of(summary))
     assert words[0] == "ansible-playbook"
     assert words[1] == "-i" and (workdir / words[2]).resolve() == workdir / "inventory.yml"
     assert words[3:5] == ["site.yml", "--limit"]
     assert re.fullmatch(r"@\.relaunch/site/" + RUN_LIMIT_FILE, words[5])
-    assert words[5][1:] == os.path.relpath(run.run_dir / (run.manifest()["run_id"] + ".failed.limit"), workdir)
+    assert words[5][1:] == os.path.relpath(run.run_dir / (run_id + ".pending.limit"), workdir)
+    # Right after the first run of a rollout, its pending hosts are its failed hosts.
+    assert set((run.run_dir / (run_id + ".pending.limit")).read_text().split()) == run.with_status("pending") == FAILED
 
 
 def test_relaunch_command_targets_exactly_the_failed_hosts(workdir: Path) -> None:
     first = site(workdir, "--limit", "web,db,dead", "--tags", "all")
-    command = summary_of(first.stdout).split("relaunch on the failed hosts:\n", 1)[1].splitlines()[0].strip()
+    command = command_of(summary_of(first.stdout))
     words = shlex.split(command)
     assert words[0] == "ansible-playbook"
     relaunch = subprocess.run(
@@ -653,7 +702,7 @@ def test_relaunch_command_keeps_password_files(workdir: Path) -> None:
         *("--become-password-file", "secrets/become.txt"),
     )
     first = site(workdir, *args)
-    command = summary_of(first.stdout).split("relaunch on the failed hosts:\n", 1)[1].splitlines()[0].strip()
+    command = command_of(summary_of(first.stdout))
     assert "secret-7" not in command
     words = shlex.split(command)
     for option, name in (

@@ -170,36 +170,45 @@ def test_manifest_matches_ansible_core(tmp_path: Path, scenario: Scenario) -> No
     assert went_wrong or any(run.retry() for run in runs.values()), "the scenario must make something fail"
 
     for index, (stem, run) in enumerate((stem, runs[stem]) for stem in started):
-        manifest = run.manifest()
-        hosts = {host["name"]: host for host in manifest["hosts"]}
-        failed = run.with_status("failed")
-        # The heart of it: ansible-core's .retry file and the manifest agree.
-        assert failed == run.retry(), (
-            f"{stem}: manifest failed {sorted(failed)} != .retry {sorted(run.retry())}\n{run.stdout}"
-        )
-        assert manifest["complete"] is True
-        assert manifest["retry_counts"] == {status: len(run.with_status(status)) for status in manifest["retry_counts"]}
-
-        # Counter statuses follow ansible-core's own recap (AWX's meaning: counter above zero).
-        recap = recaps[index]
-        for name, host in hosts.items():
-            counts = recap.get(name, dict.fromkeys(host["counters"], 0))
-            assert host["counters"] == counts, f"{stem}: {name} counters differ from the recap"
-            for status in COUNTER_STATUSES:
-                assert (status in host["statuses"]) == (counts[status] > 0), f"{stem}: {name} {status}"
-            assert "all" in host["statuses"]
-            assert not ("failed" in host["statuses"] and "not_run" in host["statuses"]), (
-                f"{stem}: {name} failed and not_run"
-            )
-        if index == 0:
-            assert set(recap) <= set(hosts), f"{stem}: hosts in the recap missing from the manifest"
-
-        for status, names in scenario.expect.get(stem, {}).items():
-            assert run.with_status(status) == names, f"{stem}: {status}\n{run.stdout}"
+        check_run(stem, run, recaps[index], scenario.expect.get(stem, {}), first=index == 0)
 
     for stem in scenario.never_started:
         assert not runs[stem].run_dir.exists(), f"{stem} never started, yet has a manifest"
         assert runs[stem].retry() == set()
+
+
+def check_run(stem: str, run: Run, recap: dict[str, dict[str, int]], expect: dict[str, set[str]], first: bool) -> None:
+    """One playbook's run of a scenario against ansible-core's .retry file and PLAY RECAP."""
+    # The run's own manifest (<run id>.json): latest.json is the rollout, and a --check run leaves it unwritten.
+    manifest = run.run_manifest()
+    hosts = {host["name"]: host for host in manifest["hosts"]}
+    failed = run.ran_with_status("failed")
+    # The heart of it: ansible-core's .retry file and the manifest agree.
+    assert failed == run.retry(), (
+        f"{stem}: manifest failed {sorted(failed)} != .retry {sorted(run.retry())}\n{run.stdout}"
+    )
+    assert manifest["complete"] is True
+    assert manifest["retry_counts"] == {status: len(run.ran_with_status(status)) for status in manifest["retry_counts"]}
+
+    check_counters_follow_recap(stem, hosts, recap)
+    if first:
+        assert set(recap) <= set(hosts), f"{stem}: hosts in the recap missing from the manifest"
+
+    for status, names in expect.items():
+        assert run.ran_with_status(status) == names, f"{stem}: {status}\n{run.stdout}"
+
+
+def check_counters_follow_recap(stem: str, hosts: dict[str, dict], recap: dict[str, dict[str, int]]) -> None:
+    """Counter statuses follow ansible-core's own recap (AWX's meaning: counter above zero)."""
+    for name, host in hosts.items():
+        counts = recap.get(name, dict.fromkeys(host["counters"], 0))
+        assert host["counters"] == counts, f"{stem}: {name} counters differ from the recap"
+        for status in COUNTER_STATUSES:
+            assert (status in host["statuses"]) == (counts[status] > 0), f"{stem}: {name} {status}"
+        assert "all" in host["statuses"]
+        assert not ("failed" in host["statuses"] and "not_run" in host["statuses"]), (
+            f"{stem}: {name} failed and not_run"
+        )
 
 
 def test_corpus_is_large_and_distinct() -> None:

@@ -70,15 +70,7 @@ def test_ansible_runner(tmp_path: Path) -> None:
     assert failed == {"web02", "cache01"}
     assert manifest["retry_counts"]["all"] == 3
     assert runner_hosts(private, "first") == {"web01", "web02", "cache01"}
-    assert "RELAUNCH SUMMARY" in first.stdout
-    # ansible-runner runs in private/project: the summary's paths are absolute, so they paste from anywhere.
-    summary = first.stdout[first.stdout.index("RELAUNCH SUMMARY") :]
-    own = manifests / "site" / f"{manifest['run_id']}.json"
-    assert summary.splitlines()[0] == f"RELAUNCH SUMMARY: {own}, merged into {manifests / 'site' / 'latest.json'}"
-    words = shlex.split(summary.split("relaunch on the failed hosts:\n", 1)[1].splitlines()[0])
-    assert words[0] == "ansible-playbook"
-    assert Path(words[words.index("--limit") + 1][1:]).is_file()
-    assert all(Path(word.lstrip("@")).is_absolute() for word in words if word.endswith((".yml", ".limit"))), words
+    check_summary(first.stdout, manifests, manifest["run_id"])
 
     # The relaunch uses the limit file the first run wrote: only the failed hosts run.
     again = runner(
@@ -86,8 +78,35 @@ def test_ansible_runner(tmp_path: Path) -> None:
     )
     assert again.returncode == 4, again.stdout + again.stderr  # web02 is fixed, cache01 still unreachable
     assert runner_hosts(private, "again") == {"web02", "cache01"}
-    relaunched = json.loads((manifests / "site" / "latest.json").read_text())
+    check_relaunch(manifests, manifest["run_id"])
+
+
+def check_summary(stdout: str, manifests: Path, run_id: str) -> None:
+    """The first run's summary names its own files by absolute paths, which paste from anywhere."""
+    assert "RELAUNCH SUMMARY" in stdout
+    # ansible-runner runs in private/project: the summary's paths are absolute, so they paste from anywhere.
+    summary = stdout[stdout.index("RELAUNCH SUMMARY") :]
+    own = manifests / "site" / f"{run_id}.json"
+    assert summary.splitlines()[0] == f"RELAUNCH SUMMARY: {own}, merged into {manifests / 'site' / 'latest.json'}"
+    pending = "to finish the rollout, relaunch on its pending hosts (failed or not run yet):\n"
+    words = shlex.split(summary.split(pending, 1)[1].splitlines()[0])
+    assert words[0] == "ansible-playbook"
+    assert words[words.index("--limit") + 1] == f"@{manifests / 'site' / run_id}.pending.limit"
+    assert Path(words[words.index("--limit") + 1][1:]).is_file()
+    assert all(Path(word.lstrip("@")).is_absolute() for word in words if word.endswith((".yml", ".limit"))), words
+
+
+def check_relaunch(manifests: Path, first_run_id: str) -> None:
+    """The relaunch's own manifest holds what it ran; latest.json holds the rollout both runs made."""
+    rollout = json.loads((manifests / "site" / "latest.json").read_text())
+    relaunched = json.loads((manifests / "site" / f"{rollout['run_id']}.json").read_text())
+    assert relaunched["run_id"] != first_run_id
     assert {host["name"] for host in relaunched["hosts"]} == {"web02", "cache01"}
     # What the limit file selected, and the --limit as given.
     assert relaunched["invocation"]["limit"] == "cache01,web02"
     assert relaunched["invocation"]["limit_given"] == f"@{manifests / 'site' / 'failed.limit'}"
+    # The relaunch continued the first run's rollout: web01 keeps its entry, cache01 is still to do.
+    assert rollout["rollout"] == {"started_by": first_run_id, "runs": 2}
+    owners = {host["name"]: host["run_id"] for host in rollout["hosts"]}
+    assert owners == {"web01": first_run_id, "web02": relaunched["run_id"], "cache01": relaunched["run_id"]}
+    assert {host["name"] for host in rollout["hosts"] if "pending" in host["statuses"]} == {"cache01"}
