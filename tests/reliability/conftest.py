@@ -110,7 +110,8 @@ def wait_for(predicate, timeout: float = 120, interval: float = 0.01, live: Live
     while not predicate():
         if live is not None and live.process.poll() is not None:
             raise AssertionError(
-                f"ansible-playbook ended (rc {live.process.returncode}) before the expected moment:\n{live.stdout[-2000:]}\n{live.stderr[-2000:]}"
+                f"ansible-playbook ended (rc {live.process.returncode}) before the expected moment:\n"
+                f"{live.stdout[-2000:]}\n{live.stderr[-2000:]}"
             )
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting")
