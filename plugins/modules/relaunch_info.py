@@ -178,7 +178,9 @@ retry_counts:
   description: How many hosts had each status in the run (summed over merged manifests).
   returned: when a manifest was found
   type: dict
-  sample: {all: 30, failed: 18, unreachable: 2, changed: 10, ok: 12, skipped: 3, rescued: 0, ignored: 0, not_run: 0}
+  sample:
+    {all: 30, failed: 18, unreachable: 2, changed: 10, ok: 12, skipped: 3, rescued: 0, ignored: 0, not_run: 0,
+     pending: 18}
 passwords_needed_to_start:
   description:
     - The passwords the run prompted for (C(ssh_password), C(become_password), C(vault_password),
