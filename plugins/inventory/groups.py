@@ -50,14 +50,14 @@ options:
       - Ten daily runs are two working weeks.
     type: int
     default: 10
-    version_added: 1.1.0
+    version_added: 2.0.0
   flaky_flips:
     description:
       - How many flips between failed and ok in the last O(flaky_runs) runs make a host flaky.
       - Three (failed, ok, failed, ok) is no longer chance.
     type: int
     default: 3
-    version_added: 1.1.0
+    version_added: 2.0.0
   chronic_runs:
     description:
       - In how many of its newest runs in a row a host must have failed to be chronic; runs that did not run it
@@ -65,7 +65,7 @@ options:
       - Three daily runs are three days of a host that needs a person.
     type: int
     default: 3
-    version_added: 1.1.0
+    version_added: 2.0.0
 notes:
   - A current host that has the recorded name but another identity is a different machine; it is not put in
     any group, and a warning says why. Recorded hosts that cannot be found are listed in a warning.

@@ -66,21 +66,21 @@ options:
         are read (their C(<run id>.json); C(--check) runs left out).
     type: bool
     default: false
-    version_added: 1.1.0
+    version_added: 2.0.0
   flaky_runs:
     description:
       - With O(history=true), how many of the newest runs the flips of a host are counted in.
       - Ten daily runs are two working weeks.
     type: int
     default: 10
-    version_added: 1.1.0
+    version_added: 2.0.0
   flaky_flips:
     description:
       - With O(history=true), how many flips between failed and ok in the last O(flaky_runs) runs make a host
         flaky. Three (failed, ok, failed, ok) is no longer chance.
     type: int
     default: 3
-    version_added: 1.1.0
+    version_added: 2.0.0
   chronic_runs:
     description:
       - With O(history=true), in how many of its newest runs in a row a host must have failed to be chronic; runs
@@ -88,7 +88,7 @@ options:
         looked at. Three daily runs are three days of a host that needs a person.
     type: int
     default: 3
-    version_added: 1.1.0
+    version_added: 2.0.0
 attributes:
   action:
     support: full
@@ -264,7 +264,7 @@ history:
       last O(flaky_runs) runs (O(chronic_runs) if more). Runs that did not run a host neither flip nor end its streak.
   returned: with O(history=true), when a manifest was found
   type: dict
-  version_added: 1.1.0
+  version_added: 2.0.0
   sample:
     web2:
       outcomes: [failed, ok, failed, not_run, ok, failed]

@@ -137,6 +137,29 @@ def test_module_errors_are_one_line(failed_project: Workdir, task: str, message:
     assert run.rc == 2 and message in output and "Traceback" not in output, output
 
 
+# A play that saves what relaunch_info finds without a manifest option, then does the work.
+DEFAULT_MANIFEST_PLAYBOOK = """
+- name: Report the previous run of this playbook
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Read the default manifest
+      relaunch.status.relaunch_info:
+        allow_missing: true
+      register: info
+      run_once: true
+    - name: Save it
+      ansible.builtin.copy:
+        content: "{{ info | to_json }}"
+        dest: "{{ marker_dir }}/../own.json"
+        mode: "0600"
+      run_once: true
+      delegate_to: localhost
+    - name: The work
+      ansible.builtin.import_tasks: tasks.yml
+"""
+
+
 @pytest.mark.parametrize("manifest_dir", [None, "records"])
 def test_module_default_manifest_is_the_latest_of_its_playbook(project: Workdir, manifest_dir: str | None) -> None:
     """Without a manifest option: the latest manifest of the playbook, in the manifest_dir setting (env) if set."""
@@ -145,26 +168,7 @@ def test_module_default_manifest_is_the_latest_of_its_playbook(project: Workdir,
     write_files(
         project.path,
         {
-            "own.yml": """
-                - name: Report the previous run of this playbook
-                  hosts: all
-                  gather_facts: false
-                  tasks:
-                    - name: Read the default manifest
-                      relaunch.status.relaunch_info:
-                        allow_missing: true
-                      register: info
-                      run_once: true
-                    - name: Save it
-                      ansible.builtin.copy:
-                        content: "{{ info | to_json }}"
-                        dest: "{{ marker_dir }}/../own.json"
-                        mode: "0600"
-                      run_once: true
-                      delegate_to: localhost
-                    - name: The work
-                      ansible.builtin.import_tasks: tasks.yml
-                """
+            "own.yml": DEFAULT_MANIFEST_PLAYBOOK,
         },
     )
     first = project.run(playbook="own.yml", env=env)
@@ -423,27 +427,6 @@ def test_role_refuses_an_empty_selection(failed_project: Workdir) -> None:
 
 
 # --- settings, argument validation and the role's output ----------------------------------------------
-
-DEFAULT_MANIFEST_PLAYBOOK = """
-- name: Report the previous run of this playbook
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Read the default manifest
-      relaunch.status.relaunch_info:
-        allow_missing: true
-      register: info
-      run_once: true
-    - name: Save it
-      ansible.builtin.copy:
-        content: "{{ info | to_json }}"
-        dest: "{{ marker_dir }}/../own.json"
-        mode: "0600"
-      run_once: true
-      delegate_to: localhost
-    - name: The work
-      ansible.builtin.import_tasks: tasks.yml
-"""
 
 
 def test_module_reads_the_manifest_dir_setting_from_ansible_cfg(project: Workdir) -> None:
