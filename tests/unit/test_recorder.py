@@ -93,7 +93,9 @@ OUTCOME_CASES = [
         ["all", "changed", "failed", "ok", "pending", "skipped"],
         {"ok": 1, "changed": 1, "skipped": 1, "failures": 1},
     ),
-    ("no result at all: did not run", [], ["all", "not_run", "pending"], {}),
+    # Without a selection that narrowed the run, a host of a finished play ran it even with no result of its own
+    # (a run_once task reports for one host): test_hosts_the_selection_ended_did_not_run has the other case.
+    ("no result at all, in a run nothing narrowed", [], ["all"], {}),
 ]
 
 
@@ -264,7 +266,7 @@ def test_provisioned_hosts_record_their_provisioners():
     assert host["provisioned"] is True
     assert host["provisioned_by"] == ["p1", "p2"]
     assert (host["identity"], host["identity_var"]) == ("id-new", "serial")
-    assert host["statuses"] == ["all", "not_run", "pending"], "targeted, but it ran no task"
+    assert host["statuses"] == ["all"], "targeted, ran its play with no result of its own"
     assert hosts["p1"]["provisioned"] is False
 
 
@@ -506,4 +508,15 @@ def test_an_unknown_outcome_is_ignored_not_counted():
     recorder.apply({"e": "result", "host": "a", "outcome": "exploded"})
     host = recorder.manifest(complete=True, finished=None)["hosts"][0]
     assert set(host["counters"].values()) == {0}
-    assert host["statuses"] == ["all", "not_run", "pending"]
+    assert host["statuses"] == ["all"]
+
+
+def test_hosts_the_selection_ended_did_not_run():
+    recorder = Recorder()
+    recorder.apply({"e": "play", "name": "p", "batch": ["kept", "ended"], "pending": []})
+    recorder.apply({"e": "result", "host": "kept", "outcome": "ok", "selection": True, "narrowed": True})
+    recorder.apply({"e": "result", "host": "kept", "outcome": "changed"})
+    recorder.apply({"e": "result", "host": "ended", "outcome": "skipped", "selection": True})
+    hosts = {host["name"]: host for host in recorder.manifest(complete=True, finished="t")["hosts"]}
+    assert hosts["ended"]["statuses"] == ["all", "not_run", "pending"] and hosts["ended"]["run_id"] is None
+    assert "not_run" not in hosts["kept"]["statuses"]

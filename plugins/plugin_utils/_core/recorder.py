@@ -269,11 +269,15 @@ class Recorder:
 
     def _snapshot(self, complete: bool, finished: str | None) -> Snapshot:
         failed = self.failed_hosts()
-        ran = self._ran | failed  # ansible-core's verdict counts: a host it failed ran
         not_run = self._not_run | self._pending
         if not complete:
             not_run = not_run | self._batch
         not_run = not_run - failed
+        ran = self._ran | failed  # ansible-core's verdict counts: a host it failed ran
+        if not self.narrowed:
+            # Unless the relaunch selection ended hosts, every host that got to its play ran it, even without a
+            # result of its own (a run_once task reports for one host only).
+            ran = ran | (self._targeted - not_run)
         names = []
         statuses_of = []
         shared: dict[tuple, list[str]] = {}  # a few distinct status lists, shared by every host that has one
