@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+from xml.etree import ElementTree
 
 from tests.conftest import COLLECTIONS
 from tests.fixtures import UNREACHABLE_VARS

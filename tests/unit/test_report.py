@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 from ansible_collections.relaunch.status.plugins.plugin_utils._core import report
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.history import Thresholds

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable, Iterator
+from xml.etree import ElementTree
 
 from . import history
 from .command import CommandLine, relaunch_command

@@ -79,7 +79,8 @@ def merge(state: Manifest | None, run: dict | Manifest, inventory_names: Abstrac
         merged_rows = run_rows
         head = dict(run_head)
     else:
-        assert state is not None
+        if state is None:  # starts_rollout() is true without a state
+            raise AssertionError("a continuation without a rollout state")
         merged_rows = _merged_rows(list(state.rows()), run_rows)
         rollout = {"started_by": state.head["rollout"]["started_by"], "runs": state.head["rollout"]["runs"] + 1}
         newest = run_head if run_id >= state.head["run_id"] else state.head
