@@ -94,7 +94,11 @@ def _publish(
                 refused = exc  # the run's own manifest is written all the same
             else:
                 state = merge(_read_state(directory, head["playbook"]), manifest, inventory_names)
-        written = {run_id + ".json": encode_chunks(manifest)}
+        written = {}
+        # A run that died while publishing had written its manifest whole (files are renamed into place): its
+        # recovery publishes the rest, and leaves that file as the run wrote it.
+        if not os.path.exists(path):
+            written[run_id + ".json"] = encode_chunks(manifest)
         files = {}
         if state is not None:
             files = limit_files(state, limit_texts)
