@@ -298,7 +298,16 @@ def test_an_interrupted_run_prints_only_its_own_files_and_hosts(tmp_path: Path) 
         env = {"MARKER_DIR": str(markers), "BROKEN": failing, "WAIT_HOSTS": waiting, "GATE": str(tmp_path / name)}
         live = Live(tmp_path, "-i", "inventory.yml", "--limit", ",".join(hosts), env=env, name=name)
         wait_for((markers / f"{waiting}.waiting").exists, live=live)
+        wait_for(lambda: journalled_failure(failing), live=live)  # its failed host's result is recorded
         return live
+
+    def journalled_failure(host: str) -> bool:
+        for journal in (tmp_path / ".relaunch" / "site").glob("*.journal"):
+            for line in journal.read_text(errors="replace").splitlines():
+                event = json.loads(line) if line.endswith("}") else {}
+                if event.get("e") == "result" and event.get("host") == host and event.get("outcome") == "failed":
+                    return True
+        return False
 
     # Two runs of the playbook on other hosts, each with a failed host and one still at work.
     run_b = start("b", markers_b, ("b1", "b2"))

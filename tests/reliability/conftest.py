@@ -148,7 +148,7 @@ def check_manifest(data: bytes, where: str) -> dict:
 def check_store(run_dir: Path) -> dict | None:
     """What must hold in a run directory at any moment, even right after a SIGKILL.
 
-    latest.json is absent or a valid manifest of the newest published run; every run
+    latest.json is absent or a valid manifest of the rollout, which names a kept run; every run
     manifest parses; temporary files are only dot-names that no reader picks up.
     Returns latest.json's manifest.
     """
@@ -160,8 +160,11 @@ def check_store(run_dir: Path) -> dict | None:
         manifest = check_manifest(data, run_id)
         assert manifest["run_id"] == run_id
     if latest is not None:
-        assert latest["run_id"] in manifests, "latest.json is not a copy of a run manifest"
-        assert manifests[latest["run_id"]] == (run_dir / "latest.json").read_bytes()
+        # latest.json is the rollout's state: the newest run merged into it is kept, and a rollout of one run is
+        # a copy of that run's manifest.
+        assert latest["run_id"] in manifests, "latest.json names no kept run"
+        if (latest.get("rollout") or {}).get("runs", 1) == 1:
+            assert manifests[latest["run_id"]] == (run_dir / "latest.json").read_bytes()
     for path in run_dir.iterdir() if run_dir.is_dir() else ():
         if path.name.endswith(".tmp"):
             assert path.name.startswith("."), path.name
