@@ -132,3 +132,20 @@ REGISTER_WITH_API = """\
 
 # The groups inventory of the rollout's pending hosts (current names, found by identity).
 PENDING_GROUPS = "plugin: relaunch.status.groups\nstatuses: [pending]\n"
+
+
+# A project run against an installed collection (the galaxy tarball, the pip wheel): the Deploy project with a third
+# web server in place of the unreachable cache01, and a play that relaunches through the lookup.
+INSTALLED_PROJECT = {
+    "inventory.yml": local_inventory(WEB01, WEB02_BROKEN, "web03: {relaunch_id: id-web03}"),
+    "site.yml": play("Deploy", "all", FAIL_WHERE_BROKEN),
+    "relaunch.yml": """
+        - name: Relaunch on the failed hosts of site.yml
+          hosts: "{{ lookup('relaunch.status.limit', 'failed', manifest='.relaunch/site') }}"
+          gather_facts: false
+          tasks:
+            - name: Say where it runs
+              ansible.builtin.debug:
+                msg: "relaunched on {{ inventory_hostname }}"
+    """,
+}

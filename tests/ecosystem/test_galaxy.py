@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from tests.ecosystem.collection import ROOT, clean_env, copy_collection
-from tests.fixtures import FAIL_WHERE_BROKEN, WEB01, WEB02_BROKEN, local_inventory, play
+from tests.fixtures import INSTALLED_PROJECT
 from tests.runner import ANSIBLE_BIN, write_files
 
 # What a built collection must never carry (path parts or name patterns).
@@ -39,21 +39,6 @@ PIP_BUILD_OUTPUT = {
     "dist/relaunch_status-1.0.0.tar.gz": "",
     "relaunch_status.egg-info/PKG-INFO": "",
     "build/lib/ansible_collections/relaunch/status/galaxy.yml": "",
-}
-
-FILES = {
-    # The Deploy project with a third web server in place of the unreachable cache01, and no ping.
-    "inventory.yml": local_inventory(WEB01, WEB02_BROKEN, "web03: {relaunch_id: id-web03}"),
-    "site.yml": play("Deploy", "all", FAIL_WHERE_BROKEN),
-    "relaunch.yml": """
-        - name: Relaunch on the failed hosts of site.yml
-          hosts: "{{ lookup('relaunch.status.limit', 'failed', manifest='.relaunch/site') }}"
-          gather_facts: false
-          tasks:
-            - name: Say where it runs
-              ansible.builtin.debug:
-                msg: "relaunched on {{ inventory_hostname }}"
-    """,
 }
 
 
@@ -120,7 +105,7 @@ def test_installed_tarball_runs(tarball: Path, tmp_path: Path) -> None:
     collections = tmp_path / "collections"
     home = tmp_path / "home"
     work = tmp_path / "work"
-    write_files(work, FILES)
+    write_files(work, INSTALLED_PROJECT)
     env = clean_env(home, collections)
     subprocess.run(
         [

@@ -25,7 +25,7 @@ from ansible.release import __version__ as ANSIBLE_CORE_VERSION
 
 from ansible_collections.relaunch.status.plugins.plugin_utils._core import store
 from tests.ecosystem.collection import ROOT, clean_env, collection_files
-from tests.fixtures import FAIL_WHERE_BROKEN, WEB01, WEB02_BROKEN, local_inventory, play
+from tests.fixtures import INSTALLED_PROJECT, play
 from tests.runner import write_files
 
 pytestmark = pytest.mark.newest_only
@@ -64,17 +64,7 @@ FAILS_ONCE = """\
 """
 
 FILES = {
-    "inventory.yml": local_inventory(WEB01, WEB02_BROKEN, "web03: {relaunch_id: id-web03}"),
-    "site.yml": play("Deploy", "all", FAIL_WHERE_BROKEN),
-    "relaunch.yml": """
-        - name: Relaunch on the failed hosts of site.yml
-          hosts: "{{ lookup('relaunch.status.limit', 'failed', manifest='.relaunch/site') }}"
-          gather_facts: false
-          tasks:
-            - name: Say where it runs
-              ansible.builtin.debug:
-                msg: "relaunched on {{ inventory_hostname }}"
-    """,
+    **INSTALLED_PROJECT,
     "flaky.yml": play("Flaky", "all", FAILS_ONCE),
     "broken/web02": "",
 }
