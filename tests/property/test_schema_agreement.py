@@ -18,6 +18,7 @@ import jsonschema
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import failures
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import (
     COUNTERS,
@@ -60,6 +61,10 @@ EDGE_TEXT = (
     "limit_given",
     "play",
     "message",
+    "id",
+    "0badc0de",
+    "0BADC0DE",
+    "0badc0de0",
 )
 scalars = st.one_of(
     st.none(),
@@ -79,7 +84,7 @@ values = st.recursive(
 )
 
 
-def valid_manifest(limit_given: bool, failure_message: str | None) -> dict:
+def valid_manifest(limit_given: bool, failure_message: str | None, group_id: bool = True) -> dict:
     hosts = [
         host_entry("web1", ("ok", "changed"), "id-1"),
         host_entry("web2", ("failed",)),
@@ -96,6 +101,11 @@ def valid_manifest(limit_given: bool, failure_message: str | None) -> dict:
     manifest = make_manifest(hosts, limit="web1,web2", passwords=["become_password", "vault_password.prod"])
     if limit_given:
         manifest["invocation"]["limit_given"] = "@failed.limit"
+    group = {"task": "Deploy", "action": "fail", "message": failure_message, "example": failure_message}
+    group.update(unreachable=False, hosts=["web2"])
+    if group_id:  # manifests of earlier versions have none
+        group["id"] = failures.group_id("Deploy", "fail", False, failure_message)
+    manifest["failure_groups"] = [group]
     return manifest
 
 
@@ -110,7 +120,9 @@ def reader_accepts(document: object) -> bool:
 
 @st.composite
 def edited_manifests(draw) -> dict:
-    document = valid_manifest(draw(st.booleans()), draw(st.sampled_from((None, "boom", "x" * 300))))
+    document = valid_manifest(
+        draw(st.booleans()), draw(st.sampled_from((None, "boom", "x" * 300))), group_id=draw(st.booleans())
+    )
     for _edit in range(draw(st.integers(min_value=1, max_value=3))):
         # Walk down to a random place, then change what is there.
         parent: dict | list | None = None
@@ -187,6 +199,9 @@ def test_the_schema_states_the_rules_the_collection_states_once():
     defs, host = SCHEMA["$defs"], SCHEMA["$defs"]["host"]
     failure = host["properties"]["first_failure"]["oneOf"][1]
     assert SCHEMA["properties"]["run_id"]["pattern"] == RUN_ID_PATTERN
+    group = SCHEMA["properties"]["failure_groups"]["items"]
+    assert group["properties"]["id"]["pattern"] == failures.ID_PATTERN == validation._GROUP_ID.pattern
+    assert set(group["required"]) == validation._GROUP_KEYS == set(group["properties"]) - {"id"}
     assert set(SCHEMA["required"]) == validation._TOP_KEYS
     assert set(SCHEMA["properties"]) == validation._TOP_KEYS | validation._TOP_OPTIONAL
     assert defs["timestamp"]["pattern"] == validation._TIMESTAMP.pattern

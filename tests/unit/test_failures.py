@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import pytest
 
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.failures import (
+    ID_PATTERN,
     LINE_MAX,
     Failure,
     FailureGroup,
     failures_of,
     group_failures,
+    group_id,
+    id_of,
     natural_key,
     normalise,
     summary_lines,
@@ -231,7 +235,11 @@ def test_a_host_counts_once_and_no_log_failures_group_by_task():
         ("web1", "Other", "command", "late", False, ("web1",)),
         ("web2", "Secret", "command", None, False, ("web2",)),
     ]
-    assert group_failures(failures) == [FailureGroup("Secret", "command", None, None, False, ["web1", "web2"])]
+    assert group_failures(failures) == [
+        FailureGroup(
+            "Secret", "command", None, None, False, ["web1", "web2"], group_id("Secret", "command", False, None)
+        )
+    ]
 
 
 def test_failures_of_manifest_host_entries():
@@ -259,6 +267,7 @@ def test_failures_of_manifest_host_entries():
 def test_the_json_form():
     group = group_failures([Failure("web1", "Gather", "setup", "took 30s", False, ("web1",))])[0]
     assert json.loads(json.dumps(group.as_dict())) == {
+        "id": group_id("Gather", "setup", False, "took <n>"),
         "task": "Gather",
         "action": "setup",
         "message": "took <n>",
@@ -267,6 +276,7 @@ def test_the_json_form():
         "hosts": ["web1"],
     }
     assert group_failures([Failure("web2", None, None, None)])[0].as_dict() == {
+        "id": group_id(None, None, False, None),
         "task": None,
         "action": None,
         "message": None,
@@ -274,6 +284,47 @@ def test_the_json_form():
         "unreachable": False,
         "hosts": ["web2"],
     }
+
+
+# --- the id of a group -----------------------------------------------------------------------
+
+
+def test_a_group_id_is_eight_hex_digits_and_the_same_in_every_run():
+    first = group_failures([Failure("web1", "Deploy", "command", "exit 3 on web1 after 12s", False, ("web1",))])
+    second = group_failures(
+        [
+            Failure("web7", "Deploy", "command", "exit 9 on web7 after 40s", False, ("web7",)),
+            Failure("db1", "Migrate", "command", "locked", False, ("db1",)),
+            Failure("web8", "Deploy", "command", "exit 1 on web8 after 2s", False, ("web8",)),
+        ]
+    )
+    assert re.fullmatch(ID_PATTERN, first[0].id)
+    # The same failure on other hosts, at another rank: the same id; the hosts are not part of it.
+    assert second[0].hosts == ["web7", "web8"] and second[0].id == first[0].id
+    # A pinned value: the id of a failure must not change from one version to the next.
+    assert group_id("Deploy", "command", False, "exit <n> on <host> after <n>") == first[0].id == "793ae5ae"
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        ("Deploy again", "command", False, "boom"),  # another task
+        ("Deploy", "shell", False, "boom"),  # another action
+        ("Deploy", "command", True, "boom"),  # unreachable
+        ("Deploy", "command", False, "bang"),  # another message
+        ("Deploy", "command", False, None),  # no message (no_log)
+        (None, None, False, None),  # failed because of other hosts
+    ],
+)
+def test_a_group_id_differs_for_another_failure(other):
+    assert group_id(*other) != group_id("Deploy", "command", False, "boom")
+
+
+def test_a_recorded_group_without_an_id_gets_the_computed_one():
+    recorded = group_failures([Failure("web1", "Gather", "setup", "took 30s", False, ("web1",))])[0].as_dict()
+    without = {key: value for key, value in recorded.items() if key != "id"}
+    assert id_of(without) == recorded["id"] == FailureGroup.from_dict(without).id
+    assert FailureGroup.from_dict({**recorded, "id": "0badc0de"}).id == "0badc0de"  # the recorded one has the say
 
 
 def sha256(seed: int) -> str:

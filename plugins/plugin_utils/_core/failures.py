@@ -7,11 +7,14 @@ same cause on 30 hosts reads as 30 different messages. :func:`normalise` masks t
 readable placeholders (``<host>``, ``<ip>``, ``<n>``, ``<hex>``, ``<uuid>``, ``<tmp>``, ``<time>``),
 :func:`group_failures` groups hosts by task and masked message, :func:`summary_lines` renders the
 groups in a bounded number of lines and :meth:`FailureGroup.as_dict` gives each its JSON form.
+:func:`group_id` names a group the same way in every run: the one place its id is computed.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
@@ -38,6 +41,9 @@ CUT_MARK = "\u2026"
 CUT_KEPT = 200
 # Host words shorter than this are left alone: masking "a" or "db" would mask ordinary words.
 HOST_WORD_MIN = 3
+# A failure group's id: this many hex digits of the SHA-256 of what makes the group (see group_id).
+ID_LENGTH = 8
+ID_PATTERN = f"^[0-9a-f]{{{ID_LENGTH}}}$"
 
 _HEX = "[0-9a-fA-F]"
 _H16 = _HEX + "{1,4}"
@@ -198,6 +204,26 @@ def _cut_again(body: str) -> str:
     return body + CUT_MARK
 
 
+def group_id(task: str | None, action: str | None, unreachable: bool, message: str | None) -> str:
+    """The id of the failure group of hosts that failed at ``task`` (``action``), unreachable or not, with the
+    normalised ``message``: the first ID_LENGTH hex digits of the SHA-256 of those four, as JSON.
+
+    The same failure has the same id in every run and every manifest (its rank among the groups changes from
+    one run to the next); the hosts are not part of it. ``task`` None: the hosts that failed because of others.
+    """
+    key = json.dumps([task, action, bool(unreachable), message], ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(key.encode("ascii")).hexdigest()[:ID_LENGTH]
+
+
+def id_of(group: dict) -> str:
+    """The id of a manifest's ``failure_groups`` entry: the one it records, else computed (manifests written before
+    ids were recorded)."""
+    recorded = group.get("id")
+    if isinstance(recorded, str) and recorded:
+        return recorded
+    return group_id(group.get("task"), group.get("action"), bool(group.get("unreachable")), group.get("message"))
+
+
 class Failure(NamedTuple):
     """How one failed host failed. ``task`` None: it failed because of other hosts, at no task of its own."""
 
@@ -218,14 +244,34 @@ class FailureGroup(NamedTuple):
     example: str | None  # the first real message of the group, unmodified
     unreachable: bool
     hosts: list[str]
+    id: str = ""  # group_id(); "" until known, see key
 
     @property
     def because_of_others(self) -> bool:
         return self.task is None
 
+    @property
+    def key(self) -> str:
+        """The group's id (:func:`group_id`), the same in every run for the same failure."""
+        return self.id or group_id(self.task, self.action, self.unreachable, self.message)
+
+    @classmethod
+    def from_dict(cls, group: dict) -> FailureGroup:
+        """A manifest's ``failure_groups`` entry, with its recorded id or, when it has none, a computed one."""
+        return cls(
+            group.get("task"),
+            group.get("action"),
+            group.get("message"),
+            group.get("example"),
+            bool(group.get("unreachable")),
+            list(group.get("hosts") or ()),
+            id_of(group),
+        )
+
     def as_dict(self) -> dict:
         """The JSON-able form of the group, as a manifest keeps it."""
         return {
+            "id": self.key,
             "task": self.task,
             "action": self.action,
             "message": self.message,
@@ -294,7 +340,9 @@ def group_failures(failures: Iterable[Failure | tuple]) -> list[FailureGroup]:
             key = (failure.task, failure.action, bool(failure.unreachable), message)
         group = groups.get(key)
         if group is None:
-            group = groups[key] = FailureGroup(key[0], key[1], message, failure.message, key[2], [])
+            group = groups[key] = FailureGroup(
+                key[0], key[1], message, failure.message, key[2], [], group_id(key[0], key[1], key[2], message)
+            )
         group.hosts.append(failure.host)
     for group in groups.values():
         group.hosts.sort(key=natural_key)

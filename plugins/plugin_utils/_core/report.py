@@ -193,18 +193,7 @@ def _failure_groups(latest: dict, hosts: list[dict]) -> list[FailureGroup]:
     """The rollout's failure groups, largest first: schema 2 records them, schema 1 has them computed."""
     recorded = latest.get("failure_groups")
     if isinstance(recorded, list):
-        groups = [
-            FailureGroup(
-                group.get("task"),
-                group.get("action"),
-                group.get("message"),
-                group.get("example"),
-                bool(group.get("unreachable")),
-                list(group.get("hosts") or ()),
-            )
-            for group in recorded
-            if isinstance(group, dict)
-        ]
+        groups = [FailureGroup.from_dict(group) for group in recorded if isinstance(group, dict)]
     else:
         groups = group_failures(failures_of(hosts))
     return sorted(groups, key=lambda group: -len(group.hosts))

@@ -98,6 +98,7 @@ _TOP_KEYS_V1 = frozenset(
 _TOP_KEYS = _TOP_KEYS_V1 | {"narrowed", "rollout", "failure_groups"}
 _ROLLOUT_KEYS = frozenset(("started_by", "runs"))
 _GROUP_KEYS = frozenset(("task", "action", "message", "example", "unreachable", "hosts"))
+_GROUP_ID = re.compile("^[0-9a-f]{8}$")  # failures.ID_PATTERN; absent from manifests of earlier versions
 _TOP_OPTIONAL = frozenset(("tasks_ran",))  # absent in manifests of earlier versions
 _INVOCATION_KEYS = frozenset(("limit", "inventory", "tags", "skip_tags"))
 _INVOCATION_OPTIONAL = frozenset(("limit_given",))
@@ -229,11 +230,15 @@ def _is_rollout(value: object) -> bool:
 def _is_failure_group(value: object) -> bool:
     return (
         isinstance(value, dict)
-        and value.keys() == _GROUP_KEYS
+        and (value.keys() == _GROUP_KEYS or (value.keys() - {"id"} == _GROUP_KEYS and _is_group_id(value["id"])))
         and all(_optional_str(value[key]) for key in ("task", "action", "message", "example"))
         and isinstance(value["unreachable"], bool)
         and _is_str_list(value["hosts"])
     )
+
+
+def _is_group_id(value: object) -> bool:
+    return isinstance(value, str) and _GROUP_ID.search(value) is not None
 
 
 def _is_failure_groups(value: object) -> bool:
@@ -272,7 +277,8 @@ _HEAD_RULES: tuple[Rule, ...] = (
     (
         "failure_groups",
         _is_failure_groups,
-        "failure_groups is not a list of objects of task, action, message, example, unreachable and hosts",
+        "failure_groups is not a list of objects of task, action, message, example, unreachable and hosts "
+        "(and an id of 8 hex digits)",
     ),
 )
 
