@@ -6,15 +6,20 @@ them, its limit selects nothing more in ansible-core, and an empty selection is 
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.failures import group_id
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import STATUSES, failure_groups, host_row
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
     IMPLICIT_LOCALHOST,
     CurrentHost,
+    FailureGroupChoice,
     limit_file_texts,
+    parse_group,
     select,
 )
 
@@ -233,3 +238,59 @@ def test_a_stale_limit_file_is_refused_or_selects_only_its_hosts(tmp_path_factor
     else:
         assert "\n" not in problem
         assert not selected <= meant, problem
+
+
+# --- one failure group -------------------------------------------------------------------------------------
+
+TASKS = ("Deploy", "Migrate", "Restart")
+
+
+@st.composite
+def grouped_manifests(draw) -> dict:
+    """A manifest whose failed hosts failed at one of TASKS, with failure_groups as the recorder writes them."""
+    hosts = draw(st.lists(recorded_hosts(), max_size=8, unique_by=lambda host: host["name"]))
+    for host in hosts:
+        if "failed" in host["statuses"]:
+            task = draw(st.sampled_from(TASKS))
+            host["first_failure"] = {"play": "p", "task": task, "action": "fail", "unreachable": False, "message": "x"}
+    manifest = make_manifest(hosts, draw(st.sampled_from(LIMITS)))
+    manifest["failure_groups"] = failure_groups(map(host_row, manifest["hosts"]))
+    return manifest
+
+
+@given(st.lists(grouped_manifests(), min_size=1, max_size=3), current_inventories, st.sampled_from(TASKS))
+def test_a_failure_group_never_widens(manifest_list, current, task):
+    group = group_id(task, "fail", False, "x")
+    pairs = [(f"/runs/site/{index}.json", manifest) for index, manifest in enumerate(manifest_list)]
+    # The hosts of the group: in it in the first manifest that lists them.
+    first: dict[str, dict] = {}
+    for manifest in manifest_list:
+        for host in manifest["hosts"]:
+            first.setdefault(host["name"], host)
+    members = [host for host in first.values() if (host["first_failure"] or {}).get("task") == task]
+    allowed = allowed_hosts(members, {"failed"}, current)
+    known = any(item["id"] == group for manifest in manifest_list for item in manifest["failure_groups"])
+    try:
+        probe = select(pairs, FailureGroupChoice(group), current, ["all", "ungrouped"], allow_empty=True)
+    except RelaunchError as exc:
+        message = str(exc)
+        assert "\n" not in message
+        assert ("is not in" in message and not known) or "cannot be selected exactly" in message, message
+        return
+    assert known and probe.group == group
+    assert set(probe.hosts) <= allowed and set(probe.hosts) <= {host.name for host in current}
+    if probe.limit:
+        inventory = build_inventory(sorted(host.name for host in current), {})
+        inventory.subset(probe.limit)
+        assert {host.name for host in inventory.get_hosts("~(?s).*")} == set(probe.hosts), probe.limit
+
+
+@given(st.one_of(st.text(max_size=12), st.text(alphabet="0123456789abcdefABCDEF ", min_size=6, max_size=11)))
+def test_a_group_id_is_eight_hex_digits_or_refused_in_one_line(value):
+    try:
+        parsed = parse_group(value)
+    except RelaunchError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("option group: ")
+        assert not re.fullmatch("[0-9a-f]{8}", value.strip().lower())
+    else:
+        assert parsed == value.strip().lower() and re.fullmatch("[0-9a-f]{8}", parsed)

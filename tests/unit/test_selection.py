@@ -10,14 +10,17 @@ import re
 import pytest
 
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.failures import group_id
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import STATUSES, failure_groups, host_row
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
     CurrentHost,
+    FailureGroupChoice,
     host_patterns,
     limit_file_text,
     limit_string,
     merge_limits,
     needs_regex,
+    parse_group,
     parse_statuses,
     regex_pattern,
     select,
@@ -346,3 +349,104 @@ def test_empty_selection_names_the_unresolved_hosts():
 def test_allow_empty_returns_an_empty_selection_without_a_limit():
     selection = selected([host_entry("a", ("ok",))], [CurrentHost("a")], allow_empty=True)
     assert selection.hosts == [] and selection.limit == "" and selection.patterns == []
+
+
+# --- failure groups ----------------------------------------------------------------------------
+
+
+def failing(name: str, task: str, identity: str | None = None, message: str = "boom") -> dict:
+    host = host_entry(name, identity=identity)
+    host["first_failure"] = {"play": "Site", "task": task, "action": "fail", "unreachable": False, "message": message}
+    return host
+
+
+def grouped_manifest(*hosts: dict) -> dict:
+    """A manifest whose failure_groups are those the recorder writes."""
+    manifest = make_manifest(list(hosts))
+    manifest["failure_groups"] = failure_groups(map(host_row, manifest["hosts"]))
+    return manifest
+
+
+DEPLOY = group_id("Deploy", "fail", False, "boom")
+MIGRATE = group_id("Migrate", "fail", False, "boom")
+
+
+@pytest.mark.parametrize("value", ["3f9a2c1b", " 3F9A2C1B ", "00000000"])
+def test_parse_group(value):
+    assert parse_group(value) == value.strip().lower()
+
+
+@pytest.mark.parametrize("value", ["", "3f9a2c1", "3f9a2c1b0", "failure-3f9a2c1b", "3f9a2c1g", None, 3, ["3f9a2c1b"]])
+def test_parse_group_refuses_in_one_line_that_says_where_ids_are(value):
+    with pytest.raises(RelaunchError, match=r"^option group: .* is not a failure group id .*ansible-relaunch report"):
+        parse_group(value)
+
+
+def test_a_group_selects_its_hosts_by_identity_and_nothing_else():
+    manifest = grouped_manifest(
+        failing("web1", "Deploy", "id-1"),
+        failing("web2", "Deploy"),
+        failing("db1", "Migrate"),
+        host_entry("ok1", ("ok",)),
+    )
+    current = [CurrentHost("web-one", "id-1"), CurrentHost("web2"), CurrentHost("db1"), CurrentHost("ok1")]
+    selection = select([("/m/latest.json", manifest)], FailureGroupChoice(DEPLOY), current, GROUPS)
+    assert selection.group == DEPLOY and selection.statuses == []
+    assert selection.hosts == ["web-one", "web2"] and selection.renamed == {"web1": "web-one"}
+    assert selection.limit == "web-one,web2"
+    assert select([("/m/latest.json", manifest)], FailureGroupChoice(MIGRATE), current, GROUPS).limit == "db1,"
+
+
+def test_an_unknown_group_is_refused_in_one_line_never_widened():
+    manifest = grouped_manifest(failing("web1", "Deploy"), failing("db1", "Migrate"))
+    with pytest.raises(RelaunchError) as caught:
+        select([("/m/latest.json", manifest)], FailureGroupChoice("0badc0de"), [CurrentHost("web1")], GROUPS)
+    message = str(caught.value)
+    assert message.startswith("failure group 0badc0de is not in /m/latest.json")
+    assert f"its failure groups are {', '.join(sorted((DEPLOY, MIGRATE)))}" in message
+    assert "ansible-relaunch report" in message and "\n" not in message
+    with pytest.raises(RelaunchError, match="it has no failure group"):
+        select([("/m/latest.json", make_manifest([host_entry("a", ("ok",))]))], FailureGroupChoice(DEPLOY), [], GROUPS)
+
+
+def test_a_group_of_hosts_no_longer_in_the_inventory_is_refused_like_an_empty_status():
+    manifest = grouped_manifest(failing("gone", "Deploy"), failing("db1", "Migrate"))
+    with pytest.raises(RelaunchError) as caught:
+        select([("/m/latest.json", manifest)], FailureGroupChoice(DEPLOY), [CurrentHost("db1")], GROUPS)
+    assert str(caught.value).startswith(f"failure group {DEPLOY} selects 0 hosts in /m/latest.json (")
+    assert "1 recorded host is not in the current inventory" in str(caught.value)
+    empty = select(
+        [("/m/latest.json", manifest)], FailureGroupChoice(DEPLOY), [CurrentHost("db1")], GROUPS, allow_empty=True
+    )
+    assert empty.hosts == [] and empty.limit == ""
+
+
+def test_groups_of_manifests_without_ids_or_groups_are_computed():
+    manifest = grouped_manifest(failing("web1", "Deploy"), failing("db1", "Migrate"))
+    for group in manifest["failure_groups"]:
+        del group["id"]  # written before groups had ids
+    current = [CurrentHost("web1"), CurrentHost("db1")]
+    assert select([("/m/a.json", manifest)], FailureGroupChoice(DEPLOY), current, GROUPS).hosts == ["web1"]
+    old = {key: value for key, value in manifest.items() if key not in ("narrowed", "rollout", "failure_groups")}
+    old["schema_version"] = 1  # no failure_groups at all
+    for host in old["hosts"]:
+        del host["run_id"], host["finished"]
+        host["statuses"].remove("pending")
+    del old["retry_counts"]["pending"]
+    assert select([("/m/b.json", old)], FailureGroupChoice(MIGRATE), current, GROUPS).hosts == ["db1"]
+
+
+def test_merged_manifests_each_have_the_say_on_their_own_hosts():
+    first = grouped_manifest(failing("a", "Deploy"), failing("both", "Migrate"))
+    second = grouped_manifest(failing("b", "Deploy"), failing("both", "Deploy"))
+    current = [CurrentHost(name) for name in ("a", "b", "both")]
+    manifests = [("/m/1.json", first), ("/m/2.json", second)]
+    assert select(manifests, FailureGroupChoice(DEPLOY), current, GROUPS).hosts == ["a", "b"]
+    assert select(manifests, FailureGroupChoice(MIGRATE), current, GROUPS).hosts == ["both"]
+
+
+def test_an_id_two_failures_of_one_manifest_share_is_refused():
+    manifest = grouped_manifest(failing("web1", "Deploy"), failing("db1", "Migrate"))
+    manifest["failure_groups"][1]["id"] = manifest["failure_groups"][0]["id"]
+    with pytest.raises(RelaunchError, match="names two different failures"):
+        select([("/m/1.json", manifest)], FailureGroupChoice(DEPLOY), [CurrentHost("web1"), CurrentHost("db1")])

@@ -21,12 +21,16 @@ that escapes every character other than ASCII letters and digits.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 
 from .errors import RelaunchError, brief, counted
-from .recorder import STATUSES, Manifest, manifest_parts
+from .recorder import STATUSES, Manifest, failure_groups, manifest_parts
+
+# Where a user finds the ids of failure groups, for the error that names an id no manifest knows.
+GROUP_IDS_LISTED = "the run's summary, 'ansible-relaunch report' and the manifest's failure_groups list them"
 
 # Names ansible-core treats as the implicit localhost when the inventory lacks them.
 IMPLICIT_LOCALHOST = frozenset(("localhost", "127.0.0.1", "::1"))
@@ -79,6 +83,7 @@ class Selection:
     """What a status selection resolved to; :meth:`report` is what the relaunch_info module returns of it."""
 
     statuses: list[str] = dataclasses.field(default_factory=list, metadata=REPORTED)
+    group: str | None = dataclasses.field(default=None, metadata=REPORTED)  # the failure group selected, by id
     hosts: list[str] = dataclasses.field(default_factory=list, metadata=REPORTED)  # current inventory names, sorted
     # Hosts add_host re-creates during the relaunch.
     provisioned: list[str] = dataclasses.field(default_factory=list, metadata=REPORTED)
@@ -146,6 +151,25 @@ def parse_statuses(value: object, option: str = "hosts") -> list[str]:
     if not statuses:
         raise RelaunchError(f"option {option}: no status given; use one or more of {', '.join(STATUSES)}")
     return statuses
+
+
+@dataclasses.dataclass(frozen=True)
+class FailureGroupChoice:
+    """One failure group to select, by its id (``failures.group_id``), in place of statuses: the hosts the
+    manifests record in that group of their ``failure_groups``."""
+
+    id: str
+
+
+def parse_group(value: object, option: str = "group") -> str:
+    """A failure group id from an option: its 8 hex digits (case and surrounding spaces aside)."""
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text is None or not re.fullmatch("[0-9a-f]{8}", text):
+        raise RelaunchError(
+            f"option {option}: {brief(value)} is not a failure group id (8 hex digits, such as 3f9a2c1b); "
+            f"{GROUP_IDS_LISTED}"
+        )
+    return text
 
 
 def needs_regex(name: str) -> bool:
@@ -297,24 +321,83 @@ class RecordedHosts:
         # name -> (identity, statuses, provisioned_by or None): what selecting needs, not the whole entry.
         self.hosts: dict[str, tuple] = {}
         self.by_status: dict[str, list[str]] = {status: [] for status in STATUSES}  # names, in recorded order
-        for _path, manifest in manifests:
+        # Each manifest's head, the manifest, and the hosts it has the say on (None: every host it lists).
+        self._sources: list[tuple[dict, dict | Manifest, set[str] | None]] = []
+        self.ambiguous_groups: set[str] = set()  # ids of two failures of one manifest, known once by_group is read
+        for index, (_path, manifest) in enumerate(manifests):
             head, rows = manifest_parts(manifest)
             for status, count in head["retry_counts"].items():
                 self.counts[status] = self.counts.get(status, 0) + count
             passwords.update(head["passwords_needed_to_start"])
             self.limits.add(head["invocation"]["limit"])
-            self._add_rows(rows)
+            self._sources.append((head, manifest, self._add_rows(rows, collect=index > 0)))
         self.passwords = sorted(passwords)
         self.paths = ", ".join(path for path, _manifest in manifests)
         self.original_limit = merge_limits(self.limits)
 
-    def _add_rows(self, rows: Iterable[tuple]) -> None:
+    def _add_rows(self, rows: Iterable[tuple], collect: bool = False) -> set[str] | None:
+        """Add the hosts of one manifest's rows; with ``collect``, returns the names it added."""
         hosts, by_status = self.hosts, self.by_status
+        added: set[str] | None = set() if collect else None
         for name, identity, _identity_var, statuses, _counters, provisioned, provisioned_by, *_rest in rows:
             if name not in hosts:  # the first manifest that lists a host has the say
                 hosts[name] = (identity, statuses, provisioned_by if provisioned else None)
                 for status in statuses:
                     by_status[status].append(name)
+                if added is not None:
+                    added.add(name)
+        return added
+
+    @functools.cached_property
+    def by_group(self) -> dict[str, list[str]]:
+        """The recorded host names of each failure group, by id; a host is in the group its own manifest (the first
+        that lists it) puts it in. Read only when a group is asked for: manifests of schema 1 record no groups, and
+        theirs are computed then, as the recorder computes them."""
+        from .failures import id_of  # loaded only for a group
+
+        groups: dict[str, list[str]] = {}
+        for head, manifest, own in self._sources:
+            recorded = head.get("failure_groups")
+            if recorded is None:
+                recorded = failure_groups(manifest_parts(manifest)[1])
+            seen: set[str] = set()
+            for group in recorded:
+                group_id = id_of(group)
+                if group_id in seen:  # two failures of one manifest share an id: selecting it would take both
+                    self.ambiguous_groups.add(group_id)
+                seen.add(group_id)
+                names = groups.setdefault(group_id, [])
+                names.extend(name for name in group["hosts"] if name in self.hosts and (own is None or name in own))
+        return groups
+
+    def group_hosts(self, group_id: str) -> list[str]:
+        """The recorded hosts of a failure group; an id the manifests do not know, or that names two of their
+        groups, is an error."""
+        groups = self.by_group
+        if group_id not in groups:
+            known = sorted(groups, key=lambda known_id: (-len(groups[known_id]), known_id))
+            listed = (
+                f"its failure groups are {', '.join(known[:5])}{' and more' if len(known) > 5 else ''}"
+                if known
+                else f"it has no failure group (failed={self.counts.get('failed', 0)})"
+            )
+            raise RelaunchError(
+                f"failure group {group_id} is not in {self.paths} (a failure that no longer happens has no group): "
+                f"{listed}; {GROUP_IDS_LISTED}; nothing to relaunch"
+            )
+        if group_id in self.ambiguous_groups:
+            raise RelaunchError(
+                f"failure group {group_id} names two different failures in {self.paths}; it cannot select one of "
+                "them: relaunch on status failed, or select the hosts by name"
+            )
+        return groups[group_id]
+
+    def largest_groups(self, count: int) -> list[str]:
+        """The ids of the ``count`` failure groups with the most recorded hosts (ties by id), unambiguous ones."""
+        groups = self.by_group
+        ids = [group_id for group_id in groups if group_id not in self.ambiguous_groups]
+        ids.sort(key=lambda group_id: (-len(groups[group_id]), group_id))
+        return ids[: max(count, 0)]
 
     def run_hosts(self, inventory_names: AbstractSet[str] | None = None) -> Iterator[CurrentHost]:
         """The recorded hosts as the inventory at the end of their run: every recorded name is current then.
@@ -359,14 +442,44 @@ class Selector:
         return cls(recorded, recorded.run_hosts(inventory_names), group_names)
 
     def select(
-        self, statuses: list[str], allow_empty: bool = False, in_play: bool = False, build_limit: bool = True
+        self,
+        statuses: list[str] | FailureGroupChoice,
+        allow_empty: bool = False,
+        in_play: bool = False,
+        build_limit: bool = True,
     ) -> Selection:
-        """What :func:`select` returns for ``statuses``."""
+        """What :func:`select` returns for ``statuses``, or for one failure group (a :class:`FailureGroupChoice`)."""
+        if isinstance(statuses, FailureGroupChoice):
+            return self.select_group(statuses.id, allow_empty, in_play, build_limit)
         selection = self.find(statuses).selection(statuses, self.recorded)
         if "all" in statuses:
             selection.limit = self._original_limit()
             selection.limited = bool(selection.limit)
-        elif build_limit and (selection.hosts or selection.provisioned):
+        return self._finish(selection, allow_empty, in_play, build_limit and "all" not in statuses)
+
+    def select_group(
+        self, group_id: str, allow_empty: bool = False, in_play: bool = False, build_limit: bool = True
+    ) -> Selection:
+        """The current hosts of one failure group's recorded hosts, found as a status's are, and their exact limit.
+
+        An id the manifests do not know is an error, never a wider selection.
+        """
+        selection = self._find(self.recorded.group_hosts(group_id)).selection([], self.recorded)
+        selection.group = group_id
+        return self._finish(selection, allow_empty, in_play, build_limit)
+
+    def select_groups(
+        self, count: int, allow_empty: bool = False, in_play: bool = False, build_limit: bool = True
+    ) -> list[Selection]:
+        """The selections of the ``count`` largest failure groups (:meth:`RecordedHosts.largest_groups`)."""
+        return [
+            self.select_group(group_id, allow_empty, in_play, build_limit)
+            for group_id in self.recorded.largest_groups(count)
+        ]
+
+    def _finish(self, selection: Selection, allow_empty: bool, in_play: bool, build_limit: bool) -> Selection:
+        """A selection with its limit, or the error for one of 0 hosts."""
+        if build_limit and (selection.hosts or selection.provisioned):
             selection.patterns = self._patterns(selection, in_play)
             selection.limit = limit_string(selection.patterns)
         if allow_empty or selection.hosts or (in_play and selection.targets()):
@@ -375,17 +488,20 @@ class Selector:
 
     def find(self, statuses: list[str]) -> Finding:
         """The current hosts of the recorded hosts that have any of ``statuses``."""
+        if len(set(statuses)) == 1:  # one status: only its own hosts, in the order they were recorded
+            return self._find(self.recorded.by_status.get(statuses[0], ()))
         wanted = set(statuses)
+        recorded = self.recorded.hosts
+        return self._find(name for name in recorded if not wanted.isdisjoint(recorded[name][1]))
+
+    def _find(self, names: Iterable[str]) -> Finding:
+        """The current hosts of the recorded hosts ``names``."""
         recorded = self.recorded.hosts
         identities, by_identity = self.index.identities, self.index.by_identity
         finding = Finding(self.index, recorded)
         selected = finding.selected
-        # One status: only its own hosts, in the order they were recorded.
-        one_status = len(wanted) == 1
-        for name in self.recorded.by_status.get(statuses[0], ()) if one_status else recorded:
-            identity, host_statuses, provisioned_by = recorded[name]
-            if not one_status and wanted.isdisjoint(host_statuses):
-                continue
+        for name in names:
+            identity, _statuses, provisioned_by = recorded[name]
             if provisioned_by is None and (
                 by_identity.get(identity) == name if identity is not None else name in identities
             ):
@@ -422,12 +538,12 @@ class Selector:
 
     def _nothing_selected(self, selection: Selection) -> str:
         """Why a selection of no host is refused, in one line."""
-        wanted = ",".join(selection.statuses)
+        wanted = f"failure group {selection.group}" if selection.group else f"status {','.join(selection.statuses)}"
         paths = self.recorded.paths
         counts = ", ".join(f"{status}={self.recorded.counts.get(status, 0)}" for status in STATUSES)
         if selection.provisioned and selection.implicit_provisioners:
             return (
-                f"status {wanted} in {paths} selects only hosts that the implicit localhost provisioned "
+                f"{wanted} in {paths} selects only hosts that the implicit localhost provisioned "
                 f"({', '.join(selection.provisioned[:5])}; {counts}), and a --limit cannot select the implicit "
                 "localhost alone; use the relaunch.status.select role in the play instead"
             )
@@ -438,7 +554,7 @@ class Selector:
             if unresolved
             else ""
         )
-        return f"status {wanted} selects 0 hosts in {paths} ({counts}){detail}; nothing to relaunch"
+        return f"{wanted} selects 0 hosts in {paths} ({counts}){detail}; nothing to relaunch"
 
 
 def implicit_localhost_patterns(
