@@ -17,8 +17,10 @@ import pytest
 
 from ansible_collections.relaunch.status.plugins.plugin_utils._core import store
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.failures import group_id
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import STATUSES
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
+    GROUP_LIMIT_FILES,
     CurrentHost,
     limit_file_text,
     limit_file_texts,
@@ -116,17 +118,64 @@ def test_publish_writes_the_run_latest_and_limit_files(run_dir):
     assert {key: latest[key] for key in manifest if key != "failure_groups"} == {
         key: value for key, value in manifest.items() if key != "failure_groups"
     }
+    # One failure group: web1 and web 2 record no first failure (they failed because of other hosts).
+    group_file = f"failure-{group_id(None, None, False, None)}.limit"
     assert {name for name in names_in(run_dir) if name.endswith(".limit")} == {
         f"{status}.limit" for status in STATUSES if status != "all"
-    } | {run_id(1) + ".failed.limit", run_id(1) + ".pending.limit"}
+    } | {run_id(1) + ".failed.limit", run_id(1) + ".pending.limit", group_file}
     current = [CurrentHost(host["name"]) for host in manifest["hosts"]]
     expected = limit_file_text(select([("", manifest)], ["failed"], current).patterns)
     assert Path(run_dir, "failed.limit").read_text(encoding="utf-8") == expected == "web 2\nweb1\n"
+    assert Path(run_dir, group_file).read_text(encoding="utf-8") == expected
     assert Path(run_dir, run_id(1) + ".failed.limit").read_text(encoding="utf-8") == expected
     assert not Path(run_dir, "all.limit").exists()  # "all" relaunches with the original --limit
     assert Path(run_dir, "changed.limit").read_text(encoding="utf-8") == store.limits.empty_limit_text(
         "changed", run_id(1)
     )
+
+
+def failing(name: str, task: str, message: str = "boom") -> dict:
+    """A host entry that failed at ``task`` with ``message``."""
+    host = host_entry(name)
+    host["first_failure"] = {"play": "Site", "task": task, "action": "fail", "unreachable": False, "message": message}
+    return host
+
+
+def group_files(directory: str) -> dict[str, set[str]]:
+    """The failure groups' limit files of a run directory: name -> the lines it holds."""
+    return {
+        name: set(Path(directory, name).read_text(encoding="utf-8").splitlines())
+        for name in names_in(directory)
+        if store.layout.FAILURE_LIMIT.match(name)
+    }
+
+
+def test_each_failure_group_gets_a_limit_file_until_it_no_longer_fails(run_dir):
+    first = make_manifest(
+        [failing("web1", "Deploy"), failing("web2", "Deploy"), failing("db1", "Migrate"), host_entry("ok1", ("ok",))],
+        run_id=run_id(1),
+    )
+    store.publishing.publish(run_dir, first, keep=5, limit_texts=limit_file_texts)
+    deploy, migrate = (f"failure-{group_id(task, 'fail', False, 'boom')}.limit" for task in ("Deploy", "Migrate"))
+    assert group_files(run_dir) == {deploy: {"web1", "web2"}, migrate: {"db1"}}
+    # A relaunch of the Migrate group fixes db1: its group and its file are gone, the other stays as it was.
+    fixed = make_manifest([host_entry("db1", ("ok",))], run_id=run_id(2), limit="db1")
+    store.publishing.publish(run_dir, fixed, keep=5, limit_texts=limit_file_texts)
+    assert group_files(run_dir) == {deploy: {"web1", "web2"}}
+    # A run on every host where nothing fails starts a new rollout with no group at all.
+    clean = make_manifest([host_entry(name, ("ok",)) for name in ("web1", "web2", "db1", "ok1")], run_id=run_id(3))
+    store.publishing.publish(run_dir, clean, keep=5, limit_texts=limit_file_texts)
+    assert group_files(run_dir) == {}
+
+
+def test_only_the_largest_failure_groups_get_a_limit_file(run_dir):
+    # One host a failure, and one failure with two hosts: thousands of groups would be thousands of files.
+    hosts = [failing(f"h{index}", "Deploy", f"cause {chr(97 + index % 26)}{index}") for index in range(30)]
+    hosts += [failing("big1", "Migrate"), failing("big2", "Migrate")]
+    store.publishing.publish(run_dir, make_manifest(hosts, run_id=run_id(1)), keep=5, limit_texts=limit_file_texts)
+    files = group_files(run_dir)
+    assert len(files) == GROUP_LIMIT_FILES
+    assert files[f"failure-{group_id('Migrate', 'fail', False, 'boom')}.limit"] == {"big1", "big2"}
 
 
 def test_an_older_run_published_later_never_replaces_newer_entries(run_dir):

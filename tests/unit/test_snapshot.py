@@ -19,7 +19,9 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._core import store
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import OUTCOMES, STATUSES, Recorder
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
+    GROUP_LIMIT_FILES,
     CurrentHost,
+    FailureGroupChoice,
     limit_file_text,
     limit_file_texts,
     select,
@@ -74,6 +76,12 @@ def limit_files_by_select(manifest: dict, group_names: list[str], inventory_name
             files[status] = limit_file_text(select([("", manifest)], [status], current, group_names).patterns)
         except RelaunchError:
             continue
+    for group in manifest["failure_groups"][:GROUP_LIMIT_FILES]:  # largest first, as the recorder writes them
+        try:
+            selection = select([("", manifest)], FailureGroupChoice(group["id"]), current, group_names)
+        except RelaunchError:
+            continue
+        files[f"failure-{group['id']}"] = limit_file_text(selection.patterns)
     return files
 
 
@@ -148,7 +156,9 @@ def test_published_snapshot_and_its_dict_give_the_same_files(tmp_path):
         written[name] = {path.name: path.read_bytes() for path in directory.iterdir() if not path.name.startswith(".")}
     assert written["snapshot"] == written["dict"]
     run_files = {START["run_id"] + suffix for suffix in (".json", ".failed.limit", ".pending.limit")}
-    assert set(written["dict"]) == run_files | {"latest.json"} | {
+    groups = {f"failure-{group['id']}.limit" for group in snapshot.manifest()["failure_groups"]}
+    assert len(groups) == 2  # web 1 failed, !x was unreachable
+    assert set(written["dict"]) == run_files | {"latest.json"} | groups | {
         f"{status}.limit" for status in STATUSES if status != "all"
     }
     assert written["dict"]["failed.limit"] == b"!x\nweb 1\n"

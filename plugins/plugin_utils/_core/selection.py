@@ -28,9 +28,12 @@ from collections.abc import Set as AbstractSet
 
 from .errors import RelaunchError, brief, counted
 from .recorder import STATUSES, Manifest, failure_groups, manifest_parts
+from .store.layout import FAILURE_LIMIT_PREFIX
 
 # Where a user finds the ids of failure groups, for the error that names an id no manifest knows.
 GROUP_IDS_LISTED = "the run's summary, 'ansible-relaunch report' and the manifest's failure_groups list them"
+# The limit files of failure groups: those of the largest this many groups of a manifest (a run can have thousands).
+GROUP_LIMIT_FILES = 20
 
 # Names ansible-core treats as the implicit localhost when the inventory lacks them.
 IMPLICIT_LOCALHOST = frozenset(("localhost", "127.0.0.1", "::1"))
@@ -393,10 +396,11 @@ class RecordedHosts:
         return groups[group_id]
 
     def largest_groups(self, count: int) -> list[str]:
-        """The ids of the ``count`` failure groups with the most recorded hosts (ties by id), unambiguous ones."""
+        """The ids of the ``count`` failure groups with the most recorded hosts, unambiguous ones; ties in the order the
+        manifests list them (the recorder's: by task, then message)."""
         groups = self.by_group
         ids = [group_id for group_id in groups if group_id not in self.ambiguous_groups]
-        ids.sort(key=lambda group_id: (-len(groups[group_id]), group_id))
+        ids.sort(key=lambda group_id: -len(groups[group_id]))
         return ids[: max(count, 0)]
 
     def run_hosts(self, inventory_names: AbstractSet[str] | None = None) -> Iterator[CurrentHost]:
@@ -667,7 +671,8 @@ class Finding:
 def limit_file_texts(
     manifest: dict | Manifest, group_names: list[str] | tuple = (), inventory_names: AbstractSet[str] | None = None
 ) -> dict[str, str]:
-    """The text of the limit file of each status of a run that has hosts a limit can select.
+    """The text of the limit file of each status of a run that has hosts a limit can select, and of each of its
+    GROUP_LIMIT_FILES largest failure groups (keyed ``failure-<id>``).
 
     For the store, which writes them beside the run's manifest when the run ends: the run's own
     hosts are the inventory then (:meth:`Selector.for_run`). A status with 0 hosts has none here (the
@@ -685,4 +690,11 @@ def limit_file_texts(
         except RelaunchError:
             continue
         texts[status] = limit_file_text(selection.patterns)
+    if selector.recorded.counts.get("failed"):
+        for group_id in selector.recorded.largest_groups(GROUP_LIMIT_FILES):
+            try:
+                selection = selector.select_group(group_id)
+            except RelaunchError:
+                continue
+            texts[FAILURE_LIMIT_PREFIX + group_id] = limit_file_text(selection.patterns)
     return texts

@@ -10,6 +10,7 @@ Layout of a manifest directory::
     <dir>/<playbook stem>/<run id>.pending.limit  the rollout's pending hosts right after that run, for its summary
     <dir>/<playbook stem>/latest.json        the rollout state: a first run and every relaunch made from it
     <dir>/<playbook stem>/<status>.limit     limit files of latest.json, one per status
+    <dir>/<playbook stem>/failure-<id>.limit  limit files of latest.json, one per failure group (the largest 20)
     <dir>/<playbook stem>/.playbook          the playbook that owns the directory
     <dir>/<playbook stem>/.lock              serialises publishing among concurrent runs
 

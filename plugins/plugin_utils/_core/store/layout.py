@@ -21,6 +21,8 @@ OWNER = ".playbook"
 TEMPORARY = ".tmp"  # see temporary_name()
 FAILED_LIMIT = ".failed" + LIMIT  # <run id>.failed.limit: the failed hosts of one run
 PENDING_LIMIT = ".pending" + LIMIT  # <run id>.pending.limit: the rollout's pending hosts right after that run
+FAILURE_LIMIT_PREFIX = "failure-"  # failure-<group id>.limit: the hosts of one failure group of latest.json
+FAILURE_LIMIT = re.compile(r"^failure-[0-9a-f]{8}\.limit$")  # the names of those files, failures.ID_PATTERN's ids
 # What a run id is, stated once: the validator, pruning, latest.json and the stale-limit check all use it, and
 # docs/manifest.schema.json states the same pattern (tests/property/test_schema_agreement.py compares them).
 # [0-9], not \d, which also matches the digits of other scripts; any length of suffix, as the schema allows.
@@ -192,6 +194,11 @@ def is_temporary(name: str) -> bool:
 def run_limit_file(directory: str, run_id: str) -> str:
     """The path of ``<run id>.failed.limit``: the failed hosts of that run alone."""
     return os.path.join(directory, run_id + FAILED_LIMIT)
+
+
+def failure_limit_file(directory: str, group_id: str) -> str:
+    """The path of ``failure-<group id>.limit``: the hosts of that failure group of the rollout (latest.json)."""
+    return os.path.join(directory, FAILURE_LIMIT_PREFIX + group_id + LIMIT)
 
 
 def run_pending_limit_file(directory: str, run_id: str) -> str:

@@ -1,6 +1,7 @@
 # Copyright (c) relaunch.status contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The limit files of a manifest: one per status, for ``ansible-playbook --limit @<file>``.
+"""The limit files of a manifest: one per status, and one per failure group of the largest, for
+``ansible-playbook --limit @<file>``.
 
 Their host patterns come from the selection engine, through the ``limit_texts`` callable
 the store is given (``selection.limit_file_texts``, or one that calls it): the store
@@ -12,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..recorder import STATUSES, Manifest, manifest_parts
+from .layout import FAILURE_LIMIT_PREFIX
 
-# A manifest -> the limit file text of each status a limit can select (see selection.limit_file_texts).
+# A manifest -> the limit file text of each status a limit can select, and of failure groups under
+# "failure-<id>" (see selection.limit_file_texts).
 LimitTexts = Callable[[dict | Manifest], dict[str, str]]
 
 
@@ -27,11 +30,12 @@ def empty_limit_text(status: str, run_id: str) -> str:
 
 
 def limit_files(manifest: dict | Manifest, limit_texts: LimitTexts) -> dict[str, str]:
-    """The limit file text of each status of a manifest (:func:`empty_limit_text` for a status with 0 hosts).
+    """The limit file text of each status of a manifest (:func:`empty_limit_text` for a status with 0 hosts), and
+    of the failure groups ``limit_texts`` gives, under ``failure-<id>``: the name of each file without ``.limit``.
 
     A status whose hosts no limit can select (hosts created by add_host from the
     implicit localhost) has none; nor has "all", which relaunches with the original
-    --limit recorded in the manifest.
+    --limit recorded in the manifest. A failure group has a file only while it has hosts.
     """
     head = manifest_parts(manifest)[0]
     texts = limit_texts(manifest)
@@ -43,4 +47,5 @@ def limit_files(manifest: dict | Manifest, limit_texts: LimitTexts) -> dict[str,
             files[status] = empty_limit_text(status, head["run_id"])
         elif status in texts:
             files[status] = texts[status]
+    files.update((name, text) for name, text in texts.items() if name.startswith(FAILURE_LIMIT_PREFIX))
     return files

@@ -20,7 +20,7 @@ from ..errors import RelaunchError
 from ..recorder import STATUSES, Manifest, current_schema, gc_paused, manifest_parts
 from .encoding import encode_chunks
 from .files import DirectoryLock, read_chunks, refuse_foreign, remove_file, write_atomic
-from .layout import FAILED_LIMIT, LATEST, LIMIT, PENDING_LIMIT, RUN_ID
+from .layout import FAILED_LIMIT, FAILURE_LIMIT, FAILURE_LIMIT_PREFIX, LATEST, LIMIT, PENDING_LIMIT, RUN_ID
 from .limits import LimitTexts, limit_files
 from .rollout import merge, state_of
 from .validation import read_manifest
@@ -88,7 +88,7 @@ def _publish(
         refused = None
         if useful:
             try:
-                for name in (LATEST, *(status + LIMIT for status in STATUSES)):
+                for name in (LATEST, *(status + LIMIT for status in STATUSES), *_failure_limits(directory)):
                     refuse_foreign(directory, name)  # before latest.json is read: a symlink is never followed
             except RelaunchError as exc:
                 refused = exc  # the run's own manifest is written all the same
@@ -118,12 +118,24 @@ def _publish(
                     replaced[name] = files[status].encode("utf-8")
                 else:
                     remove_file(os.path.join(directory, name))
+            # A failure group's file goes once it is no longer a group: an old group is never relaunched by mistake.
+            for name in _failure_limits(directory):
+                if name[: -len(LIMIT)] not in files:
+                    remove_file(os.path.join(directory, name))
+            for stem, text in files.items():
+                if stem.startswith(FAILURE_LIMIT_PREFIX):
+                    replaced[stem + LIMIT] = text.encode("utf-8")
             # Renamed last. A rollout this run started is the run's own manifest: a copy of the file just written.
             replaced[LATEST] = read_chunks(path) if state.head is head else encode_chunks(state)
             write_atomic(directory, replaced)
         if keep is not None:
             prune(directory, keep, state.head["run_id"] if state is not None else latest_run_id(directory))
     return path
+
+
+def _failure_limits(directory: str) -> list[str]:
+    """The names of the failure groups' limit files in a run directory (``failure-<id>.limit``)."""
+    return sorted(name for name in os.listdir(directory) if FAILURE_LIMIT.match(name))
 
 
 def _read_state(directory: str, playbook: str) -> Manifest | None:
@@ -153,7 +165,10 @@ def _run_failed_text(
     rollout = state.head["rollout"]
     if rollout["runs"] == 1 and rollout["started_by"] == head["run_id"]:
         return state_files.get("failed")
-    return limit_texts(Manifest({**head, "retry_counts": {"failed": count}}, list(rows))).get("failed")
+    # No failure groups: only the failed hosts' text is wanted.
+    return limit_texts(Manifest({**head, "retry_counts": {"failed": count}, "failure_groups": []}, list(rows))).get(
+        "failed"
+    )
 
 
 def prune(directory: str, keep: int, newest: str | None) -> None:
