@@ -12,7 +12,11 @@ from ansible.utils.display import Display
 from ansible_collections.relaunch.status.plugins.modules.relaunch_info import ARGUMENT_SPEC
 from ansible_collections.relaunch.status.plugins.plugin_utils._core import history
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import parse_statuses
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
+    FailureGroupChoice,
+    parse_group,
+    parse_statuses,
+)
 from ansible_collections.relaunch.status.plugins.plugin_utils._selector import (
     ManifestMissing,
     SelectionRequest,
@@ -38,7 +42,7 @@ class ActionModule(ActionBase):
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         result["changed"] = False
         try:
-            statuses = parse_statuses(args["hosts"], option="hosts")
+            statuses = self._choice(args)
             thresholds = history.Thresholds(
                 flaky_runs=args["flaky_runs"], flaky_flips=args["flaky_flips"], chronic_runs=args["chronic_runs"]
             )
@@ -78,6 +82,16 @@ class ActionModule(ActionBase):
             display.vv(f"relaunch.status.relaunch_info: {renamed}")
         result.update(manifest_found=True, manifests=paths, **selection.report())
         return result
+
+    def _choice(self, args: dict) -> list[str] | FailureGroupChoice:
+        """The statuses of option hosts, or the failure group of option group."""
+        if args["group"] is None:
+            return parse_statuses(args["hosts"], option="hosts")
+        if "hosts" in self._task.args:  # given, not its default
+            raise RelaunchError(
+                "option group: given with option hosts; a failure group's hosts are failed hosts: give one of them"
+            )
+        return FailureGroupChoice(parse_group(args["group"]))
 
 
 def host_histories(request: SelectionRequest, paths: list[str], thresholds: history.Thresholds) -> dict[str, dict]:

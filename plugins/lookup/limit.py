@@ -28,10 +28,21 @@ options:
       - Statuses to select; several statuses (or comma-separated ones) select their union.
       - One of C(all), C(failed), C(unreachable), C(changed), C(ok), C(skipped), C(rescued), C(ignored), C(not_run),
         C(pending) (everything still to do in the rollout, that is C(failed), unreachable included, or C(not_run)).
-      - When none is given, C(failed).
+      - When none is given, C(failed); none may be given with O(group).
     type: list
     elements: str
     required: false
+  group:
+    description:
+      - The id of one failure group (8 hex digits, such as C(3f9a2c1b)) to select instead of statuses; the hosts the
+        manifest records in that group of its C(failure_groups), found by identity as for a status.
+      - The end-of-run summary, C(ansible-relaunch report) and the manifest's C(failure_groups) list the ids. The id
+        of a failure is the same in every run (its rank is not).
+      - An id the manifest does not know (a failure that no longer happens has no group) is an error, never a wider
+        selection; so is a group of 0 current hosts, unless O(allow_empty=true). Statuses and O(group) cannot be
+        given together.
+    type: str
+    version_added: 2.0.0
   default:
     description:
       - The host pattern to return when no manifest exists yet where the lookup looks (the first run of a
@@ -56,6 +67,13 @@ EXAMPLES = r"""
     {{ lookup('relaunch.status.limit', 'failed', 'not_run', manifest='/var/lib/relaunch/site/latest.json') }}
   tasks:
     - name: Finish the job
+      ansible.builtin.ping:
+
+# The id is the one the summary of the run printed (or ansible-relaunch report shows) beside the failure.
+- name: Relaunch the hosts of one failure group
+  hosts: "{{ lookup('relaunch.status.limit', group='3f9a2c1b', manifest='.relaunch/site') }}"
+  tasks:
+    - name: Do the work again
       ansible.builtin.ping:
 
 - name: Merge the manifests of two controllers, and accept an empty result
@@ -89,7 +107,11 @@ from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import parse_statuses
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
+    FailureGroupChoice,
+    parse_group,
+    parse_statuses,
+)
 from ansible_collections.relaunch.status.plugins.plugin_utils._selector import (
     ManifestMissing,
     SelectionRequest,
@@ -113,7 +135,7 @@ class LookupModule(LookupBase):
                 "give a host pattern such as 'all', or leave it unset"
             )
         try:
-            statuses = parse_statuses(list(terms or ["failed"]), option="terms")
+            statuses = self._choice(terms)
             inventory = find_inventory(variables)
             playbook_dir = variables.get("playbook_dir")
             base_dirs = [os.getcwd()] + ([str(playbook_dir)] if playbook_dir else [])
@@ -146,3 +168,15 @@ class LookupModule(LookupBase):
         if renamed:
             display.vv(f"relaunch.status.limit: {renamed}")
         return [selection.limit]
+
+    def _choice(self, terms) -> list[str] | FailureGroupChoice:
+        """The statuses of the terms, or the failure group of option group."""
+        group = self.get_option("group")
+        if group is None:
+            return parse_statuses(list(terms or ["failed"]), option="terms")
+        if terms:
+            raise RelaunchError(
+                f"option group: given with statuses ({', '.join(map(str, terms))}); a failure group's hosts are "
+                "failed hosts: give either statuses or group"
+            )
+        return FailureGroupChoice(parse_group(group))

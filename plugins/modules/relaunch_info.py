@@ -35,8 +35,20 @@ options:
       - One of C(all), C(failed), C(unreachable), C(changed), C(ok), C(skipped), C(rescued), C(ignored), C(not_run),
         C(pending) (everything still to do in the rollout, that is C(failed), unreachable included, or C(not_run)).
       - C(all) selects the original C(--limit) of the run, and no limit when the run had none (see RV(limited)).
+      - Not with O(group).
     type: raw
     default: failed
+  group:
+    description:
+      - The id of one failure group (8 hex digits, such as C(3f9a2c1b); quote it in YAML) to select instead of
+        statuses; the hosts the manifest records in that group of its C(failure_groups), found by identity as for a
+        status.
+      - The end-of-run summary, C(ansible-relaunch report) and the manifest's C(failure_groups) list the ids. The id
+        of a failure is the same in every run (its rank is not).
+      - An id the manifest does not know (a failure that no longer happens has no group) fails, never selects more;
+        so does a group of 0 current hosts, unless O(allow_empty=true). O(hosts) cannot be given with it.
+    type: str
+    version_added: 2.0.0
   identity_vars:
     description:
       - Host variables that identify a machine across renames, tried in order.
@@ -135,6 +147,12 @@ EXAMPLES = r"""
       {{ 'nothing to relaunch' if relaunch.limited and not relaunch.limit else
          'ansible-playbook site.yml' ~ ((' --limit ' ~ (relaunch.limit | quote)) if relaunch.limited else '') ~
          (' -K' if 'become_password' in relaunch.passwords_needed_to_start else '') }}
+  run_once: true
+
+- name: What a relaunch of one failure group would target (the id from the summary or ansible-relaunch report)
+  relaunch.status.relaunch_info:
+    group: "3f9a2c1b"  # quoted: an id of digits only would be read as a number
+  register: relaunch
   run_once: true
 
 - name: Failed and unreachable hosts of two controllers' manifests, empty allowed
@@ -247,11 +265,17 @@ renamed:
   type: dict
   sample: {foobar: foo}
 statuses:
-  description: The statuses selected.
+  description: The statuses selected; empty when O(group) is given.
   returned: when a manifest was found
   type: list
   elements: str
   sample: [failed]
+group:
+  description: The id of the failure group selected (O(group)); null when statuses are selected.
+  returned: when a manifest was found
+  type: str
+  version_added: 2.0.0
+  sample: "3f9a2c1b"
 history:
   description:
     - For each current host of the kept runs, under its current name (found by identity, so renamed hosts keep their
@@ -283,6 +307,7 @@ ARGUMENT_SPEC: dict = {
     "manifest": {"type": "raw"},
     "manifest_dir": {"type": "path"},
     "hosts": {"type": "raw", "default": "failed"},
+    "group": {"type": "str"},
     "identity_vars": {"type": "list", "elements": "str"},
     "allow_empty": {"type": "bool", "default": False},
     "allow_missing": {"type": "bool", "default": False},

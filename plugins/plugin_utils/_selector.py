@@ -25,6 +25,7 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder imp
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
     IMPLICIT_LOCALHOST,
     CurrentHost,
+    FailureGroupChoice,
     Selection,
     Selector,
     limit_string,
@@ -73,9 +74,13 @@ def selected_limit(given: str) -> str | None:
     return limit_string(patterns) if patterns else "all"
 
 
-def _limit_files_manifest(parts: list[str]) -> tuple[str, list[str]] | None:
-    """The manifest beside limit files the callback wrote, and their statuses; None for other files, or files of
-    several manifests."""
+def _limit_files_manifest(parts: list[str]) -> tuple[str, list[str] | FailureGroupChoice] | None:
+    """The manifest beside limit files the callback wrote, and their statuses (or the failure group of a
+    ``failure-<id>.limit`` given alone); None for other files, or files of several manifests."""
+    directory, name = os.path.split(os.path.abspath(parts[0][1:]))
+    if len(parts) == 1 and store.layout.FAILURE_LIMIT.match(name):
+        group = name[len(store.layout.FAILURE_LIMIT_PREFIX) : -len(store.layout.LIMIT)]
+        return os.path.join(directory, store.layout.LATEST), FailureGroupChoice(group)
     manifests, statuses = set(), []
     for part in parts:
         directory, name = os.path.split(os.path.abspath(part[1:]))
@@ -137,10 +142,12 @@ def stale_limit_file(
         if renamed and warn is not None:
             warn(renamed)
         return None
-    status = " and ".join(statuses)
-    recorded = (
-        "the rollout's" if statuses == ["all"] and given.endswith(store.layout.PENDING_LIMIT) else "its " + status
-    )
+    if isinstance(statuses, FailureGroupChoice):
+        recorded = f"its failure group {statuses.id}'s"
+    elif statuses == ["all"] and given.endswith(store.layout.PENDING_LIMIT):
+        recorded = "the rollout's"
+    else:
+        recorded = "its " + " and ".join(statuses)
     return (
         f"--limit {given} would now select {counted(len(extra), 'host')} that {'is' if len(extra) == 1 else 'are'} "
         f"not {recorded} hosts ({', '.join(map(repr, extra[:5]))}): "
@@ -358,13 +365,15 @@ class SelectionRequest:
 
 def select_each(
     request: SelectionRequest,
-    status_sets: list[list[str]],
+    status_sets: list[list[str] | FailureGroupChoice],
     *,
     allow_empty: bool = False,
     in_play: bool = False,
     build_limit: bool = True,
+    failure_groups: int = 0,
 ) -> tuple[list[Selection], list[str]]:
-    """The selection of each list of statuses in ``status_sets``, and the manifest paths read.
+    """The selection of each list of statuses (or failure group) in ``status_sets``, then of the ``failure_groups``
+    largest failure groups of the manifests, and the manifest paths read.
 
     The one way every plugin selects: the manifests are read and the current hosts
     resolved once, for all the selections. ``in_play`` counts what only a play can
@@ -379,11 +388,11 @@ def select_each(
     # alive, they went to the older generations and brought on one more collection of the whole
     # heap (0.9 s at 20,000 hosts).
     with gc_paused():
-        selections = _select_each(paths, request, status_sets, allow_empty, in_play, build_limit)
+        selections = _select_each(paths, request, status_sets, allow_empty, in_play, build_limit, failure_groups)
     return selections, paths
 
 
-def _select_each(paths, request, status_sets, allow_empty, in_play, build_limit) -> list[Selection]:
+def _select_each(paths, request, status_sets, allow_empty, in_play, build_limit, failure_groups=0) -> list[Selection]:
     manifests = load_manifests(paths)
     hosts, groups = inventory_hosts(
         request.inventory, request.loader, request.identity_vars, request.playbook_dir, request.extra_dirs
@@ -392,19 +401,20 @@ def _select_each(paths, request, status_sets, allow_empty, in_play, build_limit)
     if in_play and not any(host.name in IMPLICIT_LOCALHOST for host in hosts):
         hosts = [*hosts, CurrentHost("localhost")]
     selector = Selector(manifests, hosts, groups)
-    return [selector.select(statuses, allow_empty, in_play, build_limit) for statuses in status_sets]
+    selections = [selector.select(statuses, allow_empty, in_play, build_limit) for statuses in status_sets]
+    return selections + selector.select_groups(failure_groups, allow_empty, in_play, build_limit)
 
 
 def select_one(
     request: SelectionRequest,
-    statuses: list[str],
+    statuses: list[str] | FailureGroupChoice,
     *,
     allow_empty: bool = False,
     in_play: bool = False,
     build_limit: bool = True,
 ) -> tuple[Selection, list[str]]:
-    """The selection of ``statuses`` (the union of their hosts), and the manifest paths read: :func:`select_each`
-    of one."""
+    """The selection of ``statuses`` (the union of their hosts) or of one failure group, and the manifest paths read:
+    :func:`select_each` of one."""
     (selection,), paths = select_each(
         request, [statuses], allow_empty=allow_empty, in_play=in_play, build_limit=build_limit
     )

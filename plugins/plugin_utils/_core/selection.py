@@ -476,6 +476,8 @@ class Selector:
         self, count: int, allow_empty: bool = False, in_play: bool = False, build_limit: bool = True
     ) -> list[Selection]:
         """The selections of the ``count`` largest failure groups (:meth:`RecordedHosts.largest_groups`)."""
+        if count <= 0:
+            return []  # the groups are not even read
         return [
             self.select_group(group_id, allow_empty, in_play, build_limit)
             for group_id in self.recorded.largest_groups(count)
