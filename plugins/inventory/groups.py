@@ -21,6 +21,10 @@ description:
     the last O(flaky_runs) runs; C(relaunch_chronic) the hosts that failed in each of the last O(chronic_runs) runs
     that ran them, among the last O(flaky_runs) runs (O(chronic_runs) if more). Unreachable counts as failed; a run
     that did not run a host neither flips nor ends its streak. Only those newest runs are read.
+  - It also adds a group C(relaunch_failure_<id>) for each of the O(failure_groups) largest failure groups of the
+    manifest (its C(failure_groups); C(relaunch_failure_3f9a2c1b)), holding the current hosts of that group, found by
+    identity. The end-of-run summary, C(ansible-relaunch report) and the manifest list the ids; the id of a failure
+    is the same in every run. A group with no current host does not exist, as for a status.
 version_added: 1.0.0
 author: relaunch.status contributors (@relaunch-status)
 extends_documentation_fragment:
@@ -44,6 +48,13 @@ options:
     type: list
     elements: str
     default: [all, failed, unreachable, changed, ok, skipped, rescued, ignored, not_run, pending]
+  failure_groups:
+    description:
+      - How many failure groups, the largest first, get a group C(relaunch_failure_<id>); C(0) adds none.
+      - A run can have thousands of failure groups of one host each.
+    type: int
+    default: 20
+    version_added: 2.0.0
   flaky_runs:
     description:
       - How many of the newest runs C(relaunch_flaky) looks at.
@@ -72,8 +83,8 @@ notes:
   - For a host that add_host created during the run, the group holds the hosts that provisioned it, so that
     the relaunch re-creates it. The implicit C(localhost) is not an inventory host and cannot be put in a
     group; when it provisioned hosts, a warning points to the P(relaunch.status.select#role) role.
-  - A group C(relaunch_<status>), C(relaunch_flaky) or C(relaunch_chronic) that the inventory already has is an
-    error, since joining it would widen the selection.
+  - A group C(relaunch_<status>), C(relaunch_flaky), C(relaunch_chronic) or C(relaunch_failure_<id>) that the
+    inventory already has is an error, since joining it would widen the selection.
   - A configuration error (a missing manifest, an unknown status, a group C(relaunch_<status>) the inventory already
     has, this file given before the real inventory) is one error line naming this file, and the command stops
     there, before anything runs. Other inventory sources keep ansible-core's own handling (a source that fails to
@@ -95,6 +106,13 @@ plugin: relaunch.status.groups
 # manifest: /var/lib/relaunch/site/latest.json
 # statuses: [failed, not_run]
 # identity_vars: [serial_number, relaunch_id]
+
+# The hosts of one failure group (its id from the summary or ansible-relaunch report):
+#   ansible-playbook -i inventory -i relaunch.yml site.yml --limit relaunch_failure_3f9a2c1b
+# failures.relaunch.yml: only the 5 largest failure groups, no status group but pending
+# plugin: relaunch.status.groups
+# statuses: [pending]
+# failure_groups: 5
 
 # history.relaunch.yml: hosts that failed on each of the last 5 runs are in relaunch_chronic
 #   ansible-playbook -i inventory -i history.relaunch.yml site.yml --limit relaunch_chronic
@@ -130,6 +148,7 @@ display = Display()
 GROUP_PREFIX = "relaunch_"
 FLAKY_GROUP = GROUP_PREFIX + "flaky"
 CHRONIC_GROUP = GROUP_PREFIX + "chronic"
+FAILURE_GROUP_PREFIX = GROUP_PREFIX + "failure_"  # relaunch_failure_<id>: one failure group
 
 
 class InventoryModule(BaseInventoryPlugin):
@@ -151,13 +170,20 @@ class InventoryModule(BaseInventoryPlugin):
             self._check_inventory([GROUP_PREFIX + status for status in statuses] + [FLAKY_GROUP, CHRONIC_GROUP])
             request = self._request(path)
             selections, paths = select_each(
-                request, [[status] for status in statuses], allow_empty=True, build_limit=False
+                request,
+                [[status] for status in statuses],
+                allow_empty=True,
+                build_limit=False,
+                failure_groups=self.get_option("failure_groups"),
             )
+            named = [(GROUP_PREFIX + status, selection) for status, selection in zip(statuses, selections)]
+            failure_groups = [(FAILURE_GROUP_PREFIX + str(item.group), item) for item in selections[len(statuses) :]]
+            self._check_inventory([group for group, _selection in failure_groups])
             shown: set[str] = set()
-            for status, selection in zip(statuses, selections):
-                self._warn(path, GROUP_PREFIX + status, selection, shown)
+            for group, selection in named + failure_groups:
+                self._warn(path, group, selection, shown)
                 if selection.hosts:
-                    self._add_group(GROUP_PREFIX + status, selection.hosts)
+                    self._add_group(group, selection.hosts)
             self._add_history_groups(path, request, paths, thresholds)
         except RelaunchError as exc:
             display.error(f"{path}: {exc}", wrap_text=False)
