@@ -426,8 +426,23 @@ class CallbackModule(CallbackBase):
         relaunch = None
         if not snapshot.head.get("check_mode") and all(os.path.isfile(path) for path in files):
             relaunch = command.relaunch_command(run.playbook, files, playbook.command_line, front)
+        merged = not snapshot.head.get("check_mode") and snapshot.head.get("rollout") is not None
+
+        def group_command(group_id: str) -> str | None:
+            """The command that relaunches one failure group of the rollout, through its limit file."""
+            path = store.layout.failure_limit_file(run.directory, group_id)
+            if not merged or not os.path.isfile(path):
+                return None
+            return command.relaunch_command(run.playbook, [path], playbook.command_line, front)
+
         return late("_core.summary").relaunch_summary(
-            snapshot.head, snapshot.hosts("failed"), run.directory, relaunch, front.absolute_paths, rollout_pending
+            snapshot.head,
+            snapshot.hosts("failed"),
+            run.directory,
+            relaunch,
+            front.absolute_paths,
+            rollout_pending,
+            group_command,
         )
 
     def _summary_wanted(self) -> bool:

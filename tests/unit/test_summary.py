@@ -5,6 +5,7 @@ figures when no host ran a task, and never a summary of zeros."""
 
 from __future__ import annotations
 
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.failures import group_id
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import STATUSES
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.summary import relaunch_summary
 
@@ -123,3 +124,37 @@ def test_sixty_hosts_fit_in_about_ten_lines_of_failure_groups():
     assert groups[1].startswith("      web01, web02, web03, ") and groups[1].endswith(" and 10 more")
     assert all(len(line) <= 160 for line in groups)
     assert not any("web" in line for line in groups[::2]), "a host name left in a cause line"
+
+
+def failed_at(name: str, task: str) -> dict:
+    host = failed(name)
+    host["first_failure"] = {"task": task, "action": "fail", "unreachable": False, "message": "boom"}
+    return host
+
+
+def test_each_failure_group_gives_its_id_and_the_command_that_relaunches_exactly_it():
+    hosts = [failed_at(f"web{number}", "Deploy") for number in range(3)] + [
+        failed_at(f"db{n}", f"T{n}") for n in "1234"
+    ]
+    deploy, first_task = group_id("Deploy", "fail", False, "boom"), group_id("T1", "fail", False, "boom")
+    commands = {deploy: f"ansible-playbook site.yml --limit @.relaunch/site/failure-{deploy}.limit"}
+    summary = relaunch_summary(head(all=7, failed=7), hosts, DIRECTORY, "CMD", group_command=commands.get)
+    lines = summary.splitlines()
+    groups = lines[3 : lines.index("  relaunch on the failed hosts:")]
+    assert len(groups) <= 10, summary
+    assert groups[:3] == [
+        "  3 hosts failed at TASK [Deploy]: boom",
+        "      web0, web1, web2",
+        f"      group {deploy}: ansible-playbook site.yml --limit @.relaunch/site/failure-{deploy}.limit",
+    ]
+    # A group without a limit file (beyond the largest ones) still gives its id, and the way that selects it.
+    assert (
+        f"      group {first_task}: lookup('relaunch.status.limit', group='{first_task}') (it has no limit file)"
+        in groups
+    )
+    assert groups[-1] == "  2 more failure groups of 2 hosts not shown"
+    # A dry run offers no command, nor ids: nothing of it is in the rollout.
+    dry = relaunch_summary(
+        {**head(all=7, failed=7), "check_mode": True}, hosts, DIRECTORY, None, group_command=commands.get
+    )
+    assert "group " not in dry

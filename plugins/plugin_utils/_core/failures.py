@@ -16,7 +16,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 from .errors import counted
@@ -385,20 +385,32 @@ def names_line(hosts: Sequence[str], shown: int = NAMES_SHOWN, limit: int = LINE
     return _cut(f"{hosts[0]} and {len(hosts) - 1} more", limit) if hosts else ""
 
 
-def summary_lines(groups: Sequence[FailureGroup], max_lines: int = 10, indent: str = "  ") -> list[str]:
+def summary_lines(
+    groups: Sequence[FailureGroup],
+    max_lines: int = 10,
+    indent: str = "  ",
+    command_of: Callable[[str], str | None] | None = None,
+) -> list[str]:
     """The groups as at most ``max_lines`` lines of the end-of-run summary, whatever their number.
 
-    Two lines a group shown: its cause, then its first host names, further indented. When some
-    groups do not fit, the last line says how many groups and hosts are not shown.
+    Two lines a group shown: its cause, then its first host names, further indented; with
+    ``command_of`` (a group id -> the command that relaunches exactly that group, or None), a third:
+    the group's id and that command, never cut. When some groups do not fit, the last line says how
+    many groups and hosts are not shown.
     """
     if max_lines <= 0 or not groups:
         return []
-    shown = len(groups) if 2 * len(groups) <= max_lines else (max_lines - 1) // 2
+    per_group = 2 if command_of is None else 3
+    shown = len(groups) if per_group * len(groups) <= max_lines else (max_lines - 1) // per_group
     lines = []
     names_indent = indent + "    "
     for group in groups[:shown]:
         lines.append(indent + _cut(cause_line(group), LINE_MAX - len(indent)))
         lines.append(names_indent + names_line(group.hosts, limit=LINE_MAX - len(names_indent)))
+        if command_of is not None:
+            command = command_of(group.key)
+            how = command or f"lookup('relaunch.status.limit', group='{group.key}') (it has no limit file)"
+            lines.append(f"{names_indent}group {group.key}: {how}")
     left_out = groups[shown:]
     if left_out:
         hosts = sum(len(group.hosts) for group in left_out)

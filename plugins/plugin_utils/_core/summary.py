@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .errors import counted
 
@@ -16,16 +16,18 @@ FAILURE_LINES = 10
 DRY_RUN = "dry run: --check; the rollout and its limit files are unchanged"
 
 
-def failure_lines(hosts: Iterable[dict]) -> list[str]:
+def failure_lines(hosts: Iterable[dict], group_command: Callable[[str], str | None] | None = None) -> list[str]:
     """The failed hosts grouped by cause, in at most FAILURE_LINES lines; a host's words (masked in the messages)
-    are its name and its identity."""
+    are its name and its identity. With ``group_command`` (a failure group's id -> the command that relaunches
+    exactly its hosts, None when there is none), each group shown also gives its id and that command."""
     hosts = [host for host in hosts if "failed" in host["statuses"]]
     if not hosts:
         return []
     from . import failures  # its patterns take a while to compile: only for a run that has failed hosts
 
     words = {host["name"]: tuple(word for word in (host["name"], host.get("identity")) if word) for host in hosts}
-    return failures.summary_lines(failures.group_failures(failures.failures_of(hosts, words)), FAILURE_LINES)
+    groups = failures.group_failures(failures.failures_of(hosts, words))
+    return failures.summary_lines(groups, FAILURE_LINES, command_of=group_command)
 
 
 def _shown(path: str, absolute: bool) -> str:
@@ -122,6 +124,7 @@ def relaunch_summary(
     command: str | None,
     absolute_paths: bool = False,
     rollout_pending: bool | None = None,
+    group_command: Callable[[str], str | None] | None = None,
 ) -> str:
     """The summary of a run's manifest (``head``, its keys but the hosts, and its failed hosts' entries).
 
@@ -129,14 +132,21 @@ def relaunch_summary(
     merged into the rollout), and ``command``, which relaunches through the run's own limit
     file (see :func:`relaunch_lines`); None when no limit file can select the hosts. A dry
     run (--check) offers no relaunch. A run in which no host ran a task never became
-    latest.json: the summary says so and offers no relaunch.
+    latest.json: the summary says so and offers no relaunch. ``group_command`` gives the command of each failure
+    group shown (see :func:`failure_lines`); None for none (a dry run).
     """
     if head.get("tasks_ran") is False:
         return _no_host_ran(head, directory, absolute_paths)
     counts = head["retry_counts"]
     hosts = list(hosts)
     failed_unreachable = sum(1 for host in hosts if "failed" in host["statuses"] and "unreachable" in host["statuses"])
-    lines = [header(head, directory, absolute_paths), *counts_lines(counts, failed_unreachable), *failure_lines(hosts)]
+    if head.get("check_mode"):
+        group_command = None
+    lines = [
+        header(head, directory, absolute_paths),
+        *counts_lines(counts, failed_unreachable),
+        *failure_lines(hosts, group_command),
+    ]
     if not head.get("check_mode"):
         lines += relaunch_lines(counts, command, rollout_pending)
     return "\n".join(lines)

@@ -111,26 +111,33 @@ def _publish(
         if refused is not None:
             raise refused
         if state is not None:
-            replaced = {}
-            for status in STATUSES:
-                name = status + LIMIT
-                if status in files:
-                    replaced[name] = files[status].encode("utf-8")
-                else:
-                    remove_file(os.path.join(directory, name))
-            # A failure group's file goes once it is no longer a group: an old group is never relaunched by mistake.
-            for name in _failure_limits(directory):
-                if name[: -len(LIMIT)] not in files:
-                    remove_file(os.path.join(directory, name))
-            for stem, text in files.items():
-                if stem.startswith(FAILURE_LIMIT_PREFIX):
-                    replaced[stem + LIMIT] = text.encode("utf-8")
+            replaced = _state_limit_files(directory, files)
             # Renamed last. A rollout this run started is the run's own manifest: a copy of the file just written.
             replaced[LATEST] = read_chunks(path) if state.head is head else encode_chunks(state)
             write_atomic(directory, replaced)
         if keep is not None:
             prune(directory, keep, state.head["run_id"] if state is not None else latest_run_id(directory))
     return path
+
+
+def _state_limit_files(directory: str, files: dict[str, str]) -> dict[str, bytes]:
+    """The limit files of the rollout state to write (name -> data), from their texts (:func:`.limits.limit_files`);
+    removes those it no longer has. A failure group's file goes once it is no longer a group: an old group is
+    never relaunched by mistake."""
+    replaced = {}
+    for status in STATUSES:
+        name = status + LIMIT
+        if status in files:
+            replaced[name] = files[status].encode("utf-8")
+        else:
+            remove_file(os.path.join(directory, name))
+    for name in _failure_limits(directory):
+        if name[: -len(LIMIT)] not in files:
+            remove_file(os.path.join(directory, name))
+    for stem, text in files.items():
+        if stem.startswith(FAILURE_LIMIT_PREFIX):
+            replaced[stem + LIMIT] = text.encode("utf-8")
+    return replaced
 
 
 def _failure_limits(directory: str) -> list[str]:
