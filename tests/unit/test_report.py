@@ -9,6 +9,7 @@ import re
 from xml.etree import ElementTree
 
 from ansible_collections.relaunch.status.plugins.plugin_utils._core import report
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.failures import group_id
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.history import Thresholds
 
 PLAYBOOK = "/srv/deploy/site.yml"
@@ -107,6 +108,26 @@ def test_schema2_rollout_state_and_recorded_failure_groups():
     assert found.rollout["run_ids"] == sorted([runs[2]["run_id"], runs[3]["run_id"]])
     assert found.rollout["done"] == 1 and found.rollout["pending"] == ["new1", "web2"]
     assert [group.hosts for group in found.groups] == [["y", "z"], ["x"]]  # largest first
+    assert [group.key for group in found.groups] == [
+        group_id("B", None, True, "two"),
+        group_id("A", None, False, "one"),
+    ]
+
+
+def test_each_failure_group_shows_its_id_and_the_command_of_its_limit_file(tmp_path):
+    directory = tmp_path / ".relaunch" / "site"
+    directory.mkdir(parents=True)
+    runs = schema1_runs()
+    group = built(runs, directory=str(directory)).groups[0].key
+    (directory / f"failure-{group}.limit").write_text("db1\n")
+    found = built(runs, directory=str(directory))
+    command = found.group_commands[group]
+    assert " --limit @" in command and command.endswith(f"/.relaunch/site/failure-{group}.limit")
+    assert f"      group {group}: {command}\n" in report.text(found)
+    assert f"{command}  # group {group}" in report.markdown(found)
+    assert command in report.html(found)
+    # Without its file (schema 1, or beyond the largest groups), the id alone.
+    assert f"      group {group}\n" in report.text(built(runs))
 
 
 def test_schema2_run_manifest_host_that_did_not_run_is_not_run():
@@ -135,7 +156,8 @@ def test_text_names_the_rollout_groups_and_commands():
 def test_markdown_is_a_compact_summary():
     output = report.markdown(built(schema1_runs()))
     assert output.startswith(f"## Relaunch report: `{PLAYBOOK}`")
-    assert "| 1 | Deploy | disk full |" in output
+    group = built(schema1_runs()).groups[0].key
+    assert f"| 1 | `{group}` | Deploy | disk full |" in output
     assert "**Chronic**: db1" in output and "--limit relaunch_chronic" in output
 
 

@@ -74,6 +74,8 @@ class Report:
     chronic: list[str]
     commands: dict[str, str]  # pending, flaky, chronic: the command that relaunches those hosts
     latest_hosts: list[dict]  # the rollout state's host entries, for the JUnit document
+    # A failure group's id -> the command that relaunches exactly its hosts (through failure-<id>.limit).
+    group_commands: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def cell_outcome(entry: dict, run_id: object) -> str:
@@ -186,6 +188,7 @@ def build(
         chronic=chronic,
         commands=_commands(directory, latest),
         latest_hosts=hosts,
+        group_commands=_group_commands(directory, latest, groups),
     )
 
 
@@ -199,15 +202,30 @@ def _failure_groups(latest: dict, hosts: list[dict]) -> list[FailureGroup]:
     return sorted(groups, key=lambda group: -len(group.hosts))
 
 
-def _commands(directory: str, latest: dict) -> dict[str, str]:
-    """The commands that relaunch the pending, flaky and chronic hosts, as the collection supports them."""
-    playbook = str(latest.get("playbook") or "site.yml")
+def _command_line(latest: dict) -> tuple[str, CommandLine]:
+    """The playbook and the options of the rollout's first run, for the commands that relaunch its hosts."""
     invocation = latest.get("invocation") or {}
-    line = CommandLine(
+    return str(latest.get("playbook") or "site.yml"), CommandLine(
         inventory=tuple(str(source) for source in invocation.get("inventory") or ()),
         tags=tuple(str(tag) for tag in invocation.get("tags") or ()),
         skip_tags=tuple(str(tag) for tag in invocation.get("skip_tags") or ()),
     )
+
+
+def _group_commands(directory: str, latest: dict, groups: list[FailureGroup]) -> dict[str, str]:
+    """The command that relaunches each failure group that has a limit file (the largest ones)."""
+    playbook, line = _command_line(latest)
+    commands = {}
+    for group in groups:
+        path = os.path.join(directory, f"failure-{group.key}.limit")
+        if os.path.isfile(path):
+            commands[group.key] = relaunch_command(playbook, [path], line)
+    return commands
+
+
+def _commands(directory: str, latest: dict) -> dict[str, str]:
+    """The commands that relaunch the pending, flaky and chronic hosts, as the collection supports them."""
+    playbook, line = _command_line(latest)
     # Schema 2 writes pending.limit (failed or not run); schema 1 only failed.limit and not_run.limit.
     pending_file = os.path.join(directory, "pending.limit")
     if not os.path.isfile(pending_file):
@@ -244,6 +262,8 @@ def text(report: Report) -> str:
     lines.append(f"  failure groups: {len(report.groups)}")
     for group in report.groups:
         lines += [f"    {_cause(group)}", f"      {_names(group.hosts)}"]
+        command = report.group_commands.get(group.key)
+        lines.append(f"      group {group.key}" + (f": {command}" if command else ""))
     for kind in ("flaky", "chronic"):
         names = getattr(report, kind)
         lines.append(f"  {kind}: {len(names)}")
@@ -268,10 +288,17 @@ def markdown(report: Report) -> str:
         f"| {len(report.flaky)} | {len(report.chronic)} |",
     ]
     if report.groups:
-        lines += ["", "| hosts | task | cause |", "| ---: | --- | --- |"]
+        lines += ["", "| hosts | group | task | cause |", "| ---: | --- | --- | --- |"]
         for group in report.groups:
             cause = ("unreachable: " if group.unreachable else "") + (group.message or group.example or "")
-            lines.append(f"| {len(group.hosts)} | {_cell(group.task or '')} | {_cell(cause)} |")
+            lines.append(f"| {len(group.hosts)} | `{group.key}` | {_cell(group.task or '')} | {_cell(cause)} |")
+        commands = [
+            f"{report.group_commands[group.key]}  # group {group.key}"
+            for group in report.groups
+            if group.key in report.group_commands
+        ][:5]
+        if commands:
+            lines += ["", "**Relaunch one failure group**:", "", "```sh", *commands, "```"]
     for title, names, command in (
         ("Pending", rollout["pending"], report.commands["pending"]),
         ("Flaky", report.flaky, report.commands["flaky"]),
