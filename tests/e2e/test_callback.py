@@ -594,9 +594,14 @@ def test_limit_files_select_each_status_and_nothing_for_an_empty_one(workdir: Pa
     counts = run.manifest()["retry_counts"]
     non_empty = {status for status, count in counts.items() if count and status != "all"}
     assert non_empty == {"failed", "unreachable", "changed", "ok", "skipped", "pending"}
-    assert {path.stem for path in run.run_dir.glob("*.limit") if "." not in path.stem} == set(STATUSES) - {"all"}
+    stems = {path.stem for path in run.run_dir.glob("*.limit") if "." not in path.stem}
+    groups = {stem for stem in stems if stem.startswith("failure-")}
+    assert stems - groups == set(STATUSES) - {"all"}
     for status in non_empty:
         assert set(run.limit_file(status).read_text().split()) == run.with_status(status)
+    # One file a failure group: together, the failed hosts.
+    assert groups == {f"failure-{group['id']}" for group in run.manifest()["failure_groups"]} and len(groups) > 1
+    assert set().union(*(run.limit_file(stem).read_text().split() for stem in groups)) == run.with_status("failed")
 
     # All good now: the files of statuses that have no host any more select none, and say so. The unreachable host
     # is gone from the inventory, so the clean run leaves no pending host behind and starts a new rollout.

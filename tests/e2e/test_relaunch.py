@@ -781,3 +781,124 @@ def test_several_manifests_merge(project: Workdir) -> None:
     again = project.run("-e", json.dumps({"statuses": "failed", "manifest": ["east", "west"]}), playbook="retry.yml")
     assert ran(again, ALL_HOSTS) == {"fail1", "fail2"}, again.stdout + again.stderr
     assert unreachable(again) == {"down"}
+
+
+# --- one failure group ---------------------------------------------------------------------------------------
+
+# Two failures: the fail task on fail1, foobar and "sp ace,x"; down is unreachable at the marker task.
+FAILURES_BEFORE = f"""
+all:
+  vars:
+    ansible_connection: local
+  hosts:
+    ok1: {{relaunch_id: id-ok1}}
+    fail1: {{relaunch_id: id-fail1, should_fail: true}}
+    foobar: {{relaunch_id: machine-1, should_fail: true}}
+    "sp ace,x": {{relaunch_id: id-comma, should_fail: true}}
+    down: {{relaunch_id: id-down, {UNREACHABLE}}}
+"""
+FAILURES_AFTER = FAILURES_BEFORE.replace("foobar:", "foo:")  # the same machine, renamed
+FAILURE_HOSTS = {"ok1", "fail1", "foobar", "foo", "sp ace,x", "down"}
+
+GROUP_PLAYBOOKS = {
+    "group.yml": play(
+        "Relaunch one failure group",
+        "\"{{ lookup('relaunch.status.limit', group=group, manifest=manifest) }}\"",
+        THE_WORK,
+    ),
+    "group_info.yml": """
+        - name: Report
+          hosts: localhost
+          gather_facts: false
+          tasks:
+            - name: Read the manifest
+              relaunch.status.relaunch_info:
+                manifest: .relaunch/site
+                group: "{{ group }}"
+              register: info
+            - name: Save the result
+              ansible.builtin.copy:
+                content: "{{ info | to_json }}"
+                dest: "{{ marker_dir }}/../info.json"
+                mode: "0600"
+        """,
+}
+
+
+def failure_group(run: Run, task: str) -> str:
+    """The id of the rollout's failure group at ``task``."""
+    (found,) = [group["id"] for group in run.manifest()["failure_groups"] if group["task"] == task]
+    return found
+
+
+def test_one_failure_group_is_relaunched_exactly_by_every_way(tmp_path: Path) -> None:
+    project = Workdir(tmp_path, FAILURES_BEFORE)
+    write_files(tmp_path, GROUP_PLAYBOOKS)
+    first = project.run()
+    assert first.with_status("failed") == {"fail1", "foobar", "sp ace,x", "down"}, first.stdout
+    failing = failure_group(first, "Fail where the inventory says so")
+    gone = failure_group(first, "Leave a marker for this host")
+    # The summary gives each group's id and the command through its limit file.
+    summary = first.stdout[first.stdout.index("RELAUNCH SUMMARY") :]
+    assert f"group {failing}: " in summary and f"--limit @.relaunch/site/failure-{failing}.limit" in summary, summary
+    assert f"group {gone}: " in summary
+    limit_file = first.run_dir / f"failure-{failing}.limit"
+    assert set(limit_file.read_text().splitlines()) == {"fail1", "foobar", "~^sp\\x20ace\\x2cx\\Z"}
+
+    # The limit file, before anything changed: exactly the group, not the unreachable host.
+    again = project.run("--limit", f"@.relaunch/site/failure-{failing}.limit", "--list-hosts")
+    listed = {line.strip() for line in again.stdout.splitlines()}
+    assert again.rc == 0 and listed & FAILURE_HOSTS == {"fail1", "foobar", "sp ace,x"}, again.stdout + again.stderr
+
+    # foobar is renamed foo: the lookup, relaunch_info and the inventory group follow it; nothing else runs.
+    write_files(tmp_path, {"inventory.yml": FAILURES_AFTER})
+    # The limit file holds the old name: checked against latest.json, it says so and runs the others only.
+    by_file = project.run("--limit", f"@.relaunch/site/failure-{failing}.limit")
+    output = flat(by_file.stdout + by_file.stderr)
+    assert ran(by_file, FAILURE_HOSTS) == {"fail1", "sp ace,x"}, output
+    assert "foobar is now foo (renamed since the run, same identity)" in output, output
+    group_vars = ("-e", f"group={failing}", "-e", "manifest=.relaunch/site")
+    by_lookup = project.run(*group_vars, playbook="group.yml")
+    assert ran(by_lookup, FAILURE_HOSTS) == {"fail1", "foo", "sp ace,x"}, by_lookup.stdout + by_lookup.stderr
+    assert not unreachable(by_lookup)
+
+    write_files(tmp_path, {"groups.relaunch.yml": "plugin: relaunch.status.groups\nmanifest: .relaunch/site\n"})
+    by_group = project.run("--limit", f"relaunch_failure_{gone}", inventory=(project.inventory, "groups.relaunch.yml"))
+    assert ran(by_group, FAILURE_HOSTS) == set() and unreachable(by_group) == {"down"}, by_group.stdout
+
+    info_run = project.run("-e", f"group={failing}", playbook="group_info.yml")
+    assert info_run.rc == 0, info_run.stdout + info_run.stderr
+    info = json.loads((info_run.markers.parent / "info.json").read_text())
+    assert info["group"] == failing and info["statuses"] == []
+    assert info["hosts"] == ["fail1", "foo", "sp ace,x"] and info["renamed"] == {"foobar": "foo"}
+
+    # The lookup relaunch fixed nothing (the hosts still fail): the group and its file are still there, the same.
+    assert failure_group(by_lookup, "Fail where the inventory says so") == failing
+    fixed = project.run(
+        "-e",
+        "should_fail=false",
+        "--limit",
+        f"relaunch_failure_{failing}",
+        inventory=(project.inventory, "groups.relaunch.yml"),
+    )
+    assert ran(fixed, FAILURE_HOSTS) == {"fail1", "foo", "sp ace,x"}, fixed.stdout + fixed.stderr
+    # Fixed: the group is gone, and so is its file; the unreachable host's group stays.
+    assert not limit_file.exists() and (first.run_dir / f"failure-{gone}.limit").exists()
+    assert [group["id"] for group in fixed.manifest()["failure_groups"]] == [gone]
+
+
+@pytest.mark.parametrize("way", ["lookup", "relaunch_info", "groups"])
+def test_an_unknown_failure_group_is_one_error_line_and_nothing_runs(failed_project: Workdir, way: str) -> None:
+    project = failed_project
+    write_files(project.path, GROUP_PLAYBOOKS)
+    if way == "lookup":
+        refused = project.run("-e", "group=0badc0de", "-e", "manifest=.relaunch/site", playbook="group.yml")
+    elif way == "relaunch_info":
+        refused = project.run("-e", "group=0badc0de", playbook="group_info.yml")
+    else:  # no such group: ansible-core refuses the limit
+        refused = project.run(
+            "--limit", "relaunch_failure_0badc0de", inventory=(project.inventory, "groups.relaunch.yml")
+        )
+        assert_clean_error(refused, "relaunch_failure_0badc0de")
+        return
+    assert_clean_error(refused, "failure group 0badc0de is not in", "its failure groups are", "ansible-relaunch report")
