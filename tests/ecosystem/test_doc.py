@@ -22,11 +22,12 @@ NEEDS_RETURN = {"lookup", "module", "filter", "test"}
 # The options users set, by plugin (the role: by entry point): an option renamed or lost fails here.
 OPTIONS = {
     "relaunch.status.manifest": {"manifest_dir", "identity_vars", "keep", "require_manifest", "summary"},
-    "relaunch.status.limit": {"_terms", "manifest", "manifest_dir", "identity_vars", "allow_empty", "default"},
+    "relaunch.status.limit": {"_terms", "manifest", "manifest_dir", "identity_vars", "allow_empty", "default", "group"},
     "relaunch.status.relaunch_info": {
         "manifest",
         "manifest_dir",
         "hosts",
+        "group",
         "identity_vars",
         "allow_empty",
         "allow_missing",
@@ -45,9 +46,16 @@ OPTIONS = {
         "flaky_runs",
         "flaky_flips",
         "chronic_runs",
+        "failure_groups",
     },
     "relaunch.status.select": {
-        "main": {"relaunch_hosts", "relaunch_manifest", "relaunch_identity_vars", "relaunch_allow_empty"}
+        "main": {
+            "relaunch_hosts",
+            "relaunch_group",
+            "relaunch_manifest",
+            "relaunch_identity_vars",
+            "relaunch_allow_empty",
+        }
     },
 }
 
