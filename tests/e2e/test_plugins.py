@@ -410,7 +410,10 @@ def test_role_without_relaunch_hosts_selects_nothing(project: Workdir, off: str 
     assert first.with_status("failed") == {"fail1", "fail2", "down"}
     plain = project.run() if off is None else project.run("-e", f"relaunch_hosts={off}")
     assert ran(plain, ALL_HOSTS) == {"ok1", "ok2", "fail1", "fail2"}, plain.stdout
-    assert "relaunch.status.select: no relaunch_hosts given (or none): it selects nothing" in plain.stdout
+    assert (
+        "relaunch.status.select: no relaunch_hosts (or none) nor relaunch_group given: it selects nothing"
+        in plain.stdout
+    )
     # It read no manifest and ended no host.
     assert "of status" not in plain.stdout and "End the play for the hosts outside" not in plain.stdout
 

@@ -806,6 +806,7 @@ GROUP_PLAYBOOKS = {
         "\"{{ lookup('relaunch.status.limit', group=group, manifest=manifest) }}\"",
         THE_WORK,
     ),
+    "role.yml": ROLE_SITE,
     "group_info.yml": """
         - name: Report
           hosts: localhost
@@ -866,6 +867,12 @@ def test_one_failure_group_is_relaunched_exactly_by_every_way(tmp_path: Path) ->
     by_group = project.run("--limit", f"relaunch_failure_{gone}", inventory=(project.inventory, "groups.relaunch.yml"))
     assert ran(by_group, FAILURE_HOSTS) == set() and unreachable(by_group) == {"down"}, by_group.stdout
 
+    by_role = project.run(
+        "-e", f"relaunch_group={failing}", "-e", "relaunch_manifest=.relaunch/site", playbook="role.yml"
+    )
+    assert ran(by_role, FAILURE_HOSTS) == {"fail1", "foo", "sp ace,x"}, by_role.stdout + by_role.stderr
+    assert f"3 hosts of failure group {failing} run" in by_role.stdout, by_role.stdout
+
     info_run = project.run("-e", f"group={failing}", playbook="group_info.yml")
     assert info_run.rc == 0, info_run.stdout + info_run.stderr
     info = json.loads((info_run.markers.parent / "info.json").read_text())
@@ -887,11 +894,15 @@ def test_one_failure_group_is_relaunched_exactly_by_every_way(tmp_path: Path) ->
     assert [group["id"] for group in fixed.manifest()["failure_groups"]] == [gone]
 
 
-@pytest.mark.parametrize("way", ["lookup", "relaunch_info", "groups"])
+@pytest.mark.parametrize("way", ["lookup", "relaunch_info", "role", "groups"])
 def test_an_unknown_failure_group_is_one_error_line_and_nothing_runs(failed_project: Workdir, way: str) -> None:
     project = failed_project
     write_files(project.path, GROUP_PLAYBOOKS)
-    if way == "lookup":
+    if way == "role":
+        refused = project.run(
+            "-e", "relaunch_group=0badc0de", "-e", "relaunch_manifest=.relaunch/site", playbook="role.yml"
+        )
+    elif way == "lookup":
         refused = project.run("-e", "group=0badc0de", "-e", "manifest=.relaunch/site", playbook="group.yml")
     elif way == "relaunch_info":
         refused = project.run("-e", "group=0badc0de", playbook="group_info.yml")
@@ -902,3 +913,9 @@ def test_an_unknown_failure_group_is_one_error_line_and_nothing_runs(failed_proj
         assert_clean_error(refused, "relaunch_failure_0badc0de")
         return
     assert_clean_error(refused, "failure group 0badc0de is not in", "its failure groups are", "ansible-relaunch report")
+
+
+def test_the_role_refuses_a_failure_group_with_statuses(failed_project: Workdir) -> None:
+    write_files(failed_project.path, GROUP_PLAYBOOKS)
+    refused = failed_project.run("-e", "relaunch_group=0badc0de", "-e", "relaunch_hosts=failed", playbook="role.yml")
+    assert_clean_error(refused, "relaunch_group is given with relaunch_hosts")
