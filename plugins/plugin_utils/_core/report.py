@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from xml.etree import ElementTree
 
 from . import history
@@ -36,6 +36,16 @@ OUTCOMES = {
     SKIPPED: "skipped",
     NOT_RUN: "not_run",
     ABSENT: "absent",
+}
+# The history's outcome of each letter: changed, ok and skipped are all a run the host did not fail.
+HISTORY_OUTCOMES = {
+    FAILED: history.FAILED,
+    UNREACHABLE: history.UNREACHABLE,
+    CHANGED: history.OK,
+    OK: history.OK,
+    SKIPPED: history.OK,
+    NOT_RUN: history.NOT_RUN,
+    ABSENT: history.ABSENT,
 }
 PENDING_FROM = ("failed", "not_run")  # a host of the rollout is pending when it has one of these statuses
 GROUPS_INVENTORY = "relaunch.yml"  # the groups inventory of docs/relaunch.md: `plugin: relaunch.status.groups`
@@ -102,14 +112,8 @@ class _Grid:
         self.names: dict[tuple[str, str], str] = {}  # each host's newest name
         self.playbook: str | None = None
 
-    def tap(self, manifests: Iterable[dict]) -> Iterator[dict]:
-        """``manifests`` unchanged, each one recorded on its way to the history."""
-        for manifest in manifests:
-            if history.counts_in_history(manifest):
-                self._add(manifest)
-            yield manifest
-
-    def _add(self, manifest: dict) -> None:
+    def add(self, manifest: dict) -> None:
+        """Record a run that counts in the history (:func:`history.counts_in_history`), older than those before."""
         index = len(self.runs)
         run_id = manifest.get("run_id")
         self.playbook = self.playbook or manifest.get("playbook")
@@ -160,7 +164,11 @@ def build(
     # collector's next pass over every object alive: at 20 runs it took a third of the report's time. The manifests
     # hold no cycles, so each is freed as soon as it is read.
     with gc_paused():
-        found = history.newest_histories(grid.tap(newest_manifests), thresholds)
+        for manifest in newest_manifests:
+            if history.counts_in_history(manifest):
+                grid.add(manifest)
+    rows = grid.rows()
+    flaky, chronic = _flaky_and_chronic(rows, thresholds or history.Thresholds())
     runs = list(reversed(grid.runs))
     latest = latest or {}
     hosts = list(latest.get("hosts") or ())
@@ -178,13 +186,11 @@ def build(
     )
     groups = _failure_groups(latest, hosts)
     playbook = str(latest.get("playbook") or grid.playbook or "")
-    flaky = sorted((item.name for item in found if item.flaky), key=natural_key)
-    chronic = sorted((item.name for item in found if item.chronic), key=natural_key)
     return Report(
         playbook=playbook,
         directory=directory,
         runs=runs,
-        hosts=grid.rows(),
+        hosts=rows,
         rollout=rollout,
         groups=groups,
         flaky=flaky,
@@ -192,6 +198,28 @@ def build(
         commands=_commands(directory, latest),
         latest_hosts=hosts,
     )
+
+
+def _flaky_and_chronic(rows: list[HostRow], thresholds: history.Thresholds) -> tuple[list[str], list[str]]:
+    """The names of the flaky hosts and of the chronic hosts of the grid's rows, in the rows' order.
+
+    The grid holds each host's outcome in every kept run, keyed as the history keys hosts (by identity, else by
+    name), so the hosts are judged from it rather than from a second pass over every manifest.
+    """
+    flaky: list[str] = []
+    chronic: list[str] = []
+    window = thresholds.window
+    for row in rows:
+        recent = row.outcomes[-window:]
+        if FAILED not in recent and UNREACHABLE not in recent:
+            continue  # most hosts: flaky and chronic both need a failure among the runs they look at
+        outcomes = [HISTORY_OUTCOMES[letter] for letter in row.outcomes]
+        is_flaky, is_chronic = history.flaky_and_chronic(outcomes, thresholds)
+        if is_flaky:
+            flaky.append(row.name)
+        if is_chronic:
+            chronic.append(row.name)
+    return flaky, chronic
 
 
 def _failure_groups(latest: dict, hosts: list[dict]) -> list[FailureGroup]:
