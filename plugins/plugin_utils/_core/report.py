@@ -108,8 +108,10 @@ class _Grid:
 
     def __init__(self) -> None:
         self.runs: list[Run] = []  # newest first
-        self.cells: dict[tuple[str, str], dict[int, tuple[str, str | None]]] = {}
-        self.names: dict[tuple[str, str], str] = {}  # each host's newest name
+        # Each host is keyed as the history keys it: by its identity (a str), else by ("name", its name).
+        self.letters: dict[object, list[str]] = {}  # each host's outcome letters, newest run first
+        self.messages: dict[object, dict[int, str]] = {}  # of the hosts that failed: run index, failure message
+        self.names: dict[object, str] = {}  # each host's newest name
         self.playbook: str | None = None
 
     def add(self, manifest: dict) -> None:
@@ -118,35 +120,36 @@ class _Grid:
         run_id = manifest.get("run_id")
         self.playbook = self.playbook or manifest.get("playbook")
         self.runs.append(Run(str(run_id), manifest.get("finished"), manifest.get("complete") is not False))
-        all_cells, names = self.cells, self.names  # local names: this loop runs once per host and run
+        all_letters, names = self.letters, self.names  # local names: this loop runs once per host and run
         for entry in manifest.get("hosts") or ():
             identity = entry.get("identity")
-            key = ("identity", identity) if isinstance(identity, str) else ("name", entry["name"])  # as history's
-            cells = all_cells.get(key)
-            if cells is None:
-                cells = all_cells[key] = {}
+            key = identity if isinstance(identity, str) else ("name", entry["name"])
+            letters = all_letters.get(key)
+            if letters is None:
+                letters = all_letters[key] = [ABSENT] * index
                 names[key] = entry["name"]
-            elif index in cells:
-                continue  # two entries of one identity in one run: the first has the say
+            elif len(letters) != index:
+                if len(letters) > index:
+                    continue  # two entries of one identity in one run: the first has the say
+                letters.extend([ABSENT] * (index - len(letters)))
             letter = cell_outcome(entry, run_id)
+            letters.append(letter)
             if letter in (FAILED, UNREACHABLE):
-                cells[index] = (letter, (entry.get("first_failure") or {}).get("message"))
-            else:
-                cells[index] = (letter, None)
+                message = (entry.get("first_failure") or {}).get("message")
+                if message:
+                    self.messages.setdefault(key, {})[index] = message
 
     def rows(self) -> list[HostRow]:
         """Every host, by natural name order, its outcomes oldest first."""
         count = len(self.runs)
+        names, all_messages = self.names, self.messages
         rows = []
-        for key, cells in self.cells.items():
-            letters = []
-            messages = {}
-            for position in range(count):
-                letter, message = cells.get(count - 1 - position, (ABSENT, None))
-                letters.append(letter)
-                if message:
-                    messages[position] = message
-            rows.append(HostRow(self.names[key], "".join(letters), messages))
+        for key, letters in self.letters.items():
+            outcomes = ABSENT * (count - len(letters)) + "".join(reversed(letters))
+            found = all_messages.get(key)
+            # Oldest run first, as the letters.
+            messages = {count - 1 - index: message for index, message in reversed(found.items())} if found else {}
+            rows.append(HostRow(names[key], outcomes, messages))
         rows.sort(key=lambda row: natural_key(row.name))
         return rows
 
