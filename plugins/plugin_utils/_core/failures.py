@@ -235,6 +235,18 @@ class FailureGroup(NamedTuple):
         }
 
 
+def recorded_group(recorded: dict) -> FailureGroup:
+    """A group as a manifest keeps it (:meth:`FailureGroup.as_dict`), as a FailureGroup."""
+    return FailureGroup(
+        recorded.get("task"),
+        recorded.get("action"),
+        recorded.get("message"),
+        recorded.get("example"),
+        bool(recorded.get("unreachable")),
+        list(recorded.get("hosts") or ()),
+    )
+
+
 def failures_of(hosts: Iterable[dict], words_of: dict[str, Sequence[str]] | None = None) -> list[Failure]:
     """The failures of a manifest's failed host entries (``name``, ``statuses``, ``first_failure``).
 

@@ -17,7 +17,7 @@ from xml.etree import ElementTree
 from . import history
 from .command import CommandLine, relaunch_command
 from .errors import counted
-from .failures import FailureGroup, failures_of, group_failures, natural_key
+from .failures import FailureGroup, failures_of, group_failures, natural_key, recorded_group
 from .recorder import gc_paused
 
 # One letter per outcome of a host in a run: the grid of the HTML page is a string of these per host.
@@ -229,18 +229,7 @@ def _failure_groups(latest: dict, hosts: list[dict]) -> list[FailureGroup]:
     """The rollout's failure groups, largest first: schema 2 records them, schema 1 has them computed."""
     recorded = latest.get("failure_groups")
     if isinstance(recorded, list):
-        groups = [
-            FailureGroup(
-                group.get("task"),
-                group.get("action"),
-                group.get("message"),
-                group.get("example"),
-                bool(group.get("unreachable")),
-                list(group.get("hosts") or ()),
-            )
-            for group in recorded
-            if isinstance(group, dict)
-        ]
+        groups = [recorded_group(group) for group in recorded if isinstance(group, dict)]
     else:
         groups = group_failures(failures_of(hosts))
     return sorted(groups, key=lambda group: -len(group.hosts))

@@ -16,14 +16,23 @@ FAILURE_LINES = 10
 DRY_RUN = "dry run: --check; the rollout and its limit files are unchanged"
 
 
-def failure_lines(hosts: Iterable[dict]) -> list[str]:
+def failure_lines(hosts: Iterable[dict], recorded: list | None = None) -> list[str]:
     """The failed hosts grouped by cause, in at most FAILURE_LINES lines; a host's words (masked in the messages)
-    are its name and its identity."""
+    are its name and its identity.
+
+    ``recorded`` is the run's manifest's ``failure_groups``, which the recorder made of these very hosts with these
+    very words: when its groups hold as many hosts as are failed, they are the lines' groups, and the messages of
+    thousands of failed hosts are not masked and grouped a second time at the end of the run.
+    """
     hosts = [host for host in hosts if "failed" in host["statuses"]]
     if not hosts:
         return []
     from . import failures  # its patterns take a while to compile: only for a run that has failed hosts
 
+    if isinstance(recorded, list) and all(isinstance(group, dict) for group in recorded):
+        groups = [failures.recorded_group(group) for group in recorded]
+        if sum(len(group.hosts) for group in groups) == len(hosts):
+            return failures.summary_lines(groups, FAILURE_LINES)
     words = {host["name"]: tuple(word for word in (host["name"], host.get("identity")) if word) for host in hosts}
     return failures.summary_lines(failures.group_failures(failures.failures_of(hosts, words)), FAILURE_LINES)
 
@@ -136,7 +145,11 @@ def relaunch_summary(
     counts = head["retry_counts"]
     hosts = list(hosts)
     failed_unreachable = sum(1 for host in hosts if "failed" in host["statuses"] and "unreachable" in host["statuses"])
-    lines = [header(head, directory, absolute_paths), *counts_lines(counts, failed_unreachable), *failure_lines(hosts)]
+    lines = [
+        header(head, directory, absolute_paths),
+        *counts_lines(counts, failed_unreachable),
+        *failure_lines(hosts, head.get("failure_groups")),
+    ]
     if not head.get("check_mode"):
         lines += relaunch_lines(counts, command, rollout_pending)
     return "\n".join(lines)
