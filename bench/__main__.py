@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import command, core, overhead, report, report_size, selection
+from . import command, core, grouping, overhead, report, report_size, selection
 from .common import CORES, ROOT, core_versions, ensure_cores, load_average, machine, main_core
 
 
@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        help="comma-separated parts to run: overhead, core, selection, report (default: overhead,core,selection; "
-        "with --quick: overhead,selection)",
+        help="comma-separated parts to run: overhead, core, selection, command, report, grouping "
+        "(default: overhead,core,selection; with --quick: overhead,selection)",
     )
     parser.add_argument(
         "--cores", type=_names, default=list(CORES), help="ansible-core lines side by side (default: %(default)s)"
@@ -72,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--selection-sizes", type=_sizes, default=[1000, 5000, 20000, 50000])
     parser.add_argument("--selection-paths", type=_names, help="selection paths to run beside none (default: all)")
     parser.add_argument("--repeats", type=int, default=3, help="rounds per selection size")
+    parser.add_argument("--report-hosts", type=int, default=20000, help="hosts of each kept run the report reads")
+    parser.add_argument("--report-runs", type=int, default=20, help="kept runs the report reads")
+    parser.add_argument("--report-rounds", type=int, default=3, help="times the report command is run")
+    parser.add_argument("--grouping-hosts", type=int, default=20000, help="failed hosts at the end of the run")
+    parser.add_argument("--grouping-rounds", type=int, default=7, help="A/B rounds of the end of a run")
     parser.add_argument(
         "--merge",
         type=Path,
@@ -88,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         args.selection_sizes, args.repeats = [20], 1
         args.cores = [main_core()]
         args.command_hosts = 4
+        args.report_hosts, args.report_runs, args.report_rounds = 50, 3, 1
+        args.grouping_hosts, args.grouping_rounds = 50, 1
     if args.quick:
         args.overhead_sizes, args.rounds, args.no_ara = [30, 60, 120], 7, True
         args.selection_sizes, args.selection_paths, args.repeats = [20000], ["groups", "lookup"], 5
@@ -135,8 +142,12 @@ def main(argv: list[str] | None = None) -> int:
             results["command"] = command.run(args.command_hosts, args.overhead_tasks, args.rounds, workroot)
             _save(results, args.out)
         if "report" in parts:
-            print("ansible-relaunch report at 20,000 hosts x 20 runs", flush=True)
-            results["report"] = report_size.run(workroot)
+            print(f"ansible-relaunch report at {args.report_hosts:,} hosts x {args.report_runs} runs", flush=True)
+            results["report"] = report_size.run(workroot, args.report_hosts, args.report_runs, args.report_rounds)
+            _save(results, args.out)
+        if "grouping" in parts:
+            print(f"failure grouping at the end of a run of {args.grouping_hosts:,} failed hosts", flush=True)
+            results["grouping"] = grouping.run(workroot, args.grouping_hosts, args.grouping_rounds)
             _save(results, args.out)
         shutil.rmtree(workroot, ignore_errors=True)
     results["duration_s"] = round(time.perf_counter() - begin, 1)
@@ -158,9 +169,19 @@ def write(results: dict, out: Path) -> None:
         figures = results["report"]
         text += (
             f"\nansible-relaunch report at {figures['hosts']:,} hosts x {figures['runs']} runs: command "
-            f"{figures['command_s']} s ({figures['command_cpu_s']} s CPU), page {figures['html_mb']} MB, "
+            f"{figures['command_s']} s ({figures['command_cpu_s']} s CPU, median of {figures.get('rounds', 1)}), "
+            f"page {figures['html_mb']} MB, "
             f"rendered in {figures['render_s']} s (targets: 5 s, 10 MB, 3 s)\n"
         )
+    if results.get("grouping"):  # what failure grouping adds to the end of a run (bench/grouping.py)
+        figures = results["grouping"]
+        for case, entry in figures["cases"].items():
+            text += (
+                f"\nfailure grouping at the end of a {case} run of {figures['hosts']:,} failed hosts: CPU "
+                f"x{entry['cpu_ratio']:.3f} {entry['cpu_ratio_ci']}, wall x{entry['wall_ratio']:.3f} "
+                f"{entry['wall_ratio_ci']} of the same end without grouping; grouping itself "
+                f"{entry['grouping_cpu_s']} s of {entry['with_grouping']['cpu_s']:.2f} s CPU (target: x1.02)\n"
+            )
     if results.get("command"):  # what ansible-relaunch run adds (bench/command.py)
         for case in ("clean", "retry"):
             entry = results["command"][case]
@@ -191,7 +212,7 @@ def merge(paths: list[Path], out: Path) -> int:
         for key, value in part.items():
             if key == "cores":
                 results.setdefault("cores", {}).update(value)
-            elif key in ("overhead", "core", "selection", "report", "command", "machine"):
+            elif key in ("overhead", "core", "selection", "report", "grouping", "command", "machine"):
                 results[key] = value
     write(results, out)
     return 0

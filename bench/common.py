@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from tests.ecosystem import versions
@@ -132,6 +133,60 @@ def ratio_stats(values: list[tuple[float, float]], base: list[tuple[float, float
         "wall_samples": [round(wall, 4) for wall, _cpu in values],
         "cpu_samples": [round(cpu, 4) for _wall, cpu in values],
     }
+
+
+def record_run(
+    apply: Callable[[dict], None],
+    names: list[str],
+    results: Iterable[tuple[str, str]],
+    *,
+    run_id: str,
+    started: str,
+    playbook: str = "site.yml",
+    ansible_version: str = "2.21.0",
+    limit: str = "",
+    identity: Callable[[int], str] = lambda index: f"asset-{index:05d}",
+    task: str = "Deploy",
+    action: str = "ansible.builtin.command",
+) -> None:
+    """The events of one recorded run of one play and one task, as the callback sends them, given to ``apply``
+    (a Recorder's ``apply``, or a PlaybookRun's ``emit``, which journals them too): the start, each host with its
+    identity, the play over ``names``, one result per host (``results``: its outcome and message, in the order
+    of ``names``) and ansible-core's verdict (the failed and unreachable hosts). No stats event: the end of the
+    run is the caller's."""
+    apply(
+        {
+            "e": "start",
+            "run_id": run_id,
+            "playbook": playbook,
+            "started": started,
+            "check_mode": False,
+            "ansible_version": ansible_version,
+            "invocation": {"limit": limit, "inventory": ["inventory.yml"], "tags": [], "skip_tags": []},
+            "passwords_needed_to_start": [],
+        }
+    )
+    for index, name in enumerate(names):
+        apply({"e": "host", "name": name, "identity": identity(index), "identity_var": "relaunch_id"})
+    apply({"e": "play", "name": "Deploy", "batch": list(names), "pending": []})
+    failed = []
+    for name, (outcome, message) in zip(names, results):
+        if outcome in ("failed", "unreachable"):
+            failed.append(name)
+        apply(
+            {
+                "e": "result",
+                "host": name,
+                "outcome": outcome,
+                "ignored": False,
+                "rescued": False,
+                "play": "Deploy",
+                "task": task,
+                "action": action,
+                "msg": message,
+            }
+        )
+    apply({"e": "verdict", "failed": failed})
 
 
 def load_average() -> list[float]:

@@ -78,3 +78,34 @@ def test_the_command_benchmark_runs_both_cases(tmp_path):
     for case in ("clean", "retry"):
         assert figures[case]["runs"] == 1 and figures[case]["wall_s"] > 0
     assert "ansible-relaunch run, retry" in (out / "results.md").read_text()
+
+
+def test_the_report_and_grouping_benchmarks_run(tmp_path):
+    out = tmp_path / "results"
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--only", "report,grouping", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    assert results["report"]["rounds"] == 1 and results["report"]["html_mb"] >= 0
+    for case in ("first", "relaunch"):
+        entry = results["grouping"]["cases"][case]
+        assert len(entry["cpu_samples"]) == len(entry["no_grouping_cpu_samples"]) == 1
+        assert entry["summary_lines"] > 0
+    text = (out / "results.md").read_text()
+    assert "ansible-relaunch report at 50 hosts" in text and "failure grouping at the end of a relaunch run" in text
+
+
+def test_a_recorded_run_has_the_events_the_callback_sends():
+    from bench.common import record_run
+
+    events = []
+    record_run(events.append, ["a", "b"], [("ok", ""), ("unreachable", "gone")], run_id="r", started="s")
+    assert [event["e"] for event in events] == ["start", "host", "host", "play", "result", "result", "verdict"]
+    assert events[-1]["failed"] == ["b"] and events[1]["identity"] == "asset-00000"

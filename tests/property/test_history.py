@@ -8,10 +8,13 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import report
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.failures import natural_key
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.history import (
     FAILURES,
     RAN,
     Thresholds,
+    flaky_and_chronic,
     histories,
     newest_histories,
 )
@@ -93,3 +96,14 @@ def test_reading_only_the_newest_runs_judges_every_host_alike(manifests: list[di
         assert history.outcomes == full.outcomes[-limits.window :]
     # Hosts only older runs had are neither.
     assert not any(history.flaky or history.chronic for history in judged.values())
+
+
+@given(run_manifests(), thresholds)
+def test_the_report_judges_every_host_as_the_history_does(manifests: list[dict], limits: Thresholds) -> None:
+    """The report judges flaky and chronic hosts from its grid of outcomes: the same hosts as the history."""
+    found = report.build("/srv/.relaunch/site", None, reversed(manifests), limits)
+    judged = histories(manifests, limits)
+    assert found.flaky == sorted((history.name for history in judged if history.flaky), key=natural_key)
+    assert found.chronic == sorted((history.name for history in judged if history.chronic), key=natural_key)
+    for history in judged:
+        assert flaky_and_chronic(history.outcomes, limits) == (history.flaky, history.chronic)

@@ -15,6 +15,7 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._core.history impo
     HostHistory,
     Thresholds,
     by_current_name,
+    flaky_and_chronic,
     histories,
     of_manifests,
     run_directories,
@@ -63,6 +64,16 @@ def test_flaky_chronic_and_stable_hosts() -> None:
     assert (found["chronic"].failures_in_a_row, found["chronic"].flips) == (3, 1)
     assert found["chronic"].chronic and not found["chronic"].flaky
     assert not found["stable"].flaky and not found["stable"].chronic and found["stable"].flips == 0
+
+
+def test_flaky_and_chronic_judges_outcomes_as_the_histories_do() -> None:
+    found = by_name(runs(flaky="FOFOF", chronic="OOFFF", stable="OOOOO", gone="FFF--"))
+    for history in found.values():
+        assert flaky_and_chronic(history.outcomes, Thresholds()) == (history.flaky, history.chronic)
+    assert flaky_and_chronic(["failed", "ok", "failed", "ok"], Thresholds(flaky_flips=3)) == (True, False)
+    assert flaky_and_chronic(["ok", "failed", "not_run", "unreachable"], Thresholds(chronic_runs=2)) == (False, True)
+    assert flaky_and_chronic(["failed"] * 3 + ["absent"] * 3, Thresholds(flaky_runs=3)) == (False, False)
+    assert flaky_and_chronic([], Thresholds()) == (False, False)
 
 
 def test_last_success_names_the_newest_run_that_ran_the_host_without_failing() -> None:

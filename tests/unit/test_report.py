@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from xml.etree import ElementTree
@@ -64,6 +65,20 @@ def test_grid_has_one_letter_per_kept_run_oldest_first():
     assert [run.run_id for run in found.runs] == [manifest["run_id"] for manifest in schema1_runs()]
     assert rows == {"cache1": "-u--", "db1": "ffff", "web1": "ococ", "web2": "fofo"}
     assert [row.name for row in found.hosts] == ["cache1", "db1", "web1", "web2"]
+
+
+def test_the_collector_is_paused_while_the_runs_are_read_and_resumed_after():
+    seen = []
+
+    def runs():
+        for manifest in reversed(schema1_runs()):
+            seen.append(gc.isenabled())
+            yield manifest
+
+    assert gc.isenabled()
+    report.build("/srv/deploy/.relaunch/site", None, runs())
+    assert seen == [False] * 4
+    assert gc.isenabled()
 
 
 def test_failure_messages_are_kept_per_cell():

@@ -5,9 +5,10 @@ figures when no host ran a task, and never a summary of zeros."""
 
 from __future__ import annotations
 
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import failures
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.failures import group_id
-from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import STATUSES
-from ansible_collections.relaunch.status.plugins.plugin_utils._core.summary import relaunch_summary
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import STATUSES, Recorder
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.summary import failure_lines, relaunch_summary
 
 DIRECTORY = "/srv/.relaunch/site"
 
@@ -158,3 +159,50 @@ def test_each_failure_group_gives_its_id_and_the_command_that_relaunches_exactly
         {**head(all=7, failed=7), "check_mode": True}, hosts, DIRECTORY, None, group_command=commands.get
     )
     assert "group " not in dry
+
+
+def recorded_snapshot(messages: dict[str, tuple[str, str]]):
+    """A run's snapshot in which each host of ``messages`` ended with its (outcome, message)."""
+    recorder = Recorder()
+    recorder.apply({"e": "start", "run_id": "20260101T000000000000Z-1-abcd", "playbook": "site.yml"})
+    for name in messages:
+        recorder.apply({"e": "host", "name": name, "identity": f"asset-{name}", "identity_var": "relaunch_id"})
+    recorder.apply({"e": "play", "name": "p", "batch": list(messages), "pending": []})
+    for name, (outcome, message) in messages.items():
+        result = {"e": "result", "host": name, "outcome": outcome, "ignored": False, "rescued": False}
+        recorder.apply({**result, "play": "p", "task": "Deploy", "action": "command", "msg": message})
+    failed_names = [name for name, (outcome, _message) in messages.items() if outcome != "ok"]
+    recorder.apply({"e": "verdict", "failed": failed_names})
+    return recorder.snapshot(complete=True, finished="2026-01-01T00:01:00+00:00")
+
+
+def test_the_summary_shows_the_groups_the_manifest_recorded_as_grouping_again_would(monkeypatch):
+    messages = {
+        f"web{number:02d}": (
+            ("unreachable", f"ssh: connect to host web{number:02d} port 22: Connection timed out")
+            if number % 3 == 0
+            else ("failed", f"disk full on /var of asset-web{number:02d}: {90 + number % 9}% used")
+            if number % 3 == 1
+            else ("ok", "")
+        )
+        for number in range(1, 40)
+    }
+    snapshot = recorded_snapshot(messages)
+    hosts = list(snapshot.hosts("failed"))
+    assert len(snapshot.head["failure_groups"]) == 2
+    regrouped = {key: value for key, value in snapshot.head.items() if key != "failure_groups"}
+    assert relaunch_summary(snapshot.head, hosts, DIRECTORY, "CMD") == relaunch_summary(
+        regrouped, hosts, DIRECTORY, "CMD"
+    )
+    regrouped_lines = failure_lines(hosts)
+    monkeypatch.setattr(failures, "group_failures", None)  # the recorded groups are not made again
+    recorded = failure_lines(hosts, snapshot.head["failure_groups"])
+    assert recorded == regrouped_lines and len(recorded) == 4
+
+
+def test_recorded_groups_of_other_hosts_are_not_shown():
+    hosts = [failed("a"), failed("b")]
+    other = [{"task": "t", "action": "a", "message": "m", "example": "m", "unreachable": False, "hosts": ["zz"]}]
+    assert failure_lines(hosts, other) == failure_lines(hosts)
+    assert failure_lines(hosts, []) == failure_lines(hosts) != []
+    assert failure_lines(hosts, ["not a group"]) == failure_lines(hosts)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from . import store
 from .errors import RelaunchError, brief
@@ -163,13 +163,28 @@ def _judge(history: HostHistory, thresholds: Thresholds) -> None:
     (the inventory groups) judges a host as a reader of every kept run does.
     """
     history.failures_in_a_row = _failures_in_a_row(history.outcomes)
-    recent = [result in FAILURES for result in history.outcomes[-thresholds.flaky_runs :] if result in RAN]
-    history.flips = sum(1 for before, after in itertools.pairwise(recent) if before != after)
+    history.flips = _flips(history.outcomes, thresholds)
     history.flaky = history.flips >= thresholds.flaky_flips
-    history.chronic = _failures_in_a_row(history.outcomes[-thresholds.window :]) >= thresholds.chronic_runs
+    history.chronic = _is_chronic(history.outcomes, thresholds)
 
 
-def _failures_in_a_row(outcomes: list[str]) -> int:
+def flaky_and_chronic(outcomes: Sequence[str], thresholds: Thresholds) -> tuple[bool, bool]:
+    """Whether a host of these outcomes (oldest first, one per kept run) is flaky, and whether it is chronic,
+    judged as :func:`newest_histories` judges it."""
+    return _flips(outcomes, thresholds) >= thresholds.flaky_flips, _is_chronic(outcomes, thresholds)
+
+
+def _flips(outcomes: Sequence[str], thresholds: Thresholds) -> int:
+    """The flips between failed (or unreachable) and ok in the newest ``thresholds.flaky_runs`` runs."""
+    recent = [result in FAILURES for result in outcomes[-thresholds.flaky_runs :] if result in RAN]
+    return sum(1 for before, after in itertools.pairwise(recent) if before != after)
+
+
+def _is_chronic(outcomes: Sequence[str], thresholds: Thresholds) -> bool:
+    return _failures_in_a_row(outcomes[-thresholds.window :]) >= thresholds.chronic_runs
+
+
+def _failures_in_a_row(outcomes: Sequence[str]) -> int:
     """The failures counted back from the newest of ``outcomes`` that ran the host."""
     streak = 0
     for result in reversed(outcomes):

@@ -16,15 +16,29 @@ FAILURE_LINES = 10
 DRY_RUN = "dry run: --check; the rollout and its limit files are unchanged"
 
 
-def failure_lines(hosts: Iterable[dict], group_command: Callable[[str], str | None] | None = None) -> list[str]:
+def failure_lines(
+    hosts: Iterable[dict],
+    recorded: list | None = None,
+    group_command: Callable[[str], str | None] | None = None,
+) -> list[str]:
     """The failed hosts grouped by cause, in at most FAILURE_LINES lines; a host's words (masked in the messages)
-    are its name and its identity. With ``group_command`` (a failure group's id -> the command that relaunches
-    exactly its hosts, None when there is none), each group shown also gives its id and that command."""
+    are its name and its identity.
+
+    ``recorded`` is the run's manifest's ``failure_groups``, which the recorder made of these very hosts with these
+    very words: when its groups hold as many hosts as are failed, they are the lines' groups, and the messages of
+    thousands of failed hosts are not masked and grouped a second time at the end of the run. With
+    ``group_command`` (a failure group's id -> the command that relaunches exactly its hosts, None when there is
+    none), each group shown also gives its id and that command.
+    """
     hosts = [host for host in hosts if "failed" in host["statuses"]]
     if not hosts:
         return []
     from . import failures  # its patterns take a while to compile: only for a run that has failed hosts
 
+    if isinstance(recorded, list) and all(isinstance(group, dict) for group in recorded):
+        groups = [failures.FailureGroup.from_dict(group) for group in recorded]
+        if sum(len(group.hosts) for group in groups) == len(hosts):
+            return failures.summary_lines(groups, FAILURE_LINES, command_of=group_command)
     words = {host["name"]: tuple(word for word in (host["name"], host.get("identity")) if word) for host in hosts}
     groups = failures.group_failures(failures.failures_of(hosts, words))
     return failures.summary_lines(groups, FAILURE_LINES, command_of=group_command)
@@ -145,7 +159,7 @@ def relaunch_summary(
     lines = [
         header(head, directory, absolute_paths),
         *counts_lines(counts, failed_unreachable),
-        *failure_lines(hosts, group_command),
+        *failure_lines(hosts, head.get("failure_groups"), group_command),
     ]
     if not head.get("check_mode"):
         lines += relaunch_lines(counts, command, rollout_pending)
