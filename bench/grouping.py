@@ -122,7 +122,7 @@ class Grouping:
     @contextlib.contextmanager
     def off(self) -> Iterator[None]:
         recorder.failure_groups = store.rollout.failure_groups = lambda rows: []
-        summary.failure_lines = lambda hosts, recorded=None: []
+        summary.failure_lines = lambda *args, **kwargs: []
         try:
             yield
         finally:
