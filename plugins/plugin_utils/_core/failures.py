@@ -173,6 +173,16 @@ def _mask_host_words(message: str, host_words: Iterable[str]) -> str:
     return "".join(parts)
 
 
+# normalise()'s results in this process, by message and host words. A run masks each host's first failure as the
+# recorder records it (recorder.py), while hosts run; the end of the run then finds it here for the run's manifest
+# and again for its rollout's latest.json, where most failed hosts are the run's own, instead of masking 20,000
+# messages once or twice when the user waits for the summary (docs/performance.md). A result depends on the message
+# and the words only, so an entry is never stale; past MEMO_MAX entries (about 25 MB) the memo starts over, and a
+# run with more failed hosts than that masks some of them twice.
+MEMO_MAX = 100_000
+_memo: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
 def normalise(message: str | None, host_words: Iterable[str] = ()) -> str | None:
     """``message`` with its varying parts masked: what two hosts failing for the same cause share.
 
@@ -180,10 +190,22 @@ def normalise(message: str | None, host_words: Iterable[str] = ()) -> str | None
     other the caller knows; each is masked as ``<host>`` where it stands as a whole word (words
     shorter than HOST_WORD_MIN are left alone). Then addresses, numbers, ids, temporary paths and
     timestamps are masked, each kind by its placeholder. A message cut short (ending in CUT_MARK) is
-    cut again after its masking (:func:`_cut_again`). Idempotent; None stays None.
+    cut again after its masking (:func:`_cut_again`). Idempotent; None stays None. Each message and
+    words are masked once in a process (the memo above).
     """
     if message is None:
         return None
+    key = (message, tuple(host_words))
+    masked = _memo.get(key)
+    if masked is None:
+        masked = _masked(message, key[1])
+        if len(_memo) >= MEMO_MAX:
+            _memo.clear()
+        _memo[key] = masked
+    return masked
+
+
+def _masked(message: str, host_words: Sequence[str]) -> str:
     masked = _mask_kinds(_mask_host_words(message, host_words))
     if masked.endswith(CUT_MARK):
         return _cut_again(masked[: -len(CUT_MARK)])
