@@ -331,10 +331,13 @@ def failures_of(hosts: Iterable[dict], words_of: dict[str, Sequence[str]] | None
     return failures
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
 def natural_key(name: str) -> tuple:
     """Sorts host names as people do: web2 before web10, 10.0.0.9 before 10.0.0.10."""
-    parts: list = re.split(r"(\d+)", name.casefold())
-    parts[1::2] = [int(digits) for digits in parts[1::2]]
+    parts: list = _DIGITS.split(name.casefold())
+    parts[1::2] = map(int, parts[1::2])
     # Text and numbers alternate from text at 0, so two keys never compare text with a number; the
     # name itself last, for names the key does not tell apart (web07 and web7).
     return (tuple(parts), name)
@@ -350,7 +353,7 @@ def group_failures(failures: Iterable[Failure | tuple]) -> list[FailureGroup]:
     groups: dict[tuple, FailureGroup] = {}
     seen: set[str] = set()
     for item in failures:
-        failure = Failure(*item)
+        failure = item if type(item) is Failure else Failure(*item)
         if failure.host in seen:
             continue
         seen.add(failure.host)
