@@ -308,27 +308,26 @@ def failures_of(hosts: Iterable[dict], words_of: dict[str, Sequence[str]] | None
 
     ``words_of`` maps a host name to its identifying words; by default a host's only word is its name.
     """
-    failures = []
-    for host in hosts:
-        if "failed" not in host["statuses"]:
-            continue
-        name = host["name"]
-        words = (words_of or {}).get(name) or (name,)
-        first = host.get("first_failure")
-        if not first:
-            failures.append(Failure(name, None, None, None, False, words))
-            continue
-        failures.append(
-            Failure(
-                name,
-                first.get("task") or "",
-                first.get("action"),
-                first.get("message"),
-                bool(first.get("unreachable")),
-                words,
-            )
-        )
-    return failures
+    words_of = words_of or {}
+    return [
+        failure_of(host["name"], host.get("first_failure"), words_of.get(host["name"]) or (host["name"],))
+        for host in hosts
+        if "failed" in host["statuses"]
+    ]
+
+
+def failure_of(name: str, first_failure: dict | None, words: Sequence[str]) -> Failure:
+    """The failure of a failed host, from its ``first_failure`` (None: it failed because of others)."""
+    if not first_failure:
+        return Failure(name, None, None, None, False, words)
+    return Failure(
+        name,
+        first_failure.get("task") or "",
+        first_failure.get("action"),
+        first_failure.get("message"),
+        bool(first_failure.get("unreachable")),
+        words,
+    )
 
 
 _DIGITS = re.compile(r"(\d+)")

@@ -467,19 +467,13 @@ def current_schema(manifest: dict | Manifest) -> dict | Manifest:
 
 def failure_groups(rows: Iterable[tuple]) -> list[dict]:
     """The failure groups of the failed hosts among ``rows`` (failures.py), as a manifest keeps them."""
-    entries = []
-    words_of = {}
-    for row in rows:
-        if "failed" not in row[_STATUSES_AT]:
-            continue
-        name = row[0]
-        entries.append({"name": name, "statuses": row[_STATUSES_AT], "first_failure": row[_FAILURE_AT]})
-        words_of[name] = host_words(name, row[1])
-    if not entries:
+    failed = [row for row in rows if "failed" in row[_STATUSES_AT]]
+    if not failed:
         return []
-    from .failures import failures_of, group_failures  # loaded only when a host failed
+    from .failures import failure_of, group_failures  # loaded only when a host failed
 
-    return [group.as_dict() for group in group_failures(failures_of(entries, words_of))]
+    failures = [failure_of(row[0], row[_FAILURE_AT], host_words(row[0], row[1])) for row in failed]
+    return [group.as_dict() for group in group_failures(failures)]
 
 
 def host_words(name: str, identity: str | None) -> tuple[str, ...]:
