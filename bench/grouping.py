@@ -17,10 +17,16 @@ end (its start, hosts, play and a result per host, through the journal) is not t
 - ``relaunch``: a run with ``--limit`` after a run in which the same hosts failed, so it continues that
   rollout (grouped three times).
 
+The recorder masks each host's first failure as it records it (``recorder.mask_early``), while hosts run, so
+that the end of the run finds the masked messages made: the arm without grouping does not mask them either, and
+that cost, moved from the end of the run into the run, is measured on its own: ``Recorder.apply`` of a run's
+results with and without it, in rotating order (``recording``, the CPU time added per failed result).
+
 Figures: CPU time (user + system, of this process) and wall-clock time of each arm, the ratio of the arm with
-grouping to the arm without in each round (median, spread, 95% confidence interval), and the time spent in the
-grouping functions themselves. ``python -m bench.grouping [--hosts N] [--rounds N]`` prints them as JSON;
-``bench --only grouping`` adds them to results.json.
+grouping to the arm without in each round (median, spread, 95% confidence interval), the time spent in the
+grouping functions themselves at the end and in the masking while results were recorded.
+``python -m bench.grouping [--hosts N] [--rounds N]`` prints them as JSON; ``bench --only grouping`` adds them to
+results.json.
 """
 
 from __future__ import annotations
@@ -86,12 +92,19 @@ def failures(hosts: int, seed: int = 21) -> tuple[list[str], list[tuple[str, str
 
 
 class Grouping:
-    """The three grouping calls of the end of a run: timed, or replaced by nothing."""
+    """The three grouping calls of the end of a run, and the masking of each failure as it is recorded
+    (``recorder.mask_early``): timed, or replaced by nothing."""
 
     def __init__(self) -> None:
-        self.seconds = 0.0  # CPU time spent in them since the last reset
+        self.seconds = 0.0  # CPU time spent in the grouping calls since the last reset
         self.calls = 0
-        self._saved = (recorder.failure_groups, store.rollout.failure_groups, summary.failure_lines)
+        self.run_seconds = 0.0  # CPU time spent masking failures as they were recorded, since the last reset
+        self._saved = (
+            recorder.failure_groups,
+            store.rollout.failure_groups,
+            summary.failure_lines,
+            recorder.mask_early,
+        )
 
     def _timed(self, function):
         def timed(*args):
@@ -104,16 +117,34 @@ class Grouping:
 
         return timed
 
-    @contextlib.contextmanager
-    def on(self) -> Iterator[None]:
-        groups, rollout_groups, lines = self._saved
-        # As a new ansible-playbook process: the grouping module imported at the first failure, its patterns
-        # compiled then (and every other pattern the end of the run uses, in both arms' processes alike).
+    def _timed_in_run(self, function):
+        def timed(*args):
+            begin = time.process_time()
+            try:
+                return function(*args)
+            finally:
+                self.run_seconds += time.process_time() - begin
+
+        return timed
+
+    @staticmethod
+    def fresh() -> None:
+        """As a new ansible-playbook process: the grouping module imported at the first failure, its patterns
+        compiled then, its memo of masked messages empty (and every other pattern compiled afresh, in both arms'
+        processes alike)."""
         sys.modules.pop(FAILURES_MODULE, None)
         re.purge()
+
+    def reset(self) -> None:
+        self.seconds, self.calls, self.run_seconds = 0.0, 0, 0.0
+
+    @contextlib.contextmanager
+    def on(self) -> Iterator[None]:
+        groups, rollout_groups, lines, mask_early = self._saved
         recorder.failure_groups = self._timed(groups)
         store.rollout.failure_groups = self._timed(rollout_groups)
         summary.failure_lines = self._timed(lines)
+        recorder.mask_early = self._timed_in_run(mask_early)
         try:
             yield
         finally:
@@ -122,14 +153,15 @@ class Grouping:
     @contextlib.contextmanager
     def off(self) -> Iterator[None]:
         recorder.failure_groups = store.rollout.failure_groups = lambda rows: []
-        summary.failure_lines = lambda hosts, recorded=None: []
+        summary.failure_lines = lambda *args, **kwargs: []
+        recorder.mask_early = lambda message, words: None
         try:
             yield
         finally:
             self.restore()
 
     def restore(self) -> None:
-        recorder.failure_groups, store.rollout.failure_groups, summary.failure_lines = self._saved
+        recorder.failure_groups, store.rollout.failure_groups, summary.failure_lines, recorder.mask_early = self._saved
 
 
 def recorded_run(
@@ -162,22 +194,56 @@ def end_of_run(run: PlaybookRun, stats: dict, groups: list[str]) -> tuple[float,
 
 def one_end(workroot: Path, case: str, names: list[str], results: list[tuple[str, str]], grouping: Grouping, arm: str):
     """(wall, CPU) seconds of one end of run of ``case``, with grouping on or off (``arm``), in a fresh project;
-    and the summary it printed. ``grouping`` counts the time of the timed end's grouping calls only."""
+    and the summary it printed. ``grouping`` counts the time of the timed run's grouping calls only: at its end
+    (``seconds``) and while its results were recorded (``run_seconds``)."""
     root = workroot / "grouping-project"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     (root / "site.yml").write_text("- hosts: all\n  tasks: []\n")
     switch = grouping.on if arm == "grouping" else grouping.off
     limit = ""
-    if case == "relaunch":  # the run before: the same hosts failed, the rollout starts there
-        before, before_stats = recorded_run(root, names, results)
-        with switch():
-            end_of_run(before, before_stats, ["all"])
-        limit = "@.relaunch/site/failed.limit"
-    run, stats = recorded_run(root, names, results, limit)
-    grouping.seconds, grouping.calls = 0.0, 0
     with switch():
+        if case == "relaunch":  # the run before, in a process of its own: the same hosts failed, the rollout starts
+            grouping.fresh()
+            before, before_stats = recorded_run(root, names, results)
+            end_of_run(before, before_stats, ["all"])
+            limit = "@.relaunch/site/failed.limit"
+        grouping.fresh()
+        grouping.reset()
+        run, stats = recorded_run(root, names, results, limit)
         return end_of_run(run, stats, ["all"])
+
+
+def recording_cost(names: list[str], results: list[tuple[str, str]], grouping: Grouping, rounds: int) -> dict:
+    """CPU seconds per failed result of recording a run's results (``Recorder.apply``), with each first failure
+    masked as it is recorded and without (``recorder.mask_early`` replaced by nothing), in rotating order, each
+    time in a fresh recorder and, masking, with the grouping module imported afresh at the first failure."""
+    events = []
+    record_run(events.append, names, results, run_id="r", started="s")
+    samples: dict[str, list[float]] = {"masking": [], "plain": []}
+    for number in range(rounds):
+        for arm in ("masking", "plain") if number % 2 == 0 else ("plain", "masking"):
+            rec = recorder.Recorder()
+            switch = grouping.on if arm == "masking" else grouping.off
+            with switch():
+                grouping.fresh()
+                begin = time.process_time()
+                for event in events:
+                    rec.apply(event)
+                samples[arm].append(time.process_time() - begin)
+    failed = sum(1 for outcome, _message in results if outcome in ("failed", "unreachable"))
+    masking, plain = median(samples["masking"]), median(samples["plain"])
+    return {
+        "results": len(results),
+        "failed_results": failed,
+        "cpu_s_masking": round(masking, 4),
+        "cpu_s_plain": round(plain, 4),
+        "us_per_failed_result_masking": round(masking / failed * 1e6, 2),
+        "us_per_failed_result_plain": round(plain / failed * 1e6, 2),
+        "us_added_per_failed_result": round((masking - plain) / failed * 1e6, 2),
+        "masking_samples": [round(value, 4) for value in samples["masking"]],
+        "plain_samples": [round(value, 4) for value in samples["plain"]],
+    }
 
 
 def run(workroot: Path, hosts: int = 20000, rounds: int = 5, cases: tuple[str, ...] = CASES) -> dict:
@@ -188,7 +254,8 @@ def run(workroot: Path, hosts: int = 20000, rounds: int = 5, cases: tuple[str, .
     for case in cases:
         samples: dict[str, list[tuple[float, float]]] = {"grouping": [], "no_grouping": []}
         spent = []
-        lines = 0
+        in_run = []
+        calls = lines = 0
         for number in range(rounds):
             order = ["grouping", "no_grouping"] if number % 2 == 0 else ["no_grouping", "grouping"]
             for arm in order:
@@ -196,6 +263,8 @@ def run(workroot: Path, hosts: int = 20000, rounds: int = 5, cases: tuple[str, .
                 samples[arm].append((wall, cpu))
                 if arm == "grouping":
                     spent.append(grouping.seconds)
+                    in_run.append(grouping.run_seconds)
+                    calls = grouping.calls
                     lines = len(text.splitlines())
         stats = ratio_stats(samples["grouping"], samples["no_grouping"])
         figures["cases"][case] = {
@@ -205,7 +274,8 @@ def run(workroot: Path, hosts: int = 20000, rounds: int = 5, cases: tuple[str, .
                 "cpu_s": median([cpu for _wall, cpu in samples["no_grouping"]]),
             },
             "grouping_cpu_s": round(median(spent), 4),
-            "grouping_calls": grouping.calls,
+            "grouping_calls": calls,
+            "masking_in_run_cpu_s": round(median(in_run), 4),
             "summary_lines": lines,
             **{key: stats[key] for key in stats if "ratio" in key or key.endswith("samples")},
             "no_grouping_cpu_samples": [round(cpu, 4) for _wall, cpu in samples["no_grouping"]],
@@ -215,9 +285,16 @@ def run(workroot: Path, hosts: int = 20000, rounds: int = 5, cases: tuple[str, .
         print(
             f"  grouping, {case} run, {hosts} failed hosts: CPU x{entry['cpu_ratio']:.3f} {entry['cpu_ratio_ci']}, "
             f"wall x{entry['wall_ratio']:.3f} {entry['wall_ratio_ci']}; grouping itself {entry['grouping_cpu_s']} s "
-            f"of {entry['with_grouping']['cpu_s']:.2f} s CPU",
+            f"of {entry['with_grouping']['cpu_s']:.2f} s CPU; masking while results were recorded "
+            f"{entry['masking_in_run_cpu_s']} s",
             flush=True,
         )
+    cost = figures["recording"] = recording_cost(names, results, grouping, rounds)
+    print(
+        f"  grouping, while results are recorded: {cost['us_added_per_failed_result']} us more per failed result "
+        f"({cost['us_per_failed_result_plain']} us without masking)",
+        flush=True,
+    )
     shutil.rmtree(workroot / "grouping-project", ignore_errors=True)
     figures["load_average"].append(load_average())
     figures["target"] = 1.02

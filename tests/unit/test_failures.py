@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from ansible_collections.relaunch.status.plugins.plugin_utils._core import failures
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.failures import (
     ID_PATTERN,
     LINE_MAX,
@@ -418,3 +419,36 @@ def test_messages_cut_by_the_recorder_group_whatever_their_host():
     assert first.endswith("\u2026")
     assert first.endswith(" configuration data \u2026")
     assert len(first) <= 202
+
+
+# --- each message masked once a process ------------------------------------------------------------------
+
+
+def test_a_message_is_masked_once_for_the_same_words(monkeypatch):
+    monkeypatch.setattr(failures, "_memo", {})
+    message = "ssh: connect to host web07.example.com port 22: Connection timed out"
+    first = normalise(message, ["web07.example.com"])
+    assert failures._memo == {(message, ("web07.example.com",)): first}
+    calls = []
+    monkeypatch.setattr(failures, "_masked", lambda *args: calls.append(args) or "not masked again")
+    assert normalise(message, ("web07.example.com",)) == first
+    assert calls == []
+
+
+def test_another_hosts_words_do_not_reuse_an_entry(monkeypatch):
+    monkeypatch.setattr(failures, "_memo", {})
+    message = "disk full on web07 and web08"
+    assert normalise(message, ("web07",)) == "disk full on <host> and web08"
+    assert normalise(message, ("web08",)) == "disk full on web07 and <host>"
+    assert normalise(message, ("web07", "asset-7")) == "disk full on <host> and web08"
+    assert normalise(message) == "disk full on web07 and web08"
+    assert len(failures._memo) == 4
+
+
+def test_the_memo_starts_over_when_full(monkeypatch):
+    monkeypatch.setattr(failures, "_memo", {})
+    monkeypatch.setattr(failures, "MEMO_MAX", 2)
+    for number in range(5):
+        assert normalise(f"port {number} of web{number}", (f"web{number}",)) == "port <n> of <host>"
+        assert len(failures._memo) <= 2
+    assert normalise(None, ("web1",)) is None

@@ -520,3 +520,32 @@ def test_hosts_the_selection_ended_did_not_run():
     hosts = {host["name"]: host for host in recorder.manifest(complete=True, finished="t")["hosts"]}
     assert hosts["ended"]["statuses"] == ["all", "not_run", "pending"] and hosts["ended"]["run_id"] is None
     assert "not_run" not in hosts["kept"]["statuses"]
+
+
+def test_recording_a_first_failure_masks_its_message_for_the_end_of_the_run(monkeypatch):
+    from ansible_collections.relaunch.status.plugins.plugin_utils._core import failures
+
+    monkeypatch.setattr(failures, "_memo", {})
+    recorder = Recorder()
+    recorder.apply(START)
+    recorder.apply({"e": "host", "name": "web1", "identity": "asset-1", "identity_var": "relaunch_id"})
+    recorder.apply({"e": "host", "name": "web2", "identity": None, "identity_var": None})
+    recorder.apply(play(["web1", "web2"], []))
+    first = {"e": "result", "host": "web1", "outcome": "failed", "task": "t", "action": "command"}
+    recorder.apply({**first, "msg": "web1 (asset-1): 3 retries\nfailed"})
+    recorder.apply({**first, "msg": "a second failure, not the first"})
+    recorder.apply({**first, "host": "web2", "outcome": "unreachable", "msg": "no route to web2"})
+    recorder.apply({**first, "host": "web2", "outcome": "ok", "msg": "fine"})
+    assert failures._memo == {
+        ("web1 (asset-1): 3 retries failed", ("web1", "asset-1")): "<host> (<host>): <n> retries failed",
+        ("no route to web2", ("web2",)): "no route to <host>",
+    }
+    calls = []
+    masked = failures._masked
+    monkeypatch.setattr(failures, "_masked", lambda *args: calls.append(args) or masked(*args))
+    groups = recorder.snapshot(True, "2026-01-01T00:01:00+00:00").head["failure_groups"]
+    assert calls == []  # the end of the run masks nothing again
+    assert [(group["message"], group["hosts"]) for group in groups] == [
+        ("<host> (<host>): <n> retries failed", ["web1"]),
+        ("no route to <host>", ["web2"]),
+    ]

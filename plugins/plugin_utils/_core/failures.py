@@ -173,6 +173,16 @@ def _mask_host_words(message: str, host_words: Iterable[str]) -> str:
     return "".join(parts)
 
 
+# normalise()'s results in this process, by message and host words. A run masks each host's first failure as the
+# recorder records it (recorder.py), while hosts run; the end of the run then finds it here for the run's manifest
+# and again for its rollout's latest.json, where most failed hosts are the run's own, instead of masking 20,000
+# messages once or twice when the user waits for the summary (docs/performance.md). A result depends on the message
+# and the words only, so an entry is never stale; past MEMO_MAX entries (about 25 MB) the memo starts over, and a
+# run with more failed hosts than that masks some of them twice.
+MEMO_MAX = 100_000
+_memo: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
 def normalise(message: str | None, host_words: Iterable[str] = ()) -> str | None:
     """``message`` with its varying parts masked: what two hosts failing for the same cause share.
 
@@ -180,10 +190,22 @@ def normalise(message: str | None, host_words: Iterable[str] = ()) -> str | None
     other the caller knows; each is masked as ``<host>`` where it stands as a whole word (words
     shorter than HOST_WORD_MIN are left alone). Then addresses, numbers, ids, temporary paths and
     timestamps are masked, each kind by its placeholder. A message cut short (ending in CUT_MARK) is
-    cut again after its masking (:func:`_cut_again`). Idempotent; None stays None.
+    cut again after its masking (:func:`_cut_again`). Idempotent; None stays None. Each message and
+    words are masked once in a process (the memo above).
     """
     if message is None:
         return None
+    key = (message, tuple(host_words))
+    masked = _memo.get(key)
+    if masked is None:
+        masked = _masked(message, key[1])
+        if len(_memo) >= MEMO_MAX:
+            _memo.clear()
+        _memo[key] = masked
+    return masked
+
+
+def _masked(message: str, host_words: Sequence[str]) -> str:
     masked = _mask_kinds(_mask_host_words(message, host_words))
     if masked.endswith(CUT_MARK):
         return _cut_again(masked[: -len(CUT_MARK)])
@@ -286,33 +308,35 @@ def failures_of(hosts: Iterable[dict], words_of: dict[str, Sequence[str]] | None
 
     ``words_of`` maps a host name to its identifying words; by default a host's only word is its name.
     """
-    failures = []
-    for host in hosts:
-        if "failed" not in host["statuses"]:
-            continue
-        name = host["name"]
-        words = (words_of or {}).get(name) or (name,)
-        first = host.get("first_failure")
-        if not first:
-            failures.append(Failure(name, None, None, None, False, words))
-            continue
-        failures.append(
-            Failure(
-                name,
-                first.get("task") or "",
-                first.get("action"),
-                first.get("message"),
-                bool(first.get("unreachable")),
-                words,
-            )
-        )
-    return failures
+    words_of = words_of or {}
+    return [
+        failure_of(host["name"], host.get("first_failure"), words_of.get(host["name"]) or (host["name"],))
+        for host in hosts
+        if "failed" in host["statuses"]
+    ]
+
+
+def failure_of(name: str, first_failure: dict | None, words: Sequence[str]) -> Failure:
+    """The failure of a failed host, from its ``first_failure`` (None: it failed because of others)."""
+    if not first_failure:
+        return Failure(name, None, None, None, False, words)
+    return Failure(
+        name,
+        first_failure.get("task") or "",
+        first_failure.get("action"),
+        first_failure.get("message"),
+        bool(first_failure.get("unreachable")),
+        words,
+    )
+
+
+_DIGITS = re.compile(r"(\d+)")
 
 
 def natural_key(name: str) -> tuple:
     """Sorts host names as people do: web2 before web10, 10.0.0.9 before 10.0.0.10."""
-    parts: list = re.split(r"(\d+)", name.casefold())
-    parts[1::2] = [int(digits) for digits in parts[1::2]]
+    parts: list = _DIGITS.split(name.casefold())
+    parts[1::2] = map(int, parts[1::2])
     # Text and numbers alternate from text at 0, so two keys never compare text with a number; the
     # name itself last, for names the key does not tell apart (web07 and web7).
     return (tuple(parts), name)
@@ -328,7 +352,7 @@ def group_failures(failures: Iterable[Failure | tuple]) -> list[FailureGroup]:
     groups: dict[tuple, FailureGroup] = {}
     seen: set[str] = set()
     for item in failures:
-        failure = Failure(*item)
+        failure = item if type(item) is Failure else Failure(*item)
         if failure.host in seen:
             continue
         seen.add(failure.host)

@@ -211,18 +211,15 @@ class Recorder:
             counters[_FAILURES if outcome == "failed" else _UNREACHABLE] += 1
             self._failed_since_verdict.add(name)
             if record.first_failure is None:
+                message = cut_message(event.get("msg"))
                 record.first_failure = dict(
                     zip(
                         FAILURE_KEYS,
-                        (
-                            event.get("play"),
-                            event.get("task"),
-                            event.get("action"),
-                            outcome == "unreachable",
-                            cut_message(event.get("msg")),
-                        ),
+                        (event.get("play"), event.get("task"), event.get("action"), outcome == "unreachable", message),
                     )
                 )
+                if message is not None:
+                    mask_early(message, host_words(name, record.identity))
 
     def _on_provision(self, event: dict) -> None:
         record = self._host(event["host"])
@@ -470,19 +467,27 @@ def current_schema(manifest: dict | Manifest) -> dict | Manifest:
 
 def failure_groups(rows: Iterable[tuple]) -> list[dict]:
     """The failure groups of the failed hosts among ``rows`` (failures.py), as a manifest keeps them."""
-    entries = []
-    words_of = {}
-    for row in rows:
-        if "failed" not in row[_STATUSES_AT]:
-            continue
-        name, identity = row[0], row[1]
-        entries.append({"name": name, "statuses": row[_STATUSES_AT], "first_failure": row[_FAILURE_AT]})
-        words_of[name] = (name, identity) if identity and identity != name else (name,)
-    if not entries:
+    failed = [row for row in rows if "failed" in row[_STATUSES_AT]]
+    if not failed:
         return []
-    from .failures import failures_of, group_failures  # loaded only when a host failed
+    from .failures import failure_of, group_failures  # loaded only when a host failed
 
-    return [group.as_dict() for group in group_failures(failures_of(entries, words_of))]
+    failures = [failure_of(row[0], row[_FAILURE_AT], host_words(row[0], row[1])) for row in failed]
+    return [group.as_dict() for group in group_failures(failures)]
+
+
+def host_words(name: str, identity: str | None) -> tuple[str, ...]:
+    """The words that identify a host in its failure message (failures.normalise): its name, and its identity."""
+    return (name, identity) if identity and identity != name else (name,)
+
+
+def mask_early(message: str, words: tuple[str, ...]) -> None:
+    """Mask a host's first failure message as it is recorded, while hosts run, for the end of the run to find it
+    masked (failures.normalise keeps it); the end of a run with 20,000 failed hosts is then none the slower for
+    grouping them (docs/performance.md)."""
+    from .failures import normalise  # loaded at a run's first failure, not with the callback
+
+    normalise(message, words)
 
 
 REDACTED = "********"
