@@ -213,9 +213,9 @@ class InventoryModule(BaseInventoryPlugin):
         self, path: str, request: SelectionRequest, paths: list[str], thresholds: history.Thresholds
     ) -> None:
         """relaunch_flaky and relaunch_chronic, empty ones too: a limit of an empty group selects nothing."""
-        # Only the runs flaky and chronic look at: each run of 20,000 hosts takes about as long to read as the
-        # manifest the status groups come from.
-        found = history.of_manifests(paths, thresholds, thresholds.window)
+        # Only the runs flaky and chronic look at, and none where too few are kept to flag a host: each run of
+        # 20,000 hosts takes about as long to read as the manifest the status groups come from.
+        found = history.flagged_histories(paths, thresholds)
         current: dict[str, history.HostHistory] = {}
         if any(host.flaky or host.chronic for host in found):  # the identities are read again only when needed
             hosts, _groups = inventory_hosts(

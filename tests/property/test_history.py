@@ -12,6 +12,7 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._core.history impo
     FAILURES,
     RAN,
     Thresholds,
+    fewest_runs_to_judge,
     histories,
     newest_histories,
 )
@@ -93,3 +94,10 @@ def test_reading_only_the_newest_runs_judges_every_host_alike(manifests: list[di
         assert history.outcomes == full.outcomes[-limits.window :]
     # Hosts only older runs had are neither.
     assert not any(history.flaky or history.chronic for history in judged.values())
+
+
+@given(run_manifests(), thresholds)
+def test_fewer_runs_than_it_takes_to_judge_flag_no_host(manifests: list[dict], limits: Thresholds) -> None:
+    """The inventory groups do not read a run directory that keeps fewer runs: none of its hosts could be flagged."""
+    kept = manifests[: fewest_runs_to_judge(limits) - 1]
+    assert not any(history.flaky or history.chronic for history in histories(kept, limits))
