@@ -10,9 +10,10 @@ import re
 import pytest
 
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import STATUSES, Manifest, manifest_parts
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
     CurrentHost,
+    RecordedHosts,
     host_patterns,
     limit_file_text,
     limit_string,
@@ -346,3 +347,34 @@ def test_empty_selection_names_the_unresolved_hosts():
 def test_allow_empty_returns_an_empty_selection_without_a_limit():
     selection = selected([host_entry("a", ("ok",))], [CurrentHost("a")], allow_empty=True)
     assert selection.hosts == [] and selection.limit == "" and selection.patterns == []
+
+
+def test_recorded_hosts_are_read_alike_from_a_manifest_its_rows_and_its_schema_1_form() -> None:
+    hosts = [
+        host_entry("web1", ("failed",), "i-1"),
+        host_entry("db1", ("ok", "changed")),
+        host_entry("new", ("failed",), provisioned_by=["web1"]),
+    ]
+    manifest = make_manifest(hosts)
+    head, rows = manifest_parts(manifest)
+    schema_1 = {**manifest, "schema_version": 1}
+    for key in ("narrowed", "rollout", "failure_groups"):
+        del schema_1[key]
+    schema_1["retry_counts"] = {
+        status: count for status, count in manifest["retry_counts"].items() if status != "pending"
+    }
+    schema_1["hosts"] = [
+        {**{key: value for key, value in host.items() if key not in ("run_id", "finished")}, "statuses": statuses}
+        for host, statuses in zip(manifest["hosts"], (["all", "failed"], ["all", "changed", "ok"], ["all", "failed"]))
+    ]
+    expected = {
+        "web1": ("i-1", ["all", "failed", "pending"], None),
+        "db1": (None, ["all", "changed", "ok"], None),
+        "new": (None, ["all", "failed", "pending"], ["web1"]),
+    }
+    for form in (manifest, Manifest(head, list(rows)), schema_1):
+        recorded = RecordedHosts([("m.json", form)])
+        assert {name: (identity, list(statuses), by) for name, (identity, statuses, by) in recorded.hosts.items()} == (
+            expected
+        )
+        assert recorded.by_status["pending"] == ["web1", "new"]

@@ -24,9 +24,15 @@ import dataclasses
 import re
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
+from operator import itemgetter
 
 from .errors import RelaunchError, brief, counted
-from .recorder import STATUSES, Manifest, manifest_parts
+from .recorder import HOST_KEYS, SCHEMA_VERSION, STATUSES, Manifest, manifest_parts
+
+# What selecting reads of a host entry, and of a host row (in the order of HOST_KEYS).
+_SELECTED = ("name", "identity", "statuses", "provisioned", "provisioned_by")
+_SELECTED_VALUES = itemgetter(*_SELECTED)
+_SELECTED_OF_ROW = itemgetter(*map(HOST_KEYS.index, _SELECTED))
 
 # Names ansible-core treats as the implicit localhost when the inventory lacks them.
 IMPLICIT_LOCALHOST = frozenset(("localhost", "127.0.0.1", "::1"))
@@ -298,7 +304,12 @@ class RecordedHosts:
         self.hosts: dict[str, tuple] = {}
         self.by_status: dict[str, list[str]] = {status: [] for status in STATUSES}  # names, in recorded order
         for _path, manifest in manifests:
-            head, rows = manifest_parts(manifest)
+            if isinstance(manifest, dict) and manifest.get("schema_version") == SCHEMA_VERSION:
+                # A manifest as read: the few values selecting needs, straight from its host entries.
+                head, rows = manifest, map(_SELECTED_VALUES, manifest["hosts"])
+            else:
+                head, rows = manifest_parts(manifest)
+                rows = map(_SELECTED_OF_ROW, rows)
             for status, count in head["retry_counts"].items():
                 self.counts[status] = self.counts.get(status, 0) + count
             passwords.update(head["passwords_needed_to_start"])
@@ -309,8 +320,9 @@ class RecordedHosts:
         self.original_limit = merge_limits(self.limits)
 
     def _add_rows(self, rows: Iterable[tuple]) -> None:
+        """(name, identity, statuses, provisioned, provisioned_by) of each host entry."""
         hosts, by_status = self.hosts, self.by_status
-        for name, identity, _identity_var, statuses, _counters, provisioned, provisioned_by, *_rest in rows:
+        for name, identity, statuses, provisioned, provisioned_by in rows:
             if name not in hosts:  # the first manifest that lists a host has the say
                 hosts[name] = (identity, statuses, provisioned_by if provisioned else None)
                 for status in statuses:
