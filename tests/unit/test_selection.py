@@ -374,7 +374,8 @@ def test_recorded_hosts_are_read_alike_from_a_manifest_its_rows_and_its_schema_1
     }
     for form in (manifest, Manifest(head, list(rows)), schema_1):
         recorded = RecordedHosts([("m.json", form)])
-        assert {name: (identity, list(statuses), by) for name, (identity, statuses, by) in recorded.hosts.items()} == (
-            expected
-        )
+        assert {
+            name: (identity, list(statuses), by and list(by))
+            for name, (identity, statuses, by) in recorded.hosts.items()
+        } == expected
         assert recorded.by_status["pending"] == ["web1", "new"]

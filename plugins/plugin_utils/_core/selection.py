@@ -300,7 +300,7 @@ class RecordedHosts:
         self.counts: dict[str, int] = dict.fromkeys(STATUSES, 0)  # retry_counts, summed
         passwords: set[str] = set()
         self.limits: set[str] = set()
-        # name -> (identity, statuses, provisioned_by or None): what selecting needs, not the whole entry.
+        # name -> (identity, statuses, provisioned_by or None), each a tuple: what selecting needs, not the whole entry.
         self.hosts: dict[str, tuple] = {}
         self.by_status: dict[str, list[str]] = {status: [] for status in STATUSES}  # names, in recorded order
         for _path, manifest in manifests:
@@ -324,7 +324,10 @@ class RecordedHosts:
         hosts, by_status = self.hosts, self.by_status
         for name, identity, statuses, provisioned, provisioned_by in rows:
             if name not in hosts:  # the first manifest that lists a host has the say
-                hosts[name] = (identity, statuses, provisioned_by if provisioned else None)
+                # Tuples of strings, which the cyclic garbage collector stops tracking: a RecordedHosts kept for
+                # the next selection adds nothing to its rounds.
+                statuses = tuple(statuses)
+                hosts[name] = (identity, statuses, tuple(provisioned_by) if provisioned else None)
                 for status in statuses:
                     by_status[status].append(name)
 
@@ -494,7 +497,7 @@ class Finding:
         self.unresolved: list[dict] = []
         self.warnings: list[str] = []
 
-    def add(self, name: str, identity: str | None, provisioned_by: list[str] | None) -> None:
+    def add(self, name: str, identity: str | None, provisioned_by: Iterable[str] | None) -> None:
         """Select the current host of one recorded host, or the provisioners of a host add_host created."""
         if provisioned_by is not None and name not in self.index.identities:
             # The relaunch must re-create it: select its provisioners, and name it too.
