@@ -109,6 +109,7 @@ import os
 from ansible.plugins.inventory import BaseInventoryPlugin
 from ansible.utils.display import Display
 
+from ansible_collections.relaunch.status.plugins.plugin_utils import _compat as compat
 from ansible_collections.relaunch.status.plugins.plugin_utils._core import history
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
@@ -255,6 +256,8 @@ class InventoryModule(BaseInventoryPlugin):
 
     def _add_group(self, group_name: str, hosts: list[str]) -> None:
         group = self.inventory.groups[self.inventory.add_group(group_name)]
-        for name in hosts:
-            # Not add_child(): it takes a group before a host of the same name, which would widen the group.
-            group.add_host(self.inventory.hosts[name])
+        # Not add_child(): it takes a group before a host of the same name, which would widen the group.
+        members = [self.inventory.hosts[name] for name in dict.fromkeys(hosts)]
+        if not compat.fill_new_group(group, members):
+            for host in members:
+                group.add_host(host)
