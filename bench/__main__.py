@@ -71,6 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-sizes", type=_sizes, default=[10000, 100000])
     parser.add_argument("--selection-sizes", type=_sizes, default=[1000, 5000, 20000, 50000])
     parser.add_argument("--selection-paths", type=_names, help="selection paths to run beside none (default: all)")
+    parser.add_argument(
+        "--selection-inventory",
+        type=_names,
+        default=list(selection.INVENTORIES),
+        help="inventory settings of the selection, each in rounds of its own: json (one JSON file, parsed fast: "
+        "the strict setting) and yaml (default: %(default)s)",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="rounds per selection size")
     parser.add_argument("--report-hosts", type=int, default=20000, help="hosts of each kept run the report reads")
     parser.add_argument("--report-runs", type=int, default=20, help="kept runs the report reads")
@@ -135,7 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         if "selection" in parts:
             print("relaunch selection", flush=True)
             results["selection"] = selection.run(
-                args.selection_sizes, args.repeats, workroot, cores, args.selection_paths
+                args.selection_sizes,
+                args.repeats,
+                workroot,
+                cores,
+                args.selection_paths,
+                inventories=args.selection_inventory,
             )
         if "command" in parts:
             print("ansible-relaunch run beside the same runs typed by hand", flush=True)

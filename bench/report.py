@@ -154,11 +154,11 @@ def markdown(results: dict) -> str:
         )
         out.append("")
         out.append(
-            "| hosts | path | rounds | "
+            "| hosts | inventory | path | rounds | "
             + " | ".join(f"{line} CPU ratio | {line} wall ratio" for line in lines)
             + " | load average (1 min) |"
         )
-        out.append("| ---: | --- | ---: | " + " | ".join("---: | ---:" for _line in lines) + " | ---: |")
+        out.append("| ---: | --- | --- | ---: | " + " | ".join("---: | ---:" for _line in lines) + " | ---: |")
         for entry in selection["sizes"]:
             names = []
             for per_core in entry["cores"].values():
@@ -174,14 +174,17 @@ def markdown(results: dict) -> str:
                     else:
                         cells += [_ratio(path, "cpu"), _ratio(path, "wall")]
                 out.append(
-                    f"| {entry['hosts']:,} | {name} | {entry['repeats']} | "
+                    f"| {entry['hosts']:,} | {entry.get('inventory', 'yaml')} | {name} | {entry['repeats']} | "
                     + " | ".join(cells)
                     + f" | {_load(entry)} |"
                 )
         for entry in selection["sizes"]:
             if entry.get("naive_list_note"):
                 out.append("")
-                out.append(f"{entry['hosts']:,} hosts: naive_list not measured: {entry['naive_list_note']}")
+                out.append(
+                    f"{entry['hosts']:,} hosts, {entry.get('inventory', 'yaml')} inventory: naive_list not measured: "
+                    f"{entry['naive_list_note']}"
+                )
         for note in selection.get("notes", []):
             out.append("")
             out.append(f"Note: {note}")
@@ -238,7 +241,8 @@ def targets(results: dict) -> list[str]:
                     path = per_core["paths"].get(name)
                     if path:
                         lines.append(
-                            f"selection, {entry['hosts']:,} hosts, ansible-core {line}, {name}: "
+                            f"selection, {entry['hosts']:,} hosts, {entry.get('inventory', 'yaml')} inventory, "
+                            f"ansible-core {line}, {name}: "
                             f"wall x{path['wall_ratio']:.3f}, CPU x{path['cpu_ratio']:.3f} "
                             f"(target <= {limit} on wall): {_met(path['wall_ratio'] <= limit)}"
                         )
@@ -331,20 +335,23 @@ def plot(results: dict, path: Path) -> bool:
     if selection:
         paths = sorted(
             {
-                (line, name)
+                (entry.get("inventory", "yaml"), line, name)
                 for entry in selection["sizes"]
                 for line, per_core in entry["cores"].items()
                 for name in per_core["paths"]
             }
         )
-        for line, name in paths:
+        for inventory, line, name in paths:
             points = [
                 (entry["hosts"], entry["cores"][line]["paths"][name]["cpu_s"])
                 for entry in selection["sizes"]
-                if name in entry["cores"].get(line, {}).get("paths", {})
+                if entry.get("inventory", "yaml") == inventory and name in entry["cores"].get(line, {}).get("paths", {})
             ]
             ax.plot(
-                *zip(*points), marker="o", label=f"{name} ({line})", linestyle="--" if name.startswith("naive") else "-"
+                *zip(*points),
+                marker="o",
+                label=f"{name} ({line}, {inventory})",
+                linestyle="--" if name.startswith("naive") else "-",
             )
         ax.set_title("ansible-playbook --list-hosts: CPU s")
         ax.set_xlabel("hosts")

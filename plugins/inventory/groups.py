@@ -127,6 +127,7 @@ import os
 from ansible.plugins.inventory import BaseInventoryPlugin
 from ansible.utils.display import Display
 
+from ansible_collections.relaunch.status.plugins.plugin_utils import _compat as compat
 from ansible_collections.relaunch.status.plugins.plugin_utils._core import history
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
@@ -239,9 +240,9 @@ class InventoryModule(BaseInventoryPlugin):
         self, path: str, request: SelectionRequest, paths: list[str], thresholds: history.Thresholds
     ) -> None:
         """relaunch_flaky and relaunch_chronic, empty ones too: a limit of an empty group selects nothing."""
-        # Only the runs flaky and chronic look at: each run of 20,000 hosts takes about as long to read as the
-        # manifest the status groups come from.
-        found = history.of_manifests(paths, thresholds, thresholds.window)
+        # Only the runs flaky and chronic look at, and none where too few are kept to flag a host: each run of
+        # 20,000 hosts takes about as long to read as the manifest the status groups come from.
+        found = history.flagged_histories(paths, thresholds)
         current: dict[str, history.HostHistory] = {}
         if any(host.flaky or host.chronic for host in found):  # the identities are read again only when needed
             hosts, _groups = inventory_hosts(
@@ -281,6 +282,8 @@ class InventoryModule(BaseInventoryPlugin):
 
     def _add_group(self, group_name: str, hosts: list[str]) -> None:
         group = self.inventory.groups[self.inventory.add_group(group_name)]
-        for name in hosts:
-            # Not add_child(): it takes a group before a host of the same name, which would widen the group.
-            group.add_host(self.inventory.hosts[name])
+        # Not add_child(): it takes a group before a host of the same name, which would widen the group.
+        members = [self.inventory.hosts[name] for name in dict.fromkeys(hosts)]
+        if not compat.fill_new_group(group, members):
+            for host in members:
+                group.add_host(host)

@@ -164,6 +164,26 @@ def playbook_file(playbook) -> str:
     return playbook._file_name
 
 
+def fill_new_group(group, hosts: list) -> bool:
+    """Put ``hosts`` (distinct Host objects) in ``group``, a group just made, as ``Group.add_host`` puts each.
+
+    ``add_host`` checks the group's host names, appends to ``hosts`` and to the ``_hosts`` name cache,
+    lets the host add the group after the group's ancestors, and clears ``_hosts_cache`` of the group and of
+    its ancestors: for a group with no host, parent or child, what is left of that is appending to
+    ``group.hosts`` and to each ``host.groups``, and dropping both caches (``_hosts`` is rebuilt from
+    ``hosts`` when next asked, as each version builds it). Checked on 2.16 to 2.21; at 20,000 hosts
+    ``add_host`` one by one took 0.1 s. False, with nothing done, for a group that is not new.
+    """
+    if group.hosts or group.parent_groups or group.child_groups:
+        return False
+    group.hosts.extend(hosts)
+    group._hosts = None
+    group._hosts_cache = None
+    for host in hosts:
+        host.groups.append(group)
+    return True
+
+
 # --- the DataLoader (checked on 2.16 to 2.21) --------------------------------------------------
 
 

@@ -26,6 +26,7 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection im
     IMPLICIT_LOCALHOST,
     CurrentHost,
     FailureGroupChoice,
+    RecordedHosts,
     Selection,
     Selector,
     limit_string,
@@ -311,6 +312,58 @@ def load_manifests(paths: list[str]) -> list[tuple[str, dict]]:
     return [(path, store.reading.load(path)) for path in paths]
 
 
+class _LastRead:
+    """The recorded hosts of the manifests read last, and the bytes of their files.
+
+    ansible-core templates a play's ``hosts:`` twice when the play has no name (its name is the
+    hosts string until templated), so the lookup selects twice in a row from the same files.
+    """
+
+    key: tuple | None = None
+    recorded: RecordedHosts | None = None
+
+
+def _contents(paths: list[str]) -> tuple | None:
+    """The paths and the bytes of manifest files whose loading reads nothing else, or None.
+
+    None for a journal, a latest.json beside the journal of a run that died (loading merges it in), or a file
+    that cannot be read (loading says why).
+    """
+    contents = []
+    for path in paths:
+        if store.layout.run_id_of(os.path.basename(path), store.layout.JOURNAL) is not None:
+            return None
+        if os.path.basename(path) == store.layout.LATEST:
+            dead = 0
+            for _run_id, _journal, fd in store.journal.dead_journals(os.path.dirname(path)):
+                os.close(fd)
+                dead += 1
+            if dead:
+                return None
+        try:
+            with open(path, "rb") as handle:
+                contents.append((path, handle.read()))
+        except (OSError, ValueError):
+            return None
+    return tuple(contents)
+
+
+def recorded_hosts(paths: list[str]) -> RecordedHosts:
+    """The hosts of the manifests ``paths``, merged, as :class:`RecordedHosts` reads them.
+
+    Those of the manifests read last when every file still holds the same bytes (they are replaced by renaming,
+    never rewritten in place) and none needs a journal merged in: a second selection from the same files
+    (the lookup in an unnamed play's ``hosts:``) does not parse and validate them again.
+    """
+    key = _contents(paths)
+    if key is not None and key == _LastRead.key and _LastRead.recorded is not None:
+        return _LastRead.recorded
+    recorded = RecordedHosts(load_manifests(paths))
+    # Should a file change while it is loaded, its new bytes differ from the key: the next call loads it again.
+    _LastRead.key, _LastRead.recorded = key, recorded
+    return recorded
+
+
 def find_inventory(variables: dict | None):
     """The InventoryManager of the run: behind ``hostvars`` in a task, on the call stack elsewhere.
 
@@ -393,14 +446,14 @@ def select_each(
 
 
 def _select_each(paths, request, status_sets, allow_empty, in_play, build_limit, failure_groups=0) -> list[Selection]:
-    manifests = load_manifests(paths)
+    recorded = recorded_hosts(paths)
     hosts, groups = inventory_hosts(
         request.inventory, request.loader, request.identity_vars, request.playbook_dir, request.extra_dirs
     )
     # A play reaches the implicit localhost by its name; it has no inventory vars, so no identity.
     if in_play and not any(host.name in IMPLICIT_LOCALHOST for host in hosts):
         hosts = [*hosts, CurrentHost("localhost")]
-    selector = Selector(manifests, hosts, groups)
+    selector = Selector(recorded, hosts, groups)
     selections = [selector.select(statuses, allow_empty, in_play, build_limit) for statuses in status_sets]
     return selections + selector.select_groups(failure_groups, allow_empty, in_play, build_limit)
 

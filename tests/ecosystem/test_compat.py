@@ -22,11 +22,40 @@ import json
 import os
 
 from ansible.executor.task_queue_manager import TaskQueueManager
+from ansible.inventory.data import InventoryData
 from ansible.inventory.manager import InventoryManager
 from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__
 
 from ansible_collections.relaunch.status.plugins.plugin_utils import _compat as compat
+
+
+def group_built(at_once):
+    # A new group's hosts filled at once by compat.fill_new_group, or by add_host: what each side sees.
+    data = InventoryData()
+    for name in ("g0", "g1"):
+        data.add_group(name)
+    for index in range(5):
+        data.add_host(f"h{index}", f"g{index % 2}")
+    group = data.groups[data.add_group("new")]
+    hosts = [data.hosts[name] for name in ("h0", "h2", "h3")]
+    if at_once:
+        assert compat.fill_new_group(group, hosts)
+        assert not compat.fill_new_group(group, hosts), "a group with hosts is not new"
+    else:
+        for host in hosts:
+            group.add_host(host)
+
+    def groups():
+        return {host.name: sorted(group.name for group in host.get_groups()) for host in data.hosts.values()}
+
+    names = sorted(getattr(host, "name", host) for host in group.host_names)  # 2.16 to 2.18 hold Host objects
+    seen = [[host.name for host in group.get_hosts()], names, groups()]
+    data.reconcile_inventory()
+    seen += [[g.name for g in group.parent_groups], groups(), [host.name for host in data.groups["all"].get_hosts()]]
+    group.add_host(data.hosts["h1"])
+    group.add_host(data.hosts["h0"])  # already in it
+    return seen + [[host.name for host in group.get_hosts()]]
 
 
 class CallbackModule(CallbackBase):
@@ -47,6 +76,8 @@ class CallbackModule(CallbackBase):
         self.seen["loader_files"] = sorted(compat.loader_file_cache(playbook.get_loader()))
         self.seen["vault_secrets"] = [secret.bytes.decode() for _vault_id, secret in \
 compat.vault_secrets(playbook.get_loader())]
+
+        self.seen["new_group"] = [group_built(True), group_built(False)]
 
     def v2_playbook_on_play_start(self, play):
         inventory = compat.play_inventory(play)
@@ -159,6 +190,12 @@ def test_compat_accessors_mean_what_the_code_assumes(tmp_path: Path) -> None:
     seen = json.loads(out.read_text())
     everyone = ["cache01", "web01", "web02", "web03"]
     public = tuple(int(part) for part in seen["version"].split(".")[:2]) >= (2, 19)
+
+    # A new group filled at once holds its hosts, and they it, as when each is added, before and after the
+    # inventory is reconciled and when a host is added later.
+    at_once, one_by_one = seen["new_group"]
+    assert at_once == one_by_one
+    assert at_once[0] == ["h0", "h2", "h3"] and at_once[-1] == ["h0", "h2", "h3", "h1"]
 
     # The TaskQueueManager is on the stack; its failed and unreachable sets are the .retry file.
     assert seen["tqm"] is True

@@ -14,6 +14,7 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._core.history impo
     FAILURES,
     RAN,
     Thresholds,
+    fewest_runs_to_judge,
     flaky_and_chronic,
     histories,
     newest_histories,
@@ -107,3 +108,10 @@ def test_the_report_judges_every_host_as_the_history_does(manifests: list[dict],
     assert found.chronic == sorted((history.name for history in judged if history.chronic), key=natural_key)
     for history in judged:
         assert flaky_and_chronic(history.outcomes, limits) == (history.flaky, history.chronic)
+
+
+@given(run_manifests(), thresholds)
+def test_fewer_runs_than_it_takes_to_judge_flag_no_host(manifests: list[dict], limits: Thresholds) -> None:
+    """The inventory groups do not read a run directory that keeps fewer runs: none of its hosts could be flagged."""
+    kept = manifests[: fewest_runs_to_judge(limits) - 1]
+    assert not any(history.flaky or history.chronic for history in histories(kept, limits))

@@ -15,13 +15,14 @@ from hypothesis import strategies as st
 
 from ansible_collections.relaunch.status.plugins.plugin_utils._core import store
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
-from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import STATUSES
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import MESSAGE_MAX, STATUSES
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
     CurrentHost,
     limit_file_texts,
     parse_statuses,
     select,
 )
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.store import validation
 
 from .manifests import host_entry, host_names, make_manifest
 
@@ -129,6 +130,65 @@ def mutated_manifests(draw) -> bytes:
         else:
             parent[path[-1]] = draw(json_values)
     return json.dumps(manifest, allow_nan=True).encode()
+
+
+# Values that a quick check could take for valid ones: true for 1, 1.0 for 1, a message one character too long.
+near_values = st.sampled_from((True, False, 1, 0, 1.0, 2.0, -1, None, "", [], {}, ["all"], "m" * (MESSAGE_MAX + 1)))
+
+
+@st.composite
+def host_entry_lists(draw) -> list:
+    """Host entries as a large manifest holds them, many alike, some with a value replaced or a key removed."""
+    entries = []
+    for index in range(draw(st.integers(1, 6))):
+        statuses = draw(st.sampled_from((("failed",), ("failed", "unreachable"), ("ok",), ("ok", "changed"))))
+        host = host_entry(f"h{index}", statuses, draw(st.sampled_from((None, "i-1"))))
+        if "failed" in host["statuses"]:
+            host["counters"]["failures"] = 1
+            host["first_failure"] = {
+                "play": "p",
+                "task": "t",
+                "action": "a",
+                "unreachable": "unreachable" in statuses,
+                "message": draw(st.sampled_from((None, "boom", "m" * MESSAGE_MAX))),
+            }
+        for _change in range(draw(st.integers(0, 2))):
+            path = draw(st.sampled_from([path for path in paths_of(host) if path]))
+            parent = host
+            for key in path[:-1]:
+                parent = parent[key]
+            if draw(st.integers(0, 4)) == 0:
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = draw(st.one_of(near_values, json_values))
+        entries.append(host)
+    return entries
+
+
+@given(host_entry_lists())
+def test_the_quick_check_of_host_entries_accepts_only_what_every_rule_accepts(hosts):
+    rules = validation._RULES[validation.SCHEMA_VERSION]
+    seen = validation._Seen()
+    for host in hosts:
+        if validation._quick_host(host, seen):
+            assert validation._host_problem(host, rules) is None, host
+    # A manifest of them is refused for the first entry that breaks a rule, as the rules checked one by one say.
+    problems = ((index, validation._host_problem(host, rules)) for index, host in enumerate(hosts))
+    expected = next((f"hosts[{index}]{problem}" for index, problem in problems if problem), None)
+    assert validation._hosts_problem(hosts, rules) == expected
+
+
+def test_a_value_equal_to_one_found_valid_is_not_taken_for_it():
+    good = host_entry("a", ("failed",))
+    good["counters"]["failures"] = 1
+    good["first_failure"] = {"play": "p", "task": "t", "action": "a", "unreachable": False, "message": "boom"}
+    bad_counter = host_entry("b", ("failed",))
+    bad_counter["counters"]["failures"] = True
+    bad_failure = {**good, "name": "c", "first_failure": {**good["first_failure"], "unreachable": 0}}
+    with pytest.raises(RelaunchError, match=r"hosts\[1\]\.counters is not a map"):
+        validation.validate(make_manifest([good, bad_counter]), "m.json")
+    with pytest.raises(RelaunchError, match=r"hosts\[1\]\.first_failure is not null or an object"):
+        validation.validate(make_manifest([good, bad_failure]), "m.json")
 
 
 def truncated() -> st.SearchStrategy[bytes]:

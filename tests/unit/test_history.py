@@ -15,6 +15,8 @@ from ansible_collections.relaunch.status.plugins.plugin_utils._core.history impo
     HostHistory,
     Thresholds,
     by_current_name,
+    fewest_runs_to_judge,
+    flagged_histories,
     flaky_and_chronic,
     histories,
     of_manifests,
@@ -259,3 +261,34 @@ def test_the_histories_of_manifests_are_those_of_their_run_directories(tmp_path)
     assert run_directories(paths) == [str(first), str(second)]
     found = {history.name: history.outcomes for history in of_manifests(paths, Thresholds())}
     assert found == {"one": ["failed", "ok"], "two": ["ok", "failed"]}
+
+
+def test_flaky_and_chronic_take_a_few_runs_before_any_host_can_be_either() -> None:
+    assert fewest_runs_to_judge(Thresholds()) == 3  # three failures in a row; three flips take four runs
+    assert fewest_runs_to_judge(Thresholds(flaky_flips=1, chronic_runs=5)) == 2
+    assert fewest_runs_to_judge(Thresholds(flaky_flips=4, chronic_runs=1)) == 1
+
+
+def test_run_directories_with_too_few_runs_to_flag_a_host_are_not_read(tmp_path, monkeypatch) -> None:
+    few, enough = tmp_path / "few", tmp_path / "enough"
+    for directory, plan in ((few, "FF"), (enough, "FFF")):
+        directory.mkdir()
+        for manifest in runs(**{directory.name: plan}):
+            write(str(directory), manifest["run_id"] + ".json", json.dumps(manifest))
+    paths = [str(few / "latest.json"), str(enough / "latest.json")]
+    read = []
+    newest = store.runs.newest_run_manifests
+
+    def reading(directory):
+        read.append(directory)
+        return newest(directory)
+
+    monkeypatch.setattr(store.runs, "newest_run_manifests", reading)
+    found = flagged_histories(paths, Thresholds())
+    assert read == [str(enough)]
+    assert [(history.name, history.chronic) for history in found] == [("enough", True)]
+    # With two failures in a row enough to be chronic, both directories are read, and both hosts are.
+    read.clear()
+    found = flagged_histories(paths, Thresholds(chronic_runs=2))
+    assert read == [str(few), str(enough)]
+    assert [(history.name, history.chronic) for history in found] == [("few", True), ("enough", True)]

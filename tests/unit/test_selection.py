@@ -11,10 +11,17 @@ import pytest
 
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.errors import RelaunchError
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.failures import group_id
-from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import STATUSES, failure_groups, host_row
+from ansible_collections.relaunch.status.plugins.plugin_utils._core.recorder import (
+    STATUSES,
+    Manifest,
+    failure_groups,
+    host_row,
+    manifest_parts,
+)
 from ansible_collections.relaunch.status.plugins.plugin_utils._core.selection import (
     CurrentHost,
     FailureGroupChoice,
+    RecordedHosts,
     host_patterns,
     limit_file_text,
     limit_string,
@@ -450,3 +457,35 @@ def test_an_id_two_failures_of_one_manifest_share_is_refused():
     manifest["failure_groups"][1]["id"] = manifest["failure_groups"][0]["id"]
     with pytest.raises(RelaunchError, match="names two different failures"):
         select([("/m/1.json", manifest)], FailureGroupChoice(DEPLOY), [CurrentHost("web1"), CurrentHost("db1")])
+
+
+def test_recorded_hosts_are_read_alike_from_a_manifest_its_rows_and_its_schema_1_form() -> None:
+    hosts = [
+        host_entry("web1", ("failed",), "i-1"),
+        host_entry("db1", ("ok", "changed")),
+        host_entry("new", ("failed",), provisioned_by=["web1"]),
+    ]
+    manifest = make_manifest(hosts)
+    head, rows = manifest_parts(manifest)
+    schema_1 = {**manifest, "schema_version": 1}
+    for key in ("narrowed", "rollout", "failure_groups"):
+        del schema_1[key]
+    schema_1["retry_counts"] = {
+        status: count for status, count in manifest["retry_counts"].items() if status != "pending"
+    }
+    schema_1["hosts"] = [
+        {**{key: value for key, value in host.items() if key not in ("run_id", "finished")}, "statuses": statuses}
+        for host, statuses in zip(manifest["hosts"], (["all", "failed"], ["all", "changed", "ok"], ["all", "failed"]))
+    ]
+    expected = {
+        "web1": ("i-1", ["all", "failed", "pending"], None),
+        "db1": (None, ["all", "changed", "ok"], None),
+        "new": (None, ["all", "failed", "pending"], ["web1"]),
+    }
+    for form in (manifest, Manifest(head, list(rows)), schema_1):
+        recorded = RecordedHosts([("m.json", form)])
+        assert {
+            name: (identity, list(statuses), by and list(by))
+            for name, (identity, statuses, by) in recorded.hosts.items()
+        } == expected
+        assert recorded.by_status["pending"] == ["web1", "new"]

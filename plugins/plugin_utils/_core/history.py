@@ -214,6 +214,27 @@ def of_manifests(paths: Iterable[str], thresholds: Thresholds, runs: int | None 
     return found
 
 
+def fewest_runs_to_judge(thresholds: Thresholds) -> int:
+    """The fewest kept runs in which a host can be flaky or chronic: ``flaky_flips`` flips take one run more
+    than there are flips, and chronic takes ``chronic_runs`` failures, each in a run of its own."""
+    return min(thresholds.flaky_flips + 1, thresholds.chronic_runs)
+
+
+def flagged_histories(paths: Iterable[str], thresholds: Thresholds) -> list[HostHistory]:
+    """:func:`of_manifests` of the newest runs flaky and chronic look at, for finding those hosts only.
+
+    A run directory that keeps fewer runs than :func:`fewest_runs_to_judge` can flag no host, so its
+    manifests are not read at all (each takes as long to read as the manifest a selection reads): its hosts
+    are left out, and none of those could have been flaky or chronic.
+    """
+    fewest = fewest_runs_to_judge(thresholds)
+    found: list[HostHistory] = []
+    for directory in run_directories(paths):
+        if len(store.runs.run_ids(directory)) >= fewest:
+            found.extend(newest_histories(store.runs.newest_run_manifests(directory), thresholds, thresholds.window))
+    return found
+
+
 def by_current_name(found: Iterable[HostHistory], current_hosts: Iterable[CurrentHost]) -> dict[str, HostHistory]:
     """The histories of current hosts under their current names, found as a selection finds them (by identity,
     else by name); recorded hosts no current host is are left out. When two histories find one current host

@@ -25,15 +25,21 @@ import functools
 import re
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
+from operator import itemgetter
 
 from .errors import RelaunchError, brief, counted
-from .recorder import STATUSES, Manifest, failure_groups, manifest_parts
+from .recorder import HOST_KEYS, SCHEMA_VERSION, STATUSES, Manifest, failure_groups, manifest_parts
 from .store.layout import FAILURE_LIMIT_PREFIX
 
 # Where a user finds the ids of failure groups, for the error that names an id no manifest knows.
 GROUP_IDS_LISTED = "the run's summary, 'ansible-relaunch report' and the manifest's failure_groups list them"
 # The limit files of failure groups: those of the largest this many groups of a manifest (a run can have thousands).
 GROUP_LIMIT_FILES = 20
+
+# What selecting reads of a host entry, and of a host row (in the order of HOST_KEYS).
+_SELECTED = ("name", "identity", "statuses", "provisioned", "provisioned_by")
+_SELECTED_VALUES = itemgetter(*_SELECTED)
+_SELECTED_OF_ROW = itemgetter(*map(HOST_KEYS.index, _SELECTED))
 
 # Names ansible-core treats as the implicit localhost when the inventory lacks them.
 IMPLICIT_LOCALHOST = frozenset(("localhost", "127.0.0.1", "::1"))
@@ -321,30 +327,43 @@ class RecordedHosts:
         self.counts: dict[str, int] = dict.fromkeys(STATUSES, 0)  # retry_counts, summed
         passwords: set[str] = set()
         self.limits: set[str] = set()
-        # name -> (identity, statuses, provisioned_by or None): what selecting needs, not the whole entry.
+        # name -> (identity, statuses, provisioned_by or None), each a tuple: what selecting needs, not the whole entry.
         self.hosts: dict[str, tuple] = {}
         self.by_status: dict[str, list[str]] = {status: [] for status in STATUSES}  # names, in recorded order
-        # Each manifest's head, the manifest, and the hosts it has the say on (None: every host it lists).
-        self._sources: list[tuple[dict, dict | Manifest, set[str] | None]] = []
+        # Each manifest's recorded failure groups (else the manifest, whose groups are computed when asked for), and
+        # the hosts it has the say on (None: every host it lists). Not the whole manifest: a RecordedHosts may be
+        # kept for the next selection (_selector.recorded_hosts).
+        self._sources: list[tuple[list | None, dict | Manifest | None, set[str] | None]] = []
         self.ambiguous_groups: set[str] = set()  # ids of two failures of one manifest, known once by_group is read
         for index, (_path, manifest) in enumerate(manifests):
-            head, rows = manifest_parts(manifest)
+            if isinstance(manifest, dict) and manifest.get("schema_version") == SCHEMA_VERSION:
+                # A manifest as read: the few values selecting needs, straight from its host entries.
+                head, rows = manifest, map(_SELECTED_VALUES, manifest["hosts"])
+            else:
+                head, rows = manifest_parts(manifest)
+                rows = map(_SELECTED_OF_ROW, rows)
             for status, count in head["retry_counts"].items():
                 self.counts[status] = self.counts.get(status, 0) + count
             passwords.update(head["passwords_needed_to_start"])
             self.limits.add(head["invocation"]["limit"])
-            self._sources.append((head, manifest, self._add_rows(rows, collect=index > 0)))
+            recorded = head.get("failure_groups")
+            own = self._add_rows(rows, collect=index > 0)
+            self._sources.append((recorded, None if recorded is not None else manifest, own))
         self.passwords = sorted(passwords)
         self.paths = ", ".join(path for path, _manifest in manifests)
         self.original_limit = merge_limits(self.limits)
 
     def _add_rows(self, rows: Iterable[tuple], collect: bool = False) -> set[str] | None:
-        """Add the hosts of one manifest's rows; with ``collect``, returns the names it added."""
+        """Add (name, identity, statuses, provisioned, provisioned_by) of each host entry; with ``collect``, returns
+        the names it added."""
         hosts, by_status = self.hosts, self.by_status
         added: set[str] | None = set() if collect else None
-        for name, identity, _identity_var, statuses, _counters, provisioned, provisioned_by, *_rest in rows:
+        for name, identity, statuses, provisioned, provisioned_by in rows:
             if name not in hosts:  # the first manifest that lists a host has the say
-                hosts[name] = (identity, statuses, provisioned_by if provisioned else None)
+                # Tuples of strings, which the cyclic garbage collector stops tracking: a RecordedHosts kept for
+                # the next selection adds nothing to its rounds.
+                statuses = tuple(statuses)
+                hosts[name] = (identity, statuses, tuple(provisioned_by) if provisioned else None)
                 for status in statuses:
                     by_status[status].append(name)
                 if added is not None:
@@ -359,8 +378,7 @@ class RecordedHosts:
         from .failures import id_of  # loaded only for a group
 
         groups: dict[str, list[str]] = {}
-        for head, manifest, own in self._sources:
-            recorded = head.get("failure_groups")
+        for recorded, manifest, own in self._sources:
             if recorded is None:
                 recorded = failure_groups(manifest_parts(manifest)[1])
             seen: set[str] = set()
@@ -604,7 +622,7 @@ class Finding:
         self.unresolved: list[dict] = []
         self.warnings: list[str] = []
 
-    def add(self, name: str, identity: str | None, provisioned_by: list[str] | None) -> None:
+    def add(self, name: str, identity: str | None, provisioned_by: Iterable[str] | None) -> None:
         """Select the current host of one recorded host, or the provisioners of a host add_host created."""
         if provisioned_by is not None and name not in self.index.identities:
             # The relaunch must re-create it: select its provisioners, and name it too.

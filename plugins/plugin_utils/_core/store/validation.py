@@ -9,6 +9,7 @@ import math
 import re
 from collections.abc import Callable
 from itertools import repeat
+from operator import itemgetter
 from typing import NamedTuple
 
 from ..errors import RelaunchError, brief
@@ -59,10 +60,9 @@ def validate(manifest: object, path: str) -> None:
     problem = _keys_problem(manifest, rules.top_keys, _TOP_OPTIONAL) or _rules_problem(manifest, rules.head)
     if problem:
         raise not_a_manifest(path, problem)
-    for index, host in enumerate(manifest["hosts"]):
-        problem = _host_problem(host, rules)
-        if problem:
-            raise not_a_manifest(path, f"hosts[{index}]{problem}")
+    problem = _hosts_problem(manifest["hosts"], rules)
+    if problem:
+        raise not_a_manifest(path, problem)
 
 
 def _check_schema_version(version: object, path: str) -> int:
@@ -360,3 +360,111 @@ def _host_problem(host: object, rules: _Rules = _RULES[SCHEMA_VERSION]) -> str |
         if not check(host[key]):
             return problem
     return None
+
+
+def _hosts_problem(hosts: list, rules: _Rules) -> str | None:
+    """What is wrong with the first bad host entry (e.g. "hosts[3].name is not a non-empty string"), or None.
+
+    Entries of the current schema go through :func:`_quick_host` first, a few inline checks in one pass (a
+    manifest of 20,000 hosts has 20,000 entries to check); only an entry it cannot vouch for goes through the
+    rules one by one, which say what is wrong. Either way an entry passes only if every rule holds.
+    """
+    seen = _Seen() if rules is _RULES[SCHEMA_VERSION] else None
+    for index, host in enumerate(hosts):
+        if seen is not None and _quick_host(host, seen):
+            continue
+        problem = _host_problem(host, rules)
+        if problem:
+            return f"hosts[{index}]{problem}"
+    return None
+
+
+class _Seen:
+    """Values found valid in earlier host entries of one manifest: most entries share their statuses, failure,
+    run id and finishing time, and a set lookup is cheaper than checking each again."""
+
+    __slots__ = ("statuses", "failures", "run_ids", "times")
+
+    def __init__(self) -> None:
+        self.statuses: set[tuple] = set()
+        self.failures: set[tuple] = set()
+        self.run_ids: set[str] = set()
+        self.times: set[str] = set()
+
+
+_HOST_VALUES = itemgetter(*HOST_KEYS)
+_COUNTER_VALUES = itemgetter(*COUNTERS)
+_FAILURE_VALUES = itemgetter(*FAILURE_KEYS)
+_FAILURE_TEXT_VALUES = itemgetter(*_FAILURE_TEXTS)
+_COUNTER_TYPES = (int,) * len(COUNTERS)
+
+
+def _quick_host(host: object, seen: _Seen) -> bool:
+    """True only for a host entry of the current schema that every rule of _HOST_RULES accepts.
+
+    Stricter than the rules where that is cheaper (exact types, counters that are ints): False sends an entry
+    to :func:`_host_problem`, which decides. A value found valid in an earlier entry is valid again: a string
+    equals only a string, so an equal tuple of strings (or nulls) is one of the same types.
+    """
+    if host.__class__ is not dict or len(host) != len(HOST_KEYS):
+        return False
+    try:
+        # As many keys as HOST_KEYS, and each of them there: exactly those keys.
+        name, identity, identity_var, statuses, counters, provisioned, provisioned_by, failure, run_id, finished = (
+            _HOST_VALUES(host)
+        )
+        return (
+            name.__class__ is str
+            and name != ""
+            and (identity is None or identity.__class__ is str)
+            and (identity_var is None or identity_var.__class__ is str)
+            and provisioned.__class__ is bool
+            and provisioned_by.__class__ is list
+            and (not provisioned_by or _is_str_list(provisioned_by))
+            and statuses.__class__ is list
+            and _seen_valid(tuple(statuses), seen.statuses, _is_status_list, statuses)
+            and _quick_counters(counters)
+            and (failure is None or _quick_failure(failure, seen))
+            and _quick_run(run_id, finished, seen)
+        )
+    except (KeyError, TypeError):  # a key missing, or a list or an object where a string belongs
+        return False
+
+
+def _quick_run(run_id: object, finished: object, seen: _Seen) -> bool:
+    return (run_id is None or (run_id.__class__ is str and _seen_valid(run_id, seen.run_ids, _is_run_id))) and (
+        finished is None or (finished.__class__ is str and _seen_valid(finished, seen.times, _is_timestamp))
+    )
+
+
+def _quick_counters(counters: object) -> bool:
+    if counters.__class__ is not dict or len(counters) != len(COUNTERS):
+        return False
+    values = _COUNTER_VALUES(counters)  # KeyError unless the keys are COUNTERS
+    return tuple(map(type, values)) == _COUNTER_TYPES and min(values) >= 0
+
+
+def _quick_failure(failure: object, seen: _Seen) -> bool:
+    if failure.__class__ is not dict or len(failure) != len(FAILURE_KEYS):
+        return False
+    _FAILURE_VALUES(failure)  # KeyError unless the keys are FAILURE_KEYS
+    return failure["unreachable"].__class__ is bool and _seen_valid(
+        _FAILURE_TEXT_VALUES(failure), seen.failures, _failure_texts_valid
+    )
+
+
+def _failure_texts_valid(texts: tuple) -> bool:
+    """Whether the texts of a first_failure (in _FAILURE_TEXTS order, the message last) are each a string or null,
+    the message at most MESSAGE_MAX characters."""
+    return all(map(_optional_str, texts)) and (texts[-1] is None or len(texts[-1]) <= MESSAGE_MAX)
+
+
+def _seen_valid(key: object, found: set, check: Callable[[object], bool], value: object = None) -> bool:
+    """Whether ``value`` (``key`` when not given) is valid: ``key`` was found so before, or ``check`` says so now
+    (and ``key`` is remembered)."""
+    if key in found:
+        return True
+    if check(key if value is None else value):
+        found.add(key)
+        return True
+    return False
