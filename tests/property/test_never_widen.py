@@ -54,9 +54,12 @@ manifests = st.lists(recorded_hosts(), max_size=8, unique_by=lambda host: host["
 current_inventories = st.lists(st.builds(CurrentHost, names, identities), max_size=8, unique_by=lambda host: host.name)
 
 
-def allowed_hosts(records: list[dict], wanted: set[str], current: list[CurrentHost]) -> set[str]:
+def allowed_hosts(
+    records: list[dict], wanted: set[str], current: list[CurrentHost], recorded: list[dict] | None = None
+) -> set[str]:
     """Every current host a selection may hold: what a recorded host with a wanted status is
-    now (by identity when it has one, else by name), and what its provisioners are now."""
+    now (by identity when it has one, else by name), and what its provisioners are now (found among
+    ``recorded``, by default ``records``)."""
 
     def now(record: dict) -> set[str]:
         if record["identity"] is not None:
@@ -70,7 +73,9 @@ def allowed_hosts(records: list[dict], wanted: set[str], current: list[CurrentHo
             continue
         allowed |= now(record)
         for provisioner in record["provisioned_by"]:
-            as_recorded = [other for other in records if other["name"] == provisioner]
+            as_recorded = [
+                other for other in (records if recorded is None else recorded) if other["name"] == provisioner
+            ]
             if as_recorded:
                 for other in as_recorded:
                     allowed |= now(other)
@@ -268,7 +273,7 @@ def test_a_failure_group_never_widens(manifest_list, current, task):
         for host in manifest["hosts"]:
             first.setdefault(host["name"], host)
     members = [host for host in first.values() if (host["first_failure"] or {}).get("task") == task]
-    allowed = allowed_hosts(members, {"failed"}, current)
+    allowed = allowed_hosts(members, {"failed"}, current, list(first.values()))
     known = any(item["id"] == group for manifest in manifest_list for item in manifest["failure_groups"])
     try:
         probe = select(pairs, FailureGroupChoice(group), current, ["all", "ungrouped"], allow_empty=True)
