@@ -31,7 +31,7 @@ import random
 import shutil
 from pathlib import Path
 
-from .common import ROOT, ansible_env, ensure_collection, load_average, ratio_stats, timed
+from .common import ROOT, ansible_env, ensure_collection, load_average, ratio_stats, record_run, timed
 
 ensure_collection()
 
@@ -90,38 +90,18 @@ def publish_manifest(directory: Path, hosts: int, with_renames: bool) -> Path:
         names = [f"old-{index:06d}.example.org" if index in renamed else recorded_name(index) for index in range(hosts)]
     else:  # a run of the current inventory: every recorded name is current
         names = [current_name(index, index in renamed) for index in range(hosts)]
-    run_id = store.layout.new_run_id()
-    recorder.apply(
-        {
-            "e": "start",
-            "run_id": run_id,
-            "playbook": "site.yml",
-            "started": store.layout.utc_now(),
-            "check_mode": False,
-            "ansible_version": "2.19.14",
-            "invocation": {"limit": "", "inventory": ["inventory.yml"], "tags": [], "skip_tags": []},
-            "passwords_needed_to_start": [],
-        }
+    results = [("failed" if index % 2 == 0 else "ok", "boom") for index in range(hosts)]
+    record_run(
+        recorder.apply,
+        names,
+        results,
+        run_id=store.layout.new_run_id(),
+        started=store.layout.utc_now(),
+        ansible_version="2.19.14",
+        identity=lambda index: f"asset-{index:06d}",
+        task="t",
+        action="command",
     )
-    for index, name in enumerate(names):
-        recorder.apply({"e": "host", "name": name, "identity": f"asset-{index:06d}", "identity_var": "relaunch_id"})
-    recorder.apply({"e": "play", "name": "Deploy", "batch": names, "pending": []})
-    for index, name in enumerate(names):
-        outcome = "failed" if index % 2 == 0 else "ok"
-        recorder.apply(
-            {
-                "e": "result",
-                "host": name,
-                "outcome": outcome,
-                "ignored": False,
-                "rescued": False,
-                "play": "Deploy",
-                "task": "t",
-                "action": "command",
-                "msg": "boom",
-            }
-        )
-    recorder.apply({"e": "verdict", "failed": sorted(name for index, name in enumerate(names) if index % 2 == 0)})
     directory.mkdir(parents=True, exist_ok=True)
     store.publishing.publish(
         str(directory),
