@@ -11,10 +11,11 @@ import sys
 from tests.conftest import ROOT
 
 
-def test_harness_runs_and_writes_its_results(tmp_path):
+def run_bench(tmp_path, *options: str):
+    """``python -m bench --smoke OPTIONS``; its results directory. Fails with the end of its stderr."""
     out = tmp_path / "results"
     completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+        [sys.executable, "-m", "bench", "--smoke", *options, "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -23,6 +24,11 @@ def test_harness_runs_and_writes_its_results(tmp_path):
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
+    return out
+
+
+def test_harness_runs_and_writes_its_results(tmp_path):
+    out = run_bench(tmp_path)
     results = json.loads((out / "results.json").read_text())
     # Every part ran and measured each of its arms and paths, on the ansible-core of this venv.
     from ansible.release import __version__
@@ -63,17 +69,7 @@ def test_a_target_is_met_or_missed_only_when_the_interval_says_so():
 
 
 def test_the_command_benchmark_runs_both_cases(tmp_path):
-    out = tmp_path / "results"
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--only", "command", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    out = run_bench(tmp_path, "--only", "command")
     figures = json.loads((out / "results.json").read_text())["command"]
     for case in ("clean", "retry"):
         assert figures[case]["runs"] == 1 and figures[case]["wall_s"] > 0
@@ -81,17 +77,7 @@ def test_the_command_benchmark_runs_both_cases(tmp_path):
 
 
 def test_the_report_and_grouping_benchmarks_run(tmp_path):
-    out = tmp_path / "results"
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--only", "report,grouping", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    out = run_bench(tmp_path, "--only", "report,grouping")
     results = json.loads((out / "results.json").read_text())
     assert results["report"]["rounds"] == 1 and results["report"]["html_mb"] >= 0
     for case in ("first", "relaunch"):
