@@ -352,7 +352,7 @@ def group_failures(failures: Iterable[Failure | tuple]) -> list[FailureGroup]:
     groups: dict[tuple, FailureGroup] = {}
     seen: set[str] = set()
     for item in failures:
-        failure = item if type(item) is Failure else Failure(*item)
+        failure = item if isinstance(item, Failure) else Failure(*item)
         if failure.host in seen:
             continue
         seen.add(failure.host)
